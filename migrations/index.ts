@@ -1,0 +1,59 @@
+import type { Knex } from 'knex';
+import * as m001 from './001-settings.js';
+import * as m002 from './002-users.js';
+import * as m003 from './003-connections.js';
+import * as m004 from './004-identities.js';
+import * as m005 from './005-organizations.js';
+import * as m006 from './006-membership-rules.js';
+import * as m007 from './007-directories.js';
+import * as m008 from './008-scim-users.js';
+import * as m009 from './009-scim-groups.js';
+import * as m010 from './010-memberships.js';
+import * as m011 from './011-sync-runs.js';
+import * as m012 from './012-audit-events.js';
+import * as m013 from './013-api-keys.js';
+import * as m014 from './014-sessions.js';
+import * as m015 from './015-saml-state.js';
+import * as m016 from './016-rate-limits.js';
+import * as m017 from './017-events.js';
+import * as m018 from './018-job-locks.js';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * Migrations are listed here rather than discovered on disk, so they load the same way under
+ * tsx, vitest and the CLI. Append new ones; never reorder or edit a released one.
+ */
+const migrations: Array<[string, Migration]> = [
+  ['001-settings', m001],
+  ['002-users', m002],
+  ['003-connections', m003],
+  ['004-identities', m004],
+  ['005-organizations', m005],
+  ['006-membership-rules', m006],
+  ['007-directories', m007],
+  ['008-scim-users', m008],
+  ['009-scim-groups', m009],
+  ['010-memberships', m010],
+  ['011-sync-runs', m011],
+  ['012-audit-events', m012],
+  ['013-api-keys', m013],
+  ['014-sessions', m014],
+  ['015-saml-state', m015],
+  ['016-rate-limits', m016],
+  ['017-events', m017],
+  ['018-job-locks', m018],
+];
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => migrations.map(([name]) => name),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const found = migrations.find(([n]) => n === name);
+    if (!found) throw new Error(`Unknown migration ${name}`);
+    return found[1];
+  },
+};

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const intString = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const databaseUrl = z
+  .string()
+  .refine((v) => v.startsWith('sqlite:') || /^postgres(ql)?:\/\//.test(v), {
+    message: 'must be sqlite:<path>, sqlite::memory: or postgres://…',
+  });
+
+const envSchema = z.object({
+  PORT: intString(0, 65535).prefault('3000'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_URL: z.string().url().optional(),
+  DATABASE_URL: databaseUrl.default('sqlite:./data/orgsync.sqlite'),
+  ORGSYNC_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  ORGSYNC_BOOTSTRAP_API_KEY: z.string().min(20, 'must be at least 20 characters').optional(),
+  MAX_ORGANIZATIONS_PER_USER: intString(1, 100_000).prefault('400'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  RATE_LIMIT_API_PER_MINUTE: intString(0, 10_000_000).prefault('6000'),
+  RATE_LIMIT_SCIM_PER_MINUTE: intString(0, 10_000_000).prefault('60000'),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanString.prefault('false'),
+  EVENT_RETENTION_DAYS: intString(1, 3650).prefault('30'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  databaseUrl: string;
+  secret: string | undefined;
+  bootstrapApiKey: string | undefined;
+  maxOrganizationsPerUser: number;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  rateLimitApiPerMinute: number;
+  rateLimitScimPerMinute: number;
+  webhookAllowPrivateTargets: boolean;
+  eventRetentionDays: number;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly variable: string, detail: string) {
+    super(`Invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The only place that reads the environment. Empty strings count as unset. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(variable, `${issue.message} (got ${JSON.stringify(raw[variable] ?? null)})`);
+  }
+  const e = parsed.data;
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl,
+    databaseUrl: e.DATABASE_URL,
+    secret: e.ORGSYNC_SECRET,
+    bootstrapApiKey: e.ORGSYNC_BOOTSTRAP_API_KEY,
+    maxOrganizationsPerUser: e.MAX_ORGANIZATIONS_PER_USER,
+    logLevel: e.LOG_LEVEL,
+    rateLimitApiPerMinute: e.RATE_LIMIT_API_PER_MINUTE,
+    rateLimitScimPerMinute: e.RATE_LIMIT_SCIM_PER_MINUTE,
+    webhookAllowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    eventRetentionDays: e.EVENT_RETENTION_DAYS,
+  };
+}

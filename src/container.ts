@@ -1,0 +1,63 @@
+import type { Config } from './config/index.js';
+import { createDb, migrateLatest, type Db } from './platform/db.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import { defaultIds, type IdGenerator } from './platform/ids.js';
+import { createLogger, type Logger } from './platform/logger.js';
+import { SecretBox } from './platform/crypto.js';
+import { resolveSecret } from './platform/settings.js';
+import { RateLimiter } from './http/rate-limit.js';
+import { AuditService } from './modules/audit/service.js';
+import { ApiKeyService } from './modules/api-keys/service.js';
+import { OrganizationService } from './modules/organizations/service.js';
+import { UserService } from './modules/users/service.js';
+
+export interface ContainerOptions {
+  config: Config;
+  db?: Db;
+  clock?: Clock;
+  ids?: IdGenerator;
+  logger?: Logger;
+  /** Run migrations before wiring services (the server and tests do; `orgsync migrate` does not). */
+  migrate?: boolean;
+}
+
+/** Everything the app needs, wired once. Nothing here starts timers or listens. */
+export interface Container {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+  secretBox: SecretBox;
+  rateLimiter: RateLimiter;
+  audit: AuditService;
+  apiKeys: ApiKeyService;
+  organizations: OrganizationService;
+  users: UserService;
+  close(): Promise<void>;
+}
+
+export async function createContainer(opts: ContainerOptions): Promise<Container> {
+  const { config } = opts;
+  const db = opts.db ?? createDb(config.databaseUrl);
+  const clock = opts.clock ?? systemClock;
+  const ids = opts.ids ?? defaultIds;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  if (opts.migrate ?? true) await migrateLatest(db);
+  const secretBox = new SecretBox(await resolveSecret(db, clock, config.secret));
+  const audit = new AuditService(db, clock, ids);
+  return {
+    config,
+    db,
+    clock,
+    ids,
+    logger,
+    secretBox,
+    rateLimiter: new RateLimiter(db, clock),
+    audit,
+    apiKeys: new ApiKeyService(db, clock, ids, audit),
+    organizations: new OrganizationService(db, clock, ids, audit),
+    users: new UserService(db),
+    close: () => db.destroy(),
+  };
+}

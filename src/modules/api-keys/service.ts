@@ -1,0 +1,95 @@
+import type { Db } from '../../platform/db.js';
+import { parseJson } from '../../platform/db.js';
+import type { Clock } from '../../platform/clock.js';
+import type { IdGenerator } from '../../platform/ids.js';
+import { randomToken, sha256 } from '../../platform/crypto.js';
+import { AppError, notFound } from '../../platform/errors.js';
+import type { AuditService } from '../audit/service.js';
+import type { Actor } from '../audit/types.js';
+import { ALL_SCOPES, type Scope } from '../../http/scopes.js';
+import { toPage, type Page } from '../../http/pagination.js';
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+interface ApiKeyRow extends Omit<ApiKey, 'scopes'> {
+  key_hash: string;
+  scopes: string;
+}
+
+const toApiKey = ({ key_hash: _h, ...row }: ApiKeyRow): ApiKey => ({ ...row, scopes: parseJson<Scope[]>(row.scopes, []) });
+
+export class ApiKeyService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Creates a key; the plaintext is returned once and only its hash is stored. */
+  async create(input: { name: string; scopes: Scope[]; plaintext?: string }, actor: Actor): Promise<ApiKey & { key: string }> {
+    const key = input.plaintext ?? randomToken('osk_');
+    const now = this.clock.now().toISOString();
+    const row: ApiKeyRow = {
+      id: this.ids.uuid(),
+      name: input.name,
+      prefix: key.slice(0, 12),
+      key_hash: sha256(key),
+      scopes: JSON.stringify([...new Set(input.scopes)]),
+      created_at: now,
+      last_used_at: null,
+      revoked_at: null,
+    };
+    await this.db.transaction(async (trx) => {
+      await trx('api_keys').insert(row);
+      await this.audit.record(trx, { action: 'api_key.created', actor, detail: { api_key_id: row.id, name: row.name, scopes: input.scopes } });
+    });
+    return { ...toApiKey(row), key };
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db('api_keys').count<{ n: number | string }[]>({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  }
+
+  /** Creates the all-scopes key given by ORGSYNC_BOOTSTRAP_API_KEY, or a generated one, when no key exists yet. */
+  async bootstrap(plaintext: string | undefined): Promise<{ key: string; generated: boolean } | undefined> {
+    if ((await this.count()) > 0) return undefined;
+    const created = await this.create({ name: plaintext ? 'bootstrap' : 'admin', scopes: [...ALL_SCOPES], plaintext }, { type: 'system', id: null });
+    return { key: created.key, generated: !plaintext };
+  }
+
+  async authenticate(plaintext: string): Promise<ApiKey | undefined> {
+    // Lookup by hash: equality on a digest leaks nothing useful about the key through timing.
+    const row = await this.db<ApiKeyRow>('api_keys').where({ key_hash: sha256(plaintext) }).first();
+    if (!row || row.revoked_at) return undefined;
+    return toApiKey(row);
+  }
+
+  async list(take: number, afterId?: string): Promise<Page<ApiKey>> {
+    const q = this.db<ApiKeyRow>('api_keys').orderBy('id').limit(take + 1);
+    if (afterId) q.where('id', '>', afterId);
+    const page = toPage(await q, take, (r) => ({ id: r.id }));
+    return { items: page.items.map(toApiKey), next: page.next };
+  }
+
+  async revoke(id: string, actor: Actor): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      const row = await trx<ApiKeyRow>('api_keys').where({ id }).first();
+      if (!row || row.revoked_at) throw notFound('API key');
+      await trx('api_keys').where({ id }).update({ revoked_at: this.clock.now().toISOString() });
+      await this.audit.record(trx, { action: 'api_key.revoked', actor, detail: { api_key_id: id, name: row.name } });
+    });
+  }
+}
+
+export const insufficientScope = (scopes: readonly string[]) =>
+  new AppError('insufficient_scope', 403, `Insufficient scope; expected any of: ${scopes.join(',')}.`);

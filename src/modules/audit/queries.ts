@@ -1,0 +1,52 @@
+import type { Executor } from '../../platform/db.js';
+import { parseJson } from '../../platform/db.js';
+import type { AuditEvent } from './types.js';
+
+export interface AuditRow {
+  seq: number | string;
+  id: string;
+  at: string;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  organization_id: string | null;
+  target_user_id: string | null;
+  detail: string;
+}
+
+export async function insertAuditEvents(db: Executor, rows: Omit<AuditRow, 'seq'>[]): Promise<void> {
+  if (rows.length === 0) return;
+  // Chunked: SQLite caps bound parameters per statement.
+  for (let i = 0; i < rows.length; i += 100) await db('audit_events').insert(rows.slice(i, i + 100));
+}
+
+export interface AuditFilter {
+  organizationId?: string;
+  userId?: string;
+  action?: string;
+  since?: string;
+  afterSeq?: number;
+  take: number;
+}
+
+export async function listAuditEvents(db: Executor, f: AuditFilter): Promise<AuditRow[]> {
+  const q = db<AuditRow>('audit_events').orderBy('seq', 'asc').limit(f.take);
+  if (f.organizationId) q.where('organization_id', f.organizationId);
+  if (f.userId) q.where('target_user_id', f.userId);
+  if (f.action) q.where('action', f.action);
+  if (f.since) q.where('at', '>=', f.since);
+  if (f.afterSeq !== undefined) q.where('seq', '>', f.afterSeq);
+  return q;
+}
+
+export function toAuditEvent(row: AuditRow): AuditEvent {
+  return {
+    id: row.id,
+    at: row.at,
+    actor: { type: row.actor_type as AuditEvent['actor']['type'], id: row.actor_id },
+    action: row.action,
+    organization_id: row.organization_id,
+    target_user_id: row.target_user_id,
+    detail: parseJson(row.detail, {}),
+  };
+}

@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { migrationSource } from '../../migrations/index.js';
+
+export type Db = Knex;
+export type Trx = Knex.Transaction;
+/** Either the root connection or a transaction: query functions accept both. */
+export type Executor = Knex | Knex.Transaction;
+
+export interface DbOptions {
+  /** PostgreSQL schema to use (tests isolate each run in its own). */
+  searchPath?: string;
+  pool?: { min?: number; max?: number };
+}
+
+export function dialectOf(db: Executor): 'sqlite' | 'pg' {
+  return db.client.config.client === 'pg' ? 'pg' : 'sqlite';
+}
+
+export function createDb(url: string, options: DbOptions = {}): Db {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    const filename = path === ':memory:' ? ':memory:' : resolve(path);
+    if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+    return knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      // better-sqlite3 is synchronous: one connection serialises writers without SQLITE_BUSY races.
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate: (conn: { pragma: (s: string) => unknown }, done: (err: Error | null, conn: unknown) => void) => {
+          try {
+            if (filename !== ':memory:') conn.pragma('journal_mode = WAL');
+            conn.pragma('synchronous = NORMAL');
+            conn.pragma('foreign_keys = ON');
+            conn.pragma('busy_timeout = 5000');
+            done(null, conn);
+          } catch (err) {
+            done(err as Error, conn);
+          }
+        },
+      },
+    });
+  }
+  return knexFactory({
+    client: 'pg',
+    connection: url,
+    searchPath: options.searchPath ? [options.searchPath] : undefined,
+    pool: { min: options.pool?.min ?? 0, max: options.pool?.max ?? 10 },
+    acquireConnectionTimeout: 10_000,
+  });
+}
+
+export async function migrateLatest(db: Db): Promise<void> {
+  await db.migrate.latest({ migrationSource });
+}
+
+export async function migrateDown(db: Db, all = false): Promise<void> {
+  if (all) await db.migrate.rollback({ migrationSource }, true);
+  else await db.migrate.down({ migrationSource });
+}
+
+/** Runs `fn` in a transaction; query helpers take the transaction first. */
+export function inTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>): Promise<T> {
+  return db.transaction(fn);
+}
+
+/** Booleans come back from SQLite as 0/1. */
+export const toBool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';
+
+export const parseJson = <T>(v: unknown, fallback: T): T => {
+  if (v === null || v === undefined) return fallback;
+  if (typeof v !== 'string') return v as T;
+  return JSON.parse(v) as T;
+};
+
+/** Escapes LIKE metacharacters in user input; use with `ESCAPE '\\'`. */
+export const escapeLike = (v: string): string => v.replace(/[\\%_]/g, (m) => `\\${m}`);
