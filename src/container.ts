@@ -10,6 +10,7 @@ import { AuditService } from './modules/audit/service.js';
 import { ApiKeyService } from './modules/api-keys/service.js';
 import { OrganizationService } from './modules/organizations/service.js';
 import { UserService } from './modules/users/service.js';
+import { EventService } from './modules/events/service.js';
 
 export interface ContainerOptions {
   config: Config;
@@ -31,6 +32,7 @@ export interface Container {
   secretBox: SecretBox;
   rateLimiter: RateLimiter;
   audit: AuditService;
+  events: EventService;
   apiKeys: ApiKeyService;
   organizations: OrganizationService;
   users: UserService;
@@ -55,6 +57,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     secretBox,
     rateLimiter: new RateLimiter(db, clock),
     audit,
+    events: new EventService(db, clock, ids),
     apiKeys: new ApiKeyService(db, clock, ids, audit),
     organizations: new OrganizationService(db, clock, ids, audit),
     users: new UserService(db),
