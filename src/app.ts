@@ -10,6 +10,8 @@ import { organizationRoutes } from './modules/organizations/routes.js';
 import { userRoutes } from './modules/users/routes.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
+import { ApiRouter } from './http/api-router.js';
+import { buildOpenApiDocument } from './http/openapi.js';
 
 /** Builds the express app from a container. No I/O happens here. */
 export function createApp(c: Container): Express {
@@ -26,8 +28,22 @@ export function createApp(c: Container): Express {
   return app;
 }
 
-function managementApi(c: Container): Router {
+/** Registers every management API operation; the OpenAPI document is generated from these. */
+export function registerApiOperations(c: Container): ApiRouter {
+  const api = new ApiRouter();
+  organizationRoutes(c, api);
+  userRoutes(c, api);
+  apiKeyRoutes(c, api);
+  auditRoutes(c, api);
+  return api;
+}
+
+export function managementApi(c: Container): Router {
+  const operations = registerApiOperations(c);
   const api = Router();
+  api.get('/openapi.json', (_req, res) => {
+    res.json(buildOpenApiDocument(operations.operations, { version: '1', serverUrl: c.config.publicUrl }));
+  });
   api.use(express.json({ limit: '1mb' }));
   // Counted before authentication so failed attempts are limited too; keyed by the token's hash.
   api.use(
@@ -37,10 +53,7 @@ function managementApi(c: Container): Router {
     }),
   );
   api.use(apiKeyAuth(c.apiKeys));
-  api.use(organizationRoutes(c));
-  api.use(userRoutes(c));
-  api.use(apiKeyRoutes(c));
-  api.use(auditRoutes(c));
+  api.use(operations.router);
   api.use(apiNotFound);
   api.use(apiErrorHandler(c.logger));
   return api;

@@ -14,6 +14,22 @@ export const paginationQuery = {
   from: z.string().max(500).optional(),
 };
 
+/** `?take=&from=` for list routes: take defaults to 50, at most 1000. */
+export const pageQuery = z.object({
+  take: paginationQuery.take.transform((v) => v ?? DEFAULT_TAKE),
+  from: paginationQuery.from,
+});
+
+/** The list response shape: `{"<plural>": [...], "next": cursor|null}`. */
+export const listOf = <K extends string>(plural: K, item: z.ZodType) =>
+  z.object({ [plural]: z.array(item), next: z.string().nullable() } as Record<K, z.ZodType> & { next: z.ZodType });
+
+/** Decodes a cursor whose single field is `field`. */
+export const cursorOf = (from: string | undefined, field: string): string | undefined => {
+  const c = decodeCursor<Record<string, string>>(from, [field]);
+  return c?.[field];
+};
+
 export interface Page<T> {
   items: T[];
   next: string | null;

@@ -1,31 +1,35 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
-import { actorOf, requireScope } from '../../http/api-auth.js';
-import { parseBody, parseQuery } from '../../http/validate.js';
-import { decodeCursor, DEFAULT_TAKE, paginationQuery } from '../../http/pagination.js';
+import { actorOf } from '../../http/api-auth.js';
+import type { ApiRouter } from '../../http/api-router.js';
+import { cursorOf, listOf, pageQuery } from '../../http/pagination.js';
 import { ALL_SCOPES } from '../../http/scopes.js';
 
+const tag = 'API keys';
 const createBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   scopes: z.array(z.enum(ALL_SCOPES)).min(1),
 });
+const apiKeySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  scopes: z.array(z.enum(ALL_SCOPES)),
+  created_at: z.string(),
+  last_used_at: z.string().nullable(),
+  revoked_at: z.string().nullable(),
+});
 
-export function apiKeyRoutes(c: Container): Router {
-  const r = Router();
-  r.post('/api-keys', requireScope('create:api_keys'), async (req, res) => {
-    const body = parseBody(createBody, req.body);
-    const key = await c.apiKeys.create(body, actorOf(res));
-    res.status(201).json(key);
+export function apiKeyRoutes(c: Container, api: ApiRouter): void {
+  api.post('/api-keys', { tag, summary: 'Create an API key (the key is returned once)', scopes: ['create:api_keys'], body: createBody, response: apiKeySchema.extend({ key: z.string() }) }, async (_req, res, { body }) => {
+    res.status(201).json(await c.apiKeys.create(body, actorOf(res)));
   });
-  r.get('/api-keys', requireScope('create:api_keys', 'delete:api_keys'), async (req, res) => {
-    const q = parseQuery(z.object(paginationQuery), req.query);
-    const page = await c.apiKeys.list(q.take ?? DEFAULT_TAKE, decodeCursor<{ id: string }>(q.from, ['id'])?.id);
+  api.get('/api-keys', { tag, summary: 'List API keys (never the keys themselves)', scopes: ['create:api_keys', 'delete:api_keys'], query: pageQuery, response: listOf('api_keys', apiKeySchema) }, async (_req, res, { query }) => {
+    const page = await c.apiKeys.list(query.take, cursorOf(query.from, 'id'));
     res.json({ api_keys: page.items, next: page.next });
   });
-  r.delete('/api-keys/:id', requireScope('delete:api_keys'), async (req, res) => {
-    await c.apiKeys.revoke(String(req.params.id), actorOf(res));
+  api.delete('/api-keys/:id', { tag, summary: 'Revoke an API key', scopes: ['delete:api_keys'], status: 204 }, async (_req, res, { params }) => {
+    await c.apiKeys.revoke(params.id!, actorOf(res));
     res.status(204).end();
   });
-  return r;
 }

@@ -1,33 +1,40 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
-import { requireScope } from '../../http/api-auth.js';
-import { parseQuery } from '../../http/validate.js';
-import { decodeCursor, DEFAULT_TAKE, paginationQuery } from '../../http/pagination.js';
+import type { ApiRouter } from '../../http/api-router.js';
+import { decodeCursor, listOf, pageQuery } from '../../http/pagination.js';
 
-const query = z.object({
-  ...paginationQuery,
+const query = pageQuery.extend({
   organization: z.string().max(100).optional(),
   user: z.string().max(36).optional(),
   action: z.string().max(60).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
 });
 
-export function auditRoutes(c: Container): Router {
-  const r = Router();
-  r.get('/audit-logs', requireScope('read:audit_logs'), async (req, res) => {
-    const q = parseQuery(query, req.query);
-    const organizationId = q.organization ? (await c.organizations.get(q.organization)).id : undefined;
-    const cursor = decodeCursor<{ seq: number }>(q.from, ['seq']);
-    const page = await c.audit.list({
-      organizationId,
-      userId: q.user,
-      action: q.action,
-      since: q.since ? new Date(q.since).toISOString() : undefined,
-      afterSeq: cursor?.seq,
-      take: q.take ?? DEFAULT_TAKE,
-    });
-    res.json({ audit_logs: page.items, next: page.next });
-  });
-  return r;
+const auditEventSchema = z.object({
+  id: z.string(),
+  at: z.string(),
+  actor: z.object({ type: z.enum(['api_key', 'scim', 'login', 'cli', 'admin_page', 'system']), id: z.string().nullable() }),
+  action: z.string(),
+  organization_id: z.string().nullable(),
+  target_user_id: z.string().nullable(),
+  detail: z.record(z.string(), z.unknown()),
+});
+
+export function auditRoutes(c: Container, api: ApiRouter): void {
+  api.get(
+    '/audit-logs',
+    { tag: 'Audit log', summary: 'Audit events, oldest to newest within a page', scopes: ['read:audit_logs'], query, response: listOf('audit_logs', auditEventSchema) },
+    async (_req, res, { query: q }) => {
+      const organizationId = q.organization ? (await c.organizations.get(q.organization)).id : undefined;
+      const page = await c.audit.list({
+        organizationId,
+        userId: q.user,
+        action: q.action,
+        since: q.since ? new Date(q.since).toISOString() : undefined,
+        afterSeq: decodeCursor<{ seq: number }>(q.from, ['seq'])?.seq,
+        take: q.take,
+      });
+      res.json({ audit_logs: page.items, next: page.next });
+    },
+  );
 }

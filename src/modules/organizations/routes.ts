@@ -1,32 +1,28 @@
-import { Router } from 'express';
-import { z } from 'zod';
 import type { Container } from '../../container.js';
-import { actorOf, requireScope } from '../../http/api-auth.js';
-import { parseBody, parseQuery } from '../../http/validate.js';
-import { decodeCursor, DEFAULT_TAKE, paginationQuery } from '../../http/pagination.js';
-import { createOrganizationBody, updateOrganizationBody } from './schema.js';
+import { actorOf } from '../../http/api-auth.js';
+import type { ApiRouter } from '../../http/api-router.js';
+import { cursorOf, listOf, pageQuery } from '../../http/pagination.js';
+import { createOrganizationBody, organizationSchema, updateOrganizationBody } from './schema.js';
 
-export function organizationRoutes(c: Container): Router {
-  const r = Router();
-  r.post('/organizations', requireScope('create:organizations'), async (req, res) => {
-    const body = parseBody(createOrganizationBody, req.body);
+const tag = 'Organizations';
+
+export function organizationRoutes(c: Container, api: ApiRouter): void {
+  api.post('/organizations', { tag, summary: 'Create an organization', scopes: ['create:organizations'], body: createOrganizationBody, response: organizationSchema }, async (_req, res, { body }) => {
     res.status(201).json(await c.organizations.create(body, actorOf(res)));
   });
-  r.get('/organizations', requireScope('read:organizations'), async (req, res) => {
-    const q = parseQuery(z.object(paginationQuery), req.query);
-    const page = await c.organizations.list(q.take ?? DEFAULT_TAKE, decodeCursor<{ id: string }>(q.from, ['id'])?.id);
+  api.get('/organizations', { tag, summary: 'List organizations', scopes: ['read:organizations'], query: pageQuery, response: listOf('organizations', organizationSchema) }, async (_req, res, { query }) => {
+    const page = await c.organizations.list(query.take, cursorOf(query.from, 'id'));
     res.json({ organizations: page.items, next: page.next });
   });
-  r.get('/organizations/:org', requireScope('read:organizations'), async (req, res) => {
-    res.json(await c.organizations.get(String(req.params.org)));
+  api.get('/organizations/:org', { tag, summary: 'Get an organization by id or name', scopes: ['read:organizations'], response: organizationSchema }, async (_req, res, { params }) => {
+    res.json(await c.organizations.get(params.org!));
   });
-  r.patch('/organizations/:org', requireScope('update:organizations'), async (req, res) => {
-    const body = parseBody(updateOrganizationBody, req.body);
-    res.json(await c.organizations.update(String(req.params.org), body, actorOf(res)));
+  api.patch('/organizations/:org', { tag, summary: 'Rename an organization', scopes: ['update:organizations'], body: updateOrganizationBody, status: 200, response: organizationSchema }, async (_req, res, { body, params }) => {
+    res.json(await c.organizations.update(params.org!, body, actorOf(res)));
   });
-  r.delete('/organizations/:org', requireScope('delete:organizations'), async (req, res) => {
-    await c.organizations.delete(String(req.params.org), actorOf(res));
+  api.delete('/organizations/:org', { tag, summary: 'Delete an organization (memberships removed, users kept)', scopes: ['delete:organizations'], status: 204 }, async (_req, res, { params }) => {
+    await c.organizations.delete(params.org!, actorOf(res));
     res.status(204).end();
   });
-  return r;
 }
+

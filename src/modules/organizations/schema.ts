@@ -26,3 +26,12 @@ export interface Organization {
   updated_at: string;
   sso: { enabled: boolean; connection_id: string | null };
 }
+
+export const organizationSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  display_name: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  sso: z.object({ enabled: z.boolean(), connection_id: z.string().nullable() }),
+});
