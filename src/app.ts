@@ -5,6 +5,7 @@ import { apiKeyAuth, bearerToken } from './http/api-auth.js';
 import { apiErrorHandler, apiNotFound } from './http/api-errors.js';
 import { rateLimit } from './http/rate-limit.js';
 import { healthRoutes } from './http/health.js';
+import { accessLog } from './http/access-log.js';
 import { sha256 } from './platform/crypto.js';
 import { organizationRoutes } from './modules/organizations/routes.js';
 import { userRoutes } from './modules/users/routes.js';
@@ -18,6 +19,7 @@ export function createApp(c: Container): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(accessLog(c.logger));
   app.use(helmet());
   app.use(healthRoutes(c));
 

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Config } from './config/index.js';
 import { createContainer, type Container } from './container.js';
 import { createApp } from './app.js';
@@ -13,7 +13,19 @@ export interface RunningServer {
 }
 
 /** Migrates, bootstraps the first API key, and listens. Shared by `npm start` and `orgsync serve`. */
-export async function startServer(config: Config, logger?: Logger): Promise<RunningServer> {
+export interface ServerLimits {
+  /** A client must finish sending headers within this time (slowloris). */
+  headersTimeoutMs: number;
+  /** And the whole request within this. */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** How often Node checks the two timeouts above. */
+  checkIntervalMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = { headersTimeoutMs: 20_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, checkIntervalMs: 2_000 };
+
+export async function startServer(config: Config, logger?: Logger, limits: ServerLimits = DEFAULT_LIMITS): Promise<RunningServer> {
   const container = await createContainer({ config, logger, migrate: true });
   const log = container.logger;
   const boot = await container.apiKeys.bootstrap(config.bootstrapApiKey);
@@ -27,12 +39,19 @@ export async function startServer(config: Config, logger?: Logger): Promise<Runn
     log.info('Created the bootstrap API key from ORGSYNC_BOOTSTRAP_API_KEY');
   }
   const app = createApp(container);
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+    },
+    app,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
   });
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 60_000;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
