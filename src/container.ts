@@ -41,10 +41,10 @@ export interface Container {
 
 export async function createContainer(opts: ContainerOptions): Promise<Container> {
   const { config } = opts;
-  const db = opts.db ?? createDb(config.databaseUrl);
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const db = opts.db ?? createDb(config.databaseUrl, { log: { warn: (m) => logger.warn({ component: 'db' }, m), error: (m) => logger.error({ component: 'db' }, m) } });
   const clock = opts.clock ?? systemClock;
   const ids = opts.ids ?? defaultIds;
-  const logger = opts.logger ?? createLogger(config.logLevel);
   if (opts.migrate ?? true) await migrateLatest(db);
   const secretBox = new SecretBox(await resolveSecret(db, clock, config.secret));
   const audit = new AuditService(db, clock, ids);

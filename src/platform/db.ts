@@ -8,7 +8,14 @@ export type Trx = Knex.Transaction;
 /** Either the root connection or a transaction: query functions accept both. */
 export type Executor = Knex | Knex.Transaction;
 
+/** Where knex's own warnings go (instead of the console). */
+export interface DbLog {
+  warn(message: string): void;
+  error(message: string): void;
+}
+
 export interface DbOptions {
+  log?: DbLog;
   /** PostgreSQL schema to use (tests isolate each run in its own). */
   searchPath?: string;
   pool?: { min?: number; max?: number };
@@ -24,6 +31,7 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     const filename = path === ':memory:' ? ':memory:' : resolve(path);
     if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
     return knexFactory({
+      log: knexLog(options.log),
       client: 'better-sqlite3',
       connection: { filename },
       useNullAsDefault: true,
@@ -46,12 +54,23 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     });
   }
   return knexFactory({
+    log: knexLog(options.log),
     client: 'pg',
     connection: url,
     searchPath: options.searchPath ? [options.searchPath] : undefined,
     pool: { min: options.pool?.min ?? 0, max: options.pool?.max ?? 10 },
     acquireConnectionTimeout: 10_000,
   });
+}
+
+function knexLog(log: DbLog | undefined) {
+  const text = (m: unknown) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m));
+  return {
+    warn: (m: unknown) => log?.warn(text(m)),
+    error: (m: unknown) => log?.error(text(m)),
+    deprecate: (m: unknown) => log?.warn(text(m)),
+    debug: () => {},
+  };
 }
 
 export async function migrateLatest(db: Db): Promise<void> {
