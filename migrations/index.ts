@@ -17,6 +17,7 @@ import * as m015 from './015-saml-state.js';
 import * as m016 from './016-rate-limits.js';
 import * as m017 from './017-events.js';
 import * as m018 from './018-job-locks.js';
+import * as m150 from './150-identity-login-groups.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -46,6 +47,7 @@ const migrations: Array<[string, Migration]> = [
   ['016-rate-limits', m016],
   ['017-events', m017],
   ['018-job-locks', m018],
+  ['150-identity-login-groups', m150],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

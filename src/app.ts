@@ -13,6 +13,7 @@ import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { ApiRouter } from './http/api-router.js';
 import { buildOpenApiDocument } from './http/openapi.js';
+import { connectionRoutes } from './modules/connections/routes.js';
 
 /** Builds the express app from a container. No I/O happens here. */
 export function createApp(c: Container): Express {
@@ -37,6 +38,7 @@ export function registerApiOperations(c: Container): ApiRouter {
   userRoutes(c, api);
   apiKeyRoutes(c, api);
   auditRoutes(c, api);
+  connectionRoutes(c, api);
   return api;
 }
 

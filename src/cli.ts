@@ -9,6 +9,7 @@ import { isAppError } from './platform/errors.js';
 import type { Actor } from './modules/audit/types.js';
 import { organizationName } from './modules/organizations/schema.js';
 import { os as osInfo } from './platform/os.js';
+import { connectionCommands } from './modules/connections/cli.js';
 
 /** A CLI failure: printed as one line, exit code 1. */
 class CliError extends Error {}
@@ -119,6 +120,7 @@ export function buildCli(): Command {
         );
       }),
     );
+  connectionCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
   return program;
 }
 

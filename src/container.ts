@@ -11,6 +11,8 @@ import { ApiKeyService } from './modules/api-keys/service.js';
 import { OrganizationService } from './modules/organizations/service.js';
 import { UserService } from './modules/users/service.js';
 import { EventService } from './modules/events/service.js';
+import { ConnectionService } from './modules/connections/service.js';
+import { MembershipSyncService } from './modules/membership-sync/service.js';
 
 export interface ContainerOptions {
   config: Config;
@@ -36,6 +38,9 @@ export interface Container {
   apiKeys: ApiKeyService;
   organizations: OrganizationService;
   users: UserService;
+  connections: ConnectionService;
+  /** Membership rules → memberships for one user; see MembershipSyncService.syncUser. */
+  membershipSync: MembershipSyncService;
   close(): Promise<void>;
 }
 
@@ -48,7 +53,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   if (opts.migrate ?? true) await migrateLatest(db);
   const secretBox = new SecretBox(await resolveSecret(db, clock, config.secret));
   const audit = new AuditService(db, clock, ids);
-  return {
+  const events = new EventService(db, clock, ids);
+  const container: Container = {
     config,
     db,
     clock,
@@ -57,10 +63,14 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     secretBox,
     rateLimiter: new RateLimiter(db, clock),
     audit,
-    events: new EventService(db, clock, ids),
+    events,
     apiKeys: new ApiKeyService(db, clock, ids, audit),
     organizations: new OrganizationService(db, clock, ids, audit),
     users: new UserService(db),
+    // PUBLIC_URL is read late: tests point it at their ephemeral port after wiring.
+    connections: new ConnectionService(db, clock, ids, audit, secretBox, () => container.config.publicUrl),
+    membershipSync: new MembershipSyncService(db, clock, ids, audit, events, config.maxOrganizationsPerUser),
     close: () => db.destroy(),
   };
+  return container;
 }

@@ -109,3 +109,30 @@ export async function clearRemovalRecords(db: Executor, userId: string, organiza
   }
   return q.delete();
 }
+
+/** Adds many memberships of one user at once (login sync grants up to the membership limit). */
+export async function insertMembershipsOfUser(
+  db: Executor,
+  userId: string,
+  grants: { organization_id: string; role: Role }[],
+  source: MembershipSource,
+  at: string,
+): Promise<void> {
+  const rows = grants.map((g) => ({
+    organization_id: g.organization_id,
+    user_id: userId,
+    role: g.role,
+    source,
+    status: 'active',
+    joined_at: at,
+    last_synced_at: at,
+  }));
+  for (let i = 0; i < rows.length; i += 200) await db('memberships').insert(rows.slice(i, i + 200));
+}
+
+/** Sets one role on several of a user's memberships. */
+export async function setRoleOfUser(db: Executor, userId: string, organizationIds: string[], role: Role, at: string): Promise<void> {
+  for (let i = 0; i < organizationIds.length; i += 500) {
+    await db('memberships').where({ user_id: userId }).whereIn('organization_id', organizationIds.slice(i, i + 500)).update({ role, last_synced_at: at });
+  }
+}

@@ -1,0 +1,35 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { Container } from '../../container.js';
+import type { Actor } from '../audit/types.js';
+import { parseBody } from '../../http/validate.js';
+import { createConnectionBody } from './schema.js';
+
+/** `orgsync connection create --file conn.json`: the same body as `POST /api/v1/connections`. */
+export function connectionCommands(
+  program: Command,
+  deps: { withContainer: <T>(fn: (c: Container) => Promise<T>) => Promise<T>; actor: () => Actor; fail: (message: string) => Error },
+): void {
+  const connection = program.command('connection').description('manage SSO connections');
+  connection
+    .command('create')
+    .description('create a connection from a JSON file (the POST /api/v1/connections body)')
+    .requiredOption('--file <path>', 'JSON file with the connection')
+    .option('--json', 'print JSON')
+    .action(async (opts: { file: string; json?: boolean }) => {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(await readFile(opts.file, 'utf8'));
+      } catch (err) {
+        throw deps.fail(`cannot read ${opts.file}: ${(err as Error).message}`);
+      }
+      const body = parseBody(createConnectionBody, raw);
+      await deps.withContainer(async (c) => {
+        const created = await c.connections.create(body, deps.actor());
+        const sp = created.sp as unknown as Record<string, string>;
+        process.stdout.write(
+          opts.json ? `${JSON.stringify(created, null, 2)}\n` : `${created.id}  ${created.name} (${created.type})\n${Object.entries(sp).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n`,
+        );
+      });
+    });
+}

@@ -1,0 +1,46 @@
+import { parseJson, toBool } from '../../platform/db.js';
+import type { AttributeMapping } from './attribute-mapping.js';
+import type { ConnectionRow, RuleRow } from './queries.js';
+import type { Connection, MembershipRule, OidcIdp, SamlIdp } from './schema.js';
+import { oidcSp, samlSp, type OidcSp, type SamlSp } from './sp-urls.js';
+
+export const toRule = (r: RuleRow): MembershipRule => ({ organization_id: r.organization_id, role: r.role, groups: parseJson<string[] | null>(r.groups, null) });
+
+export function toConnection(row: ConnectionRow, domains: string[], rules: RuleRow[]): Connection {
+  const base = {
+    id: row.id,
+    name: row.name,
+    domains,
+    attribute_mapping: parseJson<AttributeMapping>(row.attribute_mapping, {} as AttributeMapping),
+    membership_rules: rules.map(toRule),
+    roles_managed_by: row.roles_managed_by,
+    membership_sync: row.membership_sync,
+    allow_idp_initiated: toBool(row.allow_idp_initiated),
+    auto_remove_flagged_after_days: row.auto_remove_flagged_after_days ?? null,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+  return row.type === 'saml'
+    ? { ...base, type: 'saml', idp: parseJson<SamlIdp>(row.idp, {} as SamlIdp) }
+    : { ...base, type: 'oidc', idp: parseJson<OidcIdp>(row.idp, {} as OidcIdp) };
+}
+
+/** The API shape: secrets never leave the server; rules name their organization by id and name. */
+export interface ConnectionView extends Omit<Connection, 'idp' | 'membership_rules' | 'type'> {
+  type: 'saml' | 'oidc';
+  idp: SamlIdp | (Omit<OidcIdp, 'client_secret_sealed'> & { client_secret_set: true });
+  membership_rules: Array<{ organization_id: string; organization: string; role: string; groups: string[] | null }>;
+  sp: SamlSp | OidcSp;
+}
+
+export function toView(c: Connection, publicUrl: string, orgNames: Map<string, string>): ConnectionView {
+  const rules = c.membership_rules.map((r) => ({
+    organization_id: r.organization_id,
+    organization: orgNames.get(r.organization_id) ?? r.organization_id,
+    role: r.role,
+    groups: r.groups,
+  }));
+  if (c.type === 'saml') return { ...c, membership_rules: rules, sp: samlSp(publicUrl, c.id) };
+  const { client_secret_sealed: _sealed, ...idp } = c.idp;
+  return { ...c, idp: { ...idp, client_secret_set: true }, membership_rules: rules, sp: oidcSp(publicUrl, c.id) };
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import type { Container } from '../../container.js';
+import { actorOf } from '../../http/api-auth.js';
+import type { ApiRouter } from '../../http/api-router.js';
+import { cursorOf, listOf, pageQuery } from '../../http/pagination.js';
+import { previewRules } from '../membership-sync/preview.js';
+import { createConnectionBody, previewBody, updateConnectionBody } from './schema.js';
+
+const tag = 'Connections';
+
+const connectionSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  type: z.enum(['saml', 'oidc']),
+  domains: z.array(z.string()),
+  idp: z.record(z.string(), z.unknown()).describe('SAML: entity_id, sso_url, certificates. OIDC: issuer, client_id, scopes, client_secret_set (the secret is never returned).'),
+  attribute_mapping: z.record(z.string(), z.array(z.string())),
+  membership_rules: z.array(z.object({ organization_id: z.string(), organization: z.string(), role: z.string(), groups: z.array(z.string()).nullable() })),
+  roles_managed_by: z.enum(['idp', 'admin']),
+  membership_sync: z.enum(['on_login', 'scim_and_login']),
+  allow_idp_initiated: z.boolean(),
+  auto_remove_flagged_after_days: z.number().nullable(),
+  sp: z.record(z.string(), z.string()).describe('SAML: entity_id, acs_url, metadata_url, login_url. OIDC: redirect_uri, login_url.'),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+const change = z.object({ user_id: z.string(), organization_id: z.string() }).catchall(z.string());
+const previewSchema = z.object({
+  users_evaluated: z.number(),
+  added: z.array(change),
+  updated: z.array(change),
+  flagged: z.array(change),
+  restored: z.array(change),
+  skipped: z.array(change),
+});
+
+export function connectionRoutes(c: Container, api: ApiRouter): void {
+  api.post('/connections', { tag, summary: 'Create a SAML or OIDC connection', scopes: ['create:connections'], body: createConnectionBody, status: 201, response: connectionSchema }, async (_req, res, { body }) => {
+    res.status(201).json(await c.connections.create(body, actorOf(res)));
+  });
+  api.get('/connections', { tag, summary: 'List connections', scopes: ['read:connections'], query: pageQuery, response: listOf('connections', connectionSchema) }, async (_req, res, { query }) => {
+    const page = await c.connections.list(query.take, cursorOf(query.from, 'id'));
+    res.json({ connections: page.items, next: page.next });
+  });
+  api.get('/connections/:id', { tag, summary: 'Get a connection by id or name', scopes: ['read:connections'], response: connectionSchema }, async (_req, res, { params }) => {
+    res.json(await c.connections.get(params.id!));
+  });
+  api.patch('/connections/:id', { tag, summary: 'Update a connection', scopes: ['update:connections'], body: updateConnectionBody, status: 200, response: connectionSchema }, async (_req, res, { body, params }) => {
+    res.json(await c.connections.update(params.id!, body, actorOf(res)));
+  });
+  api.delete('/connections/:id', { tag, summary: 'Delete a connection (its organizations become ungoverned; memberships stay)', scopes: ['delete:connections'], status: 204 }, async (_req, res, { params }) => {
+    await c.connections.delete(params.id!, actorOf(res));
+    res.status(204).end();
+  });
+  // A dry run: it changes nothing, so a key that may read or update connections may ask.
+  api.post(
+    '/connections/:id/preview',
+    { tag, summary: 'Dry run of new membership rules over the known users of the connection', scopes: ['read:connections', 'update:connections'], body: previewBody, status: 200, response: previewSchema },
+    async (_req, res, { body, params }) => {
+      const connection = await c.connections.require(c.db, params.id!);
+      const rules = await c.connections.resolveRules(c.db, connection.id, body.membership_rules);
+      res.json(await previewRules(c.db, c.membershipSync, connection, rules));
+    },
+  );
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { attributeMappingInput, type AttributeMapping } from './attribute-mapping.js';
+import type { Role } from '../memberships/types.js';
+
+const domain = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain name such as acme.com');
+
+export const membershipRuleInput = z.strictObject({
+  organization: z.string().trim().min(1).max(100),
+  role: z.enum(['owner', 'admin', 'member']),
+  groups: z.array(z.string().trim().min(1).max(500)).min(1).max(1000).optional(),
+});
+export type MembershipRuleInput = z.infer<typeof membershipRuleInput>;
+export const membershipRulesInput = z.array(membershipRuleInput).max(5000);
+
+const samlIdpMetadata = z.strictObject({ metadata_xml: z.string().min(1).max(500_000) });
+const samlIdpManual = z.strictObject({
+  entity_id: z.string().trim().min(1).max(1000),
+  sso_url: z.url({ protocol: /^https?$/ }),
+  certificates: z.array(z.string().trim().min(1).max(20_000)).min(1).max(10),
+});
+export const samlIdpInput = z.union([samlIdpMetadata, samlIdpManual]);
+export type SamlIdpInput = z.infer<typeof samlIdpInput>;
+
+export const oidcIdpInput = z.strictObject({
+  issuer: z.url({ protocol: /^https?$/ }),
+  client_id: z.string().trim().min(1).max(500),
+  client_secret: z.string().min(1).max(2000),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope token')).max(30).optional(),
+});
+export type OidcIdpInput = z.infer<typeof oidcIdpInput>;
+
+const name = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$/, 'must be a slug: lowercase letters, digits and inner hyphens');
+
+const settings = {
+  domains: z.array(domain).min(1).max(100),
+  attribute_mapping: attributeMappingInput.optional(),
+  membership_rules: membershipRulesInput.optional(),
+  roles_managed_by: z.enum(['idp', 'admin']).optional(),
+  membership_sync: z.enum(['on_login', 'scim_and_login']).optional(),
+  allow_idp_initiated: z.boolean().optional(),
+  auto_remove_flagged_after_days: z.number().int().min(1).max(3650).nullable().optional(),
+};
+
+export const createConnectionBody = z.discriminatedUnion('type', [
+  z.strictObject({ name, type: z.literal('saml'), idp: samlIdpInput, ...settings }),
+  z.strictObject({ name, type: z.literal('oidc'), idp: oidcIdpInput, ...settings }),
+]);
+export type CreateConnectionInput = z.infer<typeof createConnectionBody>;
+
+/** PATCH: any setting; `idp` replaces the IdP settings (an OIDC secret may be omitted to keep it). */
+export const updateConnectionBody = z.strictObject({
+  name: name.optional(),
+  idp: z.union([samlIdpInput, oidcIdpInput.extend({ client_secret: oidcIdpInput.shape.client_secret.optional() })]).optional(),
+  domains: settings.domains.optional(),
+  attribute_mapping: settings.attribute_mapping,
+  membership_rules: settings.membership_rules,
+  roles_managed_by: settings.roles_managed_by,
+  membership_sync: settings.membership_sync,
+  allow_idp_initiated: settings.allow_idp_initiated,
+  auto_remove_flagged_after_days: settings.auto_remove_flagged_after_days,
+});
+export type UpdateConnectionInput = z.infer<typeof updateConnectionBody>;
+
+export const previewBody = z.strictObject({ membership_rules: membershipRulesInput });
+
+/** IdP settings as stored (JSON in `connections.idp`). */
+export interface SamlIdp {
+  entity_id: string;
+  sso_url: string;
+  /** Bare base64 DER bodies (no PEM armour). */
+  certificates: string[];
+}
+export interface OidcIdp {
+  issuer: string;
+  client_id: string;
+  /** Sealed with the secret box; never leaves the server. */
+  client_secret_sealed: string;
+  scopes: string[];
+}
+
+export interface MembershipRule {
+  organization_id: string;
+  role: Role;
+  groups: string[] | null;
+}
+
+interface ConnectionBase {
+  id: string;
+  name: string;
+  domains: string[];
+  attribute_mapping: AttributeMapping;
+  membership_rules: MembershipRule[];
+  roles_managed_by: 'idp' | 'admin';
+  membership_sync: 'on_login' | 'scim_and_login';
+  allow_idp_initiated: boolean;
+  auto_remove_flagged_after_days: number | null;
+  created_at: string;
+  updated_at: string;
+}
+export type Connection = (ConnectionBase & { type: 'saml'; idp: SamlIdp }) | (ConnectionBase & { type: 'oidc'; idp: OidcIdp });

@@ -1,0 +1,71 @@
+import type { Executor } from '../../platform/db.js';
+import type { AuditService } from '../audit/service.js';
+import type { Actor, AuditInput } from '../audit/types.js';
+import type { EventInput, EventService } from '../events/service.js';
+import * as mq from '../memberships/queries.js';
+import type { FlagEvidence, Role } from '../memberships/types.js';
+import type { Change } from './plan.js';
+import type { SyncRun } from './sync-runs.js';
+
+export interface ApplyContext {
+  userId: string;
+  connectionId: string;
+  trigger: SyncRun['trigger'];
+  actor: Actor;
+  at: string;
+  /** The evidence stored with flags this run sets. */
+  evidence: FlagEvidence;
+}
+
+/**
+ * Writes a plan: batched membership writes, then one audit record and one event per change, all
+ * in the caller's transaction. Returns the sync run (not yet stored).
+ */
+export async function applyPlan(
+  trx: Executor,
+  deps: { audit: AuditService; events: EventService },
+  ctx: ApplyContext,
+  runId: string,
+  changes: readonly Change[],
+): Promise<SyncRun> {
+  const run: SyncRun = { id: runId, trigger: ctx.trigger, user_id: ctx.userId, connection_id: ctx.connectionId, at: ctx.at, added: [], updated: [], flagged: [], restored: [], skipped: [], error: null };
+  const roleChanges = new Map<Role, string[]>();
+  const keep: string[] = [];
+  for (const c of changes) {
+    if (c.kind === 'add') run.added.push({ organization_id: c.organizationId, role: c.role });
+    else if (c.kind === 'restore') run.restored.push({ organization_id: c.organizationId });
+    else if (c.kind === 'role') {
+      run.updated.push({ organization_id: c.organizationId, from_role: c.from, to_role: c.to });
+      roleChanges.set(c.to, [...(roleChanges.get(c.to) ?? []), c.organizationId]);
+    } else if (c.kind === 'flag') run.flagged.push({ organization_id: c.organizationId, reason: c.reason });
+    else if (c.kind === 'skip') run.skipped.push({ organization_id: c.organizationId, reason: c.reason });
+    else keep.push(c.organizationId);
+  }
+
+  await mq.insertMembershipsOfUser(trx, ctx.userId, run.added, 'sso', ctx.at);
+  await mq.restoreMemberships(trx, ctx.userId, run.restored.map((r) => r.organization_id), ctx.at);
+  for (const [role, orgIds] of roleChanges) await mq.setRoleOfUser(trx, ctx.userId, orgIds, role, ctx.at);
+  const flagReasons = new Map<string, string[]>();
+  for (const f of run.flagged) flagReasons.set(f.reason, [...(flagReasons.get(f.reason) ?? []), f.organization_id]);
+  for (const [reason, orgIds] of flagReasons) {
+    await mq.flagMemberships(trx, ctx.userId, orgIds, reason as SyncRun['flagged'][number]['reason'], ctx.evidence, ctx.at);
+  }
+  await mq.touchMemberships(trx, ctx.userId, keep, ctx.at);
+
+  const audit: AuditInput[] = [];
+  const events: EventInput[] = [];
+  const record = (action: EventInput['type'], organizationId: string, detail: Record<string, unknown>) => {
+    audit.push({ action, actor: ctx.actor, organizationId, targetUserId: ctx.userId, detail: { ...detail, sync_run_id: runId } });
+    events.push({ type: action, organizationId, userId: ctx.userId, data: { ...detail, source: 'sso', trigger: ctx.trigger } });
+  };
+  for (const a of run.added) record('membership.added', a.organization_id, { role: a.role, source: 'sso' });
+  for (const r of run.restored) record('membership.restored', r.organization_id, {});
+  for (const u of run.updated) record('membership.role_changed', u.organization_id, { from_role: u.from_role, to_role: u.to_role });
+  for (const f of run.flagged) record('membership.flagged', f.organization_id, { reason: f.reason, evidence: ctx.evidence });
+  await deps.audit.record(trx, ...audit);
+  await deps.events.emit(trx, ...events);
+  return run;
+}
+
+export const changedSomething = (run: SyncRun): boolean =>
+  run.added.length + run.updated.length + run.flagged.length + run.restored.length + run.skipped.length > 0;

@@ -1,0 +1,90 @@
+import type { Db, Executor } from '../../platform/db.js';
+import type { Clock } from '../../platform/clock.js';
+import type { IdGenerator } from '../../platform/ids.js';
+import type { AuditService } from '../audit/service.js';
+import type { Actor } from '../audit/types.js';
+import type { EventService } from '../events/service.js';
+import type { Connection } from '../connections/schema.js';
+import * as mq from '../memberships/queries.js';
+import type { FlagEvidence, FlagReason } from '../memberships/types.js';
+import { applyPlan, changedSomething } from './apply.js';
+import { planSync, type Change } from './plan.js';
+import { desiredMemberships, groupTokens } from './rules.js';
+import { directoryOfConnection, scimGroupsOfUser } from './queries.js';
+import { insertSyncRun, type SyncRun, type SyncTrigger } from './sync-runs.js';
+import { governedOrganizationIds } from '../connections/queries.js';
+
+export interface SyncUserInput {
+  /** The connection with its rules (load it with `c.connections.load`). */
+  connection: Connection;
+  userId: string;
+  /** Group values the login carried (none for SCIM-triggered syncs). */
+  loginGroups?: readonly string[];
+  trigger: SyncTrigger;
+  actor: Actor;
+  /**
+   * Flag active memberships the rules no longer grant with this reason (`login_lost_grant` at
+   * login). `null`: only add, restore and re-role — SCIM removals are flagged by the flags module.
+   */
+  lostGrant: FlagReason | null;
+  /** Write a sync run even when nothing changed (logins do, so /account can say so). */
+  alwaysRecord?: boolean;
+}
+
+/**
+ * Membership rules → memberships for one user, in the caller's transaction. Login sync calls it
+ * with `trigger: 'login'`; SCIM with `membership_sync: scim_and_login` calls it after a group change.
+ */
+export class MembershipSyncService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+    private readonly audit: AuditService,
+    private readonly events: EventService,
+    private readonly limit: number,
+  ) {}
+
+  async syncUser(trx: Executor, input: SyncUserInput): Promise<SyncRun | null> {
+    const { connection, userId } = input;
+    const at = this.clock.now().toISOString();
+    const changes = await this.planFor(trx, connection, userId, input.loginGroups ?? [], input.lostGrant);
+    const evidence: FlagEvidence = {
+      channel: input.trigger === 'login' ? 'login' : input.trigger,
+      action: input.trigger === 'login' ? 'login without a granting group' : 'membership rules no longer grant',
+      at,
+      connection_id: connection.id,
+    };
+    const run = await applyPlan(trx, { audit: this.audit, events: this.events }, { userId, connectionId: connection.id, trigger: input.trigger, actor: input.actor, at, evidence }, this.ids.uuid(), changes);
+    if (!input.alwaysRecord && !changedSomething(run)) return null;
+    await insertSyncRun(trx, run, null);
+    return run;
+  }
+
+  /** The plan alone (no writes): used by sync and by rule previews. */
+  async planFor(db: Executor, connection: Connection, userId: string, loginGroups: readonly string[], lostGrant: FlagReason | null, rules = connection.membership_rules, governedIds?: string[]): Promise<Change[]> {
+    const directoryId = await directoryOfConnection(db, connection.id);
+    const [scimGroups, governed, actual, removed] = await Promise.all([
+      directoryId ? scimGroupsOfUser(db, directoryId, userId) : Promise.resolve([]),
+      governedIds ? Promise.resolve(governedIds) : governedOrganizationIds(db, connection.id),
+      mq.membershipsOfUser(db, userId),
+      mq.removalRecordsOfUser(db, userId),
+    ]);
+    const governedSet = new Set(governed);
+    return planSync({
+      governed: governedSet,
+      desired: desiredMemberships(rules, groupTokens(loginGroups, scimGroups)),
+      actual: actual.filter((m) => governedSet.has(m.organization_id)),
+      removed,
+      membershipCount: actual.length,
+      limit: this.limit,
+      rolesManagedBy: connection.roles_managed_by,
+      lostGrant,
+    });
+  }
+
+  /** Convenience for SCIM (`scim_and_login`): apply grants outside any caller transaction. */
+  async syncUserNow(input: SyncUserInput): Promise<SyncRun | null> {
+    return this.db.transaction((trx) => this.syncUser(trx, input));
+  }
+}
