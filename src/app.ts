@@ -14,6 +14,8 @@ import { auditRoutes } from './modules/audit/routes.js';
 import { ApiRouter } from './http/api-router.js';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { connectionRoutes } from './modules/connections/routes.js';
+import { sessionMiddleware } from './http/session.js';
+import { adminPage } from './modules/admin-page/routes.js';
 
 /** Builds the express app from a container. No I/O happens here. */
 export function createApp(c: Container): Express {
@@ -24,7 +26,9 @@ export function createApp(c: Container): Express {
   app.use(helmet());
   app.use(healthRoutes(c));
 
+  const session = sessionMiddleware(c);
   app.use('/api/v1', managementApi(c));
+  app.use('/admin', adminPage(c, session));
 
   app.use(apiNotFound);
   app.use(apiErrorHandler(c.logger));

@@ -74,6 +74,12 @@ export class ApiKeyService {
     return toApiKey(row);
   }
 
+  /** A live (not revoked) key by id: the admin page re-checks its key on every request. */
+  async findActive(id: string): Promise<ApiKey | undefined> {
+    const row = await this.db<ApiKeyRow>('api_keys').where({ id }).first();
+    return row && !row.revoked_at ? toApiKey(row) : undefined;
+  }
+
   async list(take: number, afterId?: string): Promise<Page<ApiKey>> {
     const q = this.db<ApiKeyRow>('api_keys').orderBy('id').limit(take + 1);
     if (afterId) q.where('id', '>', afterId);

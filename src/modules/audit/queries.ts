@@ -26,16 +26,23 @@ export interface AuditFilter {
   action?: string;
   since?: string;
   afterSeq?: number;
+  /** Paging backwards for newest-first views (the admin page). */
+  beforeSeq?: number;
+  order?: 'asc' | 'desc';
+  /** Restricts to these organizations (an SSO-signed-in organization admin's view). */
+  organizationIds?: string[];
   take: number;
 }
 
 export async function listAuditEvents(db: Executor, f: AuditFilter): Promise<AuditRow[]> {
-  const q = db<AuditRow>('audit_events').orderBy('seq', 'asc').limit(f.take);
+  const q = db<AuditRow>('audit_events').orderBy('seq', f.order ?? 'asc').limit(f.take);
+  if (f.organizationIds) q.whereIn('organization_id', f.organizationIds);
   if (f.organizationId) q.where('organization_id', f.organizationId);
   if (f.userId) q.where('target_user_id', f.userId);
   if (f.action) q.where('action', f.action);
   if (f.since) q.where('at', '>=', f.since);
   if (f.afterSeq !== undefined) q.where('seq', '>', f.afterSeq);
+  if (f.beforeSeq !== undefined) q.where('seq', '<', f.beforeSeq);
   return q;
 }
 

@@ -1,0 +1,26 @@
+import type { Request, Response } from 'express';
+import { csrfToken } from './csrf.js';
+import type { ViewContext } from './layout.js';
+import { principalOf } from './principal.js';
+
+export function takeFlash(req: Request): ViewContext['flash'] {
+  const flash = req.session.adminFlash;
+  if (flash) delete req.session.adminFlash;
+  return flash;
+}
+
+/** What every signed-in page needs: who is signed in, the form token, and the pending message. */
+export function viewContext(req: Request, res: Response, section?: ViewContext['section']): ViewContext {
+  return { principal: principalOf(res), csrf: csrfToken(req), flash: takeFlash(req), section };
+}
+
+/** Post/redirect/get with a message for the next page. */
+export function redirectWith(req: Request, res: Response, to: string, flash: NonNullable<ViewContext['flash']>): void {
+  req.session.adminFlash = flash;
+  res.redirect(303, to);
+}
+
+export const queryString = (req: Request, name: string): string | undefined => {
+  const v = (req.query as Record<string, unknown>)[name];
+  return typeof v === 'string' && v.length > 0 && v.length <= 500 ? v : undefined;
+};

@@ -1,0 +1,51 @@
+/**
+ * A plain-HTTP admin page client with a cookie jar: what a browser does, minus the browser, for
+ * tests of forms, CSRF and redirects.
+ */
+export interface AdminResponse {
+  status: number;
+  location: string | null;
+  text: string;
+}
+
+export class AdminClient {
+  cookie = '';
+  /** The CSRF token of the last page fetched. */
+  csrf = '';
+
+  constructor(readonly baseUrl: string) {}
+
+  private remember(res: Response): void {
+    const set = res.headers.getSetCookie().find((c) => c.startsWith('orgsync.sid='));
+    if (set) this.cookie = set.split(';')[0]!;
+  }
+
+  async get(path: string): Promise<AdminResponse> {
+    const res = await fetch(this.baseUrl + path, { headers: this.cookie ? { cookie: this.cookie } : {}, redirect: 'manual' });
+    this.remember(res);
+    const text = await res.text();
+    const token = /name="_csrf" value="([^"]+)"/.exec(text)?.[1];
+    if (token) this.csrf = token;
+    return { status: res.status, location: res.headers.get('location'), text };
+  }
+
+  /** Posts a form; `csrf: false` leaves the token out, `origin` overrides the Origin header. */
+  async post(path: string, fields: Record<string, string | string[]> = {}, opts: { csrf?: boolean | string; origin?: string | null } = {}): Promise<AdminResponse> {
+    const body = new URLSearchParams();
+    const token = opts.csrf === false ? undefined : typeof opts.csrf === 'string' ? opts.csrf : this.csrf;
+    if (token) body.set('_csrf', token);
+    for (const [k, v] of Object.entries(fields)) for (const one of Array.isArray(v) ? v : [v]) body.append(k, one);
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (this.cookie) headers.cookie = this.cookie;
+    const origin = opts.origin === undefined ? new URL(this.baseUrl).origin : opts.origin;
+    if (origin !== null) headers.origin = origin;
+    const res = await fetch(this.baseUrl + path, { method: 'POST', headers, body, redirect: 'manual' });
+    this.remember(res);
+    return { status: res.status, location: res.headers.get('location'), text: await res.text() };
+  }
+
+  async signIn(key: string): Promise<AdminResponse> {
+    await this.get('/admin/sign-in');
+    return this.post('/admin/sign-in', { api_key: key });
+  }
+}

@@ -1,0 +1,17 @@
+import { startTestApp } from './test/helpers/app.js';
+import { launchBrowser, screenshotBoth } from './test/helpers/browser.js';
+const t = await startTestApp();
+await t.container.organizations.create({ name: 'acme', display_name: 'Acme Inc.' }, { type: 'system', id: null });
+const b = await launchBrowser();
+const page = await b.newPage();
+page.on('console', (m) => console.log('console', m.text()));
+await page.goto(t.url + '/admin');
+console.log(page.url());
+await page.fill('#api-key', t.adminKey);
+await page.click('button[type=submit]');
+console.log(page.url());
+await screenshotBoth(page, 'try-orgs');
+await page.goto(t.url + '/admin/audit');
+await screenshotBoth(page, 'try-audit');
+await b.close();
+await t.close();
