@@ -1,5 +1,6 @@
 // The admin page's only script: confirmation dialogs and copy buttons. Every control works
 // without it (links lead to confirmation pages; values stay selectable).
+/* global document, window, navigator, Element, setTimeout */
 'use strict';
 
 (function () {
@@ -61,7 +62,7 @@
     } else {
       if (typeof source.select === 'function') source.select();
       let ok = false;
-      try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+      try { ok = document.execCommand('copy'); } catch { ok = false; }
       done(ok);
     }
   }
