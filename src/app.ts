@@ -12,6 +12,9 @@ import { userRoutes } from './modules/users/routes.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { ApiRouter } from './http/api-router.js';
+import { memberRoutes } from './modules/members/routes.js';
+import { reportRoutes } from './modules/reports/routes.js';
+import { reconcileRoutes } from './modules/flags/routes.js';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { connectionRoutes } from './modules/connections/routes.js';
 import { sessionMiddleware } from './http/session.js';
@@ -43,6 +46,9 @@ export function registerApiOperations(c: Container): ApiRouter {
   apiKeyRoutes(c, api);
   auditRoutes(c, api);
   connectionRoutes(c, api);
+  memberRoutes(c, api);
+  reportRoutes(c, api);
+  reconcileRoutes(c, api);
   return api;
 }
 

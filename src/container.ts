@@ -13,6 +13,12 @@ import { UserService } from './modules/users/service.js';
 import { EventService } from './modules/events/service.js';
 import { ConnectionService } from './modules/connections/service.js';
 import { MembershipSyncService } from './modules/membership-sync/service.js';
+import type { ScimLifecycleListener } from './modules/scim/lifecycle.js';
+import { FlagWriter } from './modules/flags/writer.js';
+import { ScimFlagListener } from './modules/flags/scim-listener.js';
+import { ReconcileService } from './modules/flags/reconcile.js';
+import { MemberService } from './modules/members/service.js';
+import { ReportService } from './modules/reports/service.js';
 
 export interface ContainerOptions {
   config: Config;
@@ -41,6 +47,11 @@ export interface Container {
   connections: ConnectionService;
   /** Membership rules → memberships for one user; see MembershipSyncService.syncUser. */
   membershipSync: MembershipSyncService;
+  /** Called by SCIM writes inside their transaction: flags and restores memberships. */
+  scimLifecycle: ScimLifecycleListener;
+  members: MemberService;
+  reports: ReportService;
+  reconcile: ReconcileService;
   close(): Promise<void>;
 }
 
@@ -54,6 +65,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const secretBox = new SecretBox(await resolveSecret(db, clock, config.secret));
   const audit = new AuditService(db, clock, ids);
   const events = new EventService(db, clock, ids);
+  const flagWriter = new FlagWriter(audit, events);
   const container: Container = {
     config,
     db,
@@ -70,6 +82,10 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     // PUBLIC_URL is read late: tests point it at their ephemeral port after wiring.
     connections: new ConnectionService(db, clock, ids, audit, secretBox, () => container.config.publicUrl),
     membershipSync: new MembershipSyncService(db, clock, ids, audit, events, config.maxOrganizationsPerUser),
+    scimLifecycle: new ScimFlagListener(flagWriter, audit, ids),
+    members: new MemberService(db, clock, ids, audit, events, config.maxOrganizationsPerUser),
+    reports: new ReportService(db, clock),
+    reconcile: new ReconcileService(db, clock, ids, flagWriter),
     close: () => db.destroy(),
   };
   return container;

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+
+export const syncRunSchema = z.object({
+  id: z.string(),
+  trigger: z.enum(['login', 'scim', 'reconcile']),
+  user_id: z.string().nullable(),
+  connection_id: z.string().nullable(),
+  directory_id: z.string().nullable(),
+  at: z.string(),
+  added: z.array(z.object({ organization_id: z.string(), role: z.string(), user_id: z.string().optional() })),
+  updated: z.array(z.object({ organization_id: z.string(), from_role: z.string(), to_role: z.string(), user_id: z.string().optional() })),
+  flagged: z.array(z.object({ organization_id: z.string(), reason: z.string(), user_id: z.string().optional() })),
+  restored: z.array(z.object({ organization_id: z.string(), user_id: z.string().optional() })),
+  skipped: z.array(z.object({ organization_id: z.string(), reason: z.string(), user_id: z.string().optional() })),
+  error: z.string().nullable(),
+});

@@ -1,0 +1,115 @@
+import type { Executor } from '../../platform/db.js';
+import { parseJson } from '../../platform/db.js';
+import type { FlagReason, Role, SkipReason } from '../memberships/types.js';
+
+export type SyncTrigger = 'login' | 'scim' | 'reconcile';
+
+/** SPEC §5 sync run. Reconcile runs cover many users: their entries carry `user_id`. */
+export interface SyncRun {
+  id: string;
+  trigger: SyncTrigger;
+  user_id: string | null;
+  connection_id: string | null;
+  directory_id: string | null;
+  at: string;
+  added: Array<{ organization_id: string; role: Role; user_id?: string }>;
+  updated: Array<{ organization_id: string; from_role: Role; to_role: Role; user_id?: string }>;
+  flagged: Array<{ organization_id: string; reason: FlagReason; user_id?: string }>;
+  restored: Array<{ organization_id: string; user_id?: string }>;
+  skipped: Array<{ organization_id: string; reason: SkipReason; user_id?: string }>;
+  error: string | null;
+}
+
+interface SyncRunRow {
+  id: string;
+  trigger: SyncTrigger;
+  user_id: string | null;
+  connection_id: string | null;
+  directory_id: string | null;
+  at: string;
+  added: string;
+  updated: string;
+  flagged: string;
+  restored: string;
+  skipped: string;
+  error: string | null;
+}
+
+export const emptyRun = (r: Pick<SyncRun, 'id' | 'trigger' | 'user_id' | 'connection_id' | 'directory_id' | 'at'>): SyncRun => ({
+  ...r,
+  added: [],
+  updated: [],
+  flagged: [],
+  restored: [],
+  skipped: [],
+  error: null,
+});
+
+const touched = (run: SyncRun): string[] => [
+  ...new Set([...run.added, ...run.updated, ...run.flagged, ...run.restored, ...run.skipped].map((e) => e.organization_id)),
+];
+
+export const runChangedAnything = (run: SyncRun): boolean => touched(run).length > 0 || run.error !== null;
+
+/** Writes runs and the organizations each touched (so reports find an org's runs by index). */
+export async function insertSyncRuns(db: Executor, runs: SyncRun[]): Promise<void> {
+  const rows = runs.map((r) => ({
+    id: r.id,
+    trigger: r.trigger,
+    user_id: r.user_id,
+    connection_id: r.connection_id,
+    directory_id: r.directory_id,
+    at: r.at,
+    added: JSON.stringify(r.added),
+    updated: JSON.stringify(r.updated),
+    flagged: JSON.stringify(r.flagged),
+    restored: JSON.stringify(r.restored),
+    skipped: JSON.stringify(r.skipped),
+    error: r.error,
+  }));
+  for (let i = 0; i < rows.length; i += 50) await db('sync_runs').insert(rows.slice(i, i + 50));
+  const links = runs.flatMap((r) => touched(r).map((organization_id) => ({ sync_run_id: r.id, organization_id })));
+  for (let i = 0; i < links.length; i += 200) await db('sync_run_organizations').insert(links.slice(i, i + 200));
+}
+
+export const toSyncRun = (r: SyncRunRow): SyncRun => ({
+  id: r.id,
+  trigger: r.trigger,
+  user_id: r.user_id,
+  connection_id: r.connection_id,
+  directory_id: r.directory_id,
+  at: r.at,
+  added: parseJson(r.added, []),
+  updated: parseJson(r.updated, []),
+  flagged: parseJson(r.flagged, []),
+  restored: parseJson(r.restored, []),
+  skipped: parseJson(r.skipped, []),
+  error: r.error,
+});
+
+/** Newest first; run ids are time-ordered UUIDs, so `id` is the sort and cursor key. */
+export async function listSyncRuns(
+  db: Executor,
+  f: { organizationId?: string; userId?: string; beforeId?: string; take: number },
+): Promise<SyncRun[]> {
+  const q = db('sync_runs as r').select<SyncRunRow[]>('r.*').orderBy('r.id', 'desc').limit(f.take);
+  if (f.organizationId) {
+    q.whereIn('r.id', (sub) => {
+      sub.select('sync_run_id').from('sync_run_organizations').where('organization_id', f.organizationId!);
+    });
+  }
+  if (f.userId) q.where('r.user_id', f.userId);
+  if (f.beforeId) q.where('r.id', '<', f.beforeId);
+  return (await q).map(toSyncRun);
+}
+
+/** An organization's newest runs, found through sync_run_organizations' (organization_id, sync_run_id) key. */
+export async function recentRunsOfOrganization(db: Executor, organizationId: string, take: number): Promise<SyncRun[]> {
+  const rows = await db('sync_run_organizations as l')
+    .join('sync_runs as r', 'r.id', 'l.sync_run_id')
+    .where('l.organization_id', organizationId)
+    .orderBy('l.sync_run_id', 'desc')
+    .limit(take)
+    .select<SyncRunRow[]>('r.*');
+  return rows.map(toSyncRun);
+}
