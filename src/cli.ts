@@ -10,6 +10,8 @@ import type { Actor } from './modules/audit/types.js';
 import { organizationName } from './modules/organizations/schema.js';
 import { os as osInfo } from './platform/os.js';
 import { connectionCommands } from './modules/connections/cli.js';
+import { reportCommands } from './modules/reports/cli.js';
+import { memberCommands } from './modules/members/cli.js';
 
 /** A CLI failure: printed as one line, exit code 1. */
 class CliError extends Error {}
@@ -121,6 +123,8 @@ export function buildCli(): Command {
       }),
     );
   connectionCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
+  reportCommands(program, { withContainer });
+  memberCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
   return program;
 }
 

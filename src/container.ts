@@ -82,7 +82,16 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     // PUBLIC_URL is read late: tests point it at their ephemeral port after wiring.
     connections: new ConnectionService(db, clock, ids, audit, secretBox, () => container.config.publicUrl),
     membershipSync: new MembershipSyncService(db, clock, ids, audit, events, config.maxOrganizationsPerUser),
-    scimLifecycle: new ScimFlagListener(flagWriter, audit, ids),
+    scimLifecycle: new ScimFlagListener(flagWriter, audit, ids, {
+      // `membership_sync: scim_and_login`: SCIM grants go through the login-sync rule engine at once.
+      forConnection: async (trx, id) => {
+        const connection = await container.connections.load(trx, id);
+        if (connection?.membership_sync !== 'scim_and_login') return null;
+        return async (userId, actor) => {
+          await container.membershipSync.syncUser(trx, { connection, userId, trigger: 'scim', actor, lostGrant: null });
+        };
+      },
+    }),
     members: new MemberService(db, clock, ids, audit, events, config.maxOrganizationsPerUser),
     reports: new ReportService(db, clock),
     reconcile: new ReconcileService(db, clock, ids, flagWriter),

@@ -163,6 +163,46 @@ describe('flags from SCIM', () => {
   });
 });
 
+describe('membership_sync: scim_and_login', () => {
+  it('applies SCIM group grants at once, after clearing the removal record the re-grant answers', async () => {
+    const conn = await b.connection({ membership_sync: 'scim_and_login' });
+    const dir = await b.directory({ connection_id: conn.id });
+    const eng = await b.organization({ name: 'eng', connection_id: conn.id });
+    await b.rule({ connection_id: conn.id, organization_id: eng.id, groups: ['Engineering'], role: 'admin' });
+    const user = await b.user();
+    const scim = await b.scimUser({ directory_id: dir.id, user_id: user.id });
+    const group = await b.scimGroup({ directory_id: dir.id, displayName: 'Engineering', members: [scim.id] });
+    await t.container.db('removal_records').insert({ organization_id: eng.id, user_id: user.id, removed_at: at, removed_by: '{}' });
+    await t.container.db.transaction((trx) =>
+      t.container.scimLifecycle.groupMembersAdded(trx, {
+        directoryId: dir.id,
+        connectionId: conn.id,
+        groupId: group.id,
+        groupDisplayName: 'Engineering',
+        groupExternalId: null,
+        members: [{ scimUserId: scim.id, userId: user.id }],
+        at,
+        action: 'PATCH members add',
+      }),
+    );
+    expect(await t.container.db('memberships').where({ organization_id: eng.id, user_id: user.id }).first()).toMatchObject({ role: 'admin', status: 'active' });
+    expect(await t.container.events.list({ take: 10, types: ['membership.added'] })).toHaveLength(1);
+  });
+
+  it('leaves additions to the next login for on_login connections', async () => {
+    const conn = await b.connection({ membership_sync: 'on_login' });
+    const dir = await b.directory({ connection_id: conn.id });
+    const eng = await b.organization({ name: 'eng', connection_id: conn.id });
+    await b.rule({ connection_id: conn.id, organization_id: eng.id, groups: null });
+    const user = await b.user();
+    const scim = await b.scimUser({ directory_id: dir.id, user_id: user.id });
+    await t.container.db.transaction((trx) =>
+      t.container.scimLifecycle.userProvisioned(trx, { directoryId: dir.id, connectionId: conn.id, scimUserId: scim.id, userId: user.id, at, action: 'POST /Users' }),
+    );
+    expect(await t.container.db('memberships').where({ user_id: user.id })).toHaveLength(0);
+  });
+});
+
 describe('reconcile', () => {
   it('flags members of governed orgs with no user in the directory and returns the run', async () => {
     const w = await world();

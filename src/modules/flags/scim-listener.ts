@@ -19,6 +19,18 @@ const RESTORED_BY_GRANT: FlagReason[] = ['idp_group_removed', 'login_lost_grant'
 const scimActor = (directoryId: string): Actor => ({ type: 'scim', id: directoryId });
 
 /**
+ * The login-sync rule engine, for connections with `membership_sync: scim_and_login`: SCIM grants
+ * (provisioning, reactivation, group adds) are applied at once instead of at the next login.
+ */
+export interface GrantApplier {
+  /**
+   * For a connection that applies SCIM grants immediately, a function that adds, restores and
+   * re-roles what the rules grant one user (it never flags); null for `on_login` connections.
+   */
+  forConnection(trx: Trx, connectionId: string): Promise<((userId: string, actor: Actor) => Promise<void>) | null>;
+}
+
+/**
  * Applies SCIM changes to memberships of organizations the directory's connection governs, inside
  * the SCIM write's transaction: flags on deactivation, deletion and lost group grants; restores on
  * reactivation, re-creation and re-grants. Organizations the connection does not govern are never touched.
@@ -28,6 +40,7 @@ export class ScimFlagListener implements ScimLifecycleListener {
     private readonly writer: FlagWriter,
     private readonly audit: AuditService,
     private readonly ids: IdGenerator,
+    private readonly grants?: GrantApplier,
   ) {}
 
   userDeactivated(trx: Trx, change: ScimUserChange): Promise<void> {
@@ -65,6 +78,13 @@ export class ScimFlagListener implements ScimLifecycleListener {
     const restored = await this.writer.restore(trx, keys, change.at, actor, this.evidence(change), RESTORED_BY_GRANT);
     const cleared = await clearRemovalRecords(trx, this.audit, keys, actor, this.evidence(change));
     await this.writeRuns(trx, change, { restored, cleared });
+    await this.applyGrants(trx, change.connectionId, userIds, actor);
+  }
+
+  private async applyGrants(trx: Trx, connectionId: string, userIds: string[], actor: Actor): Promise<void> {
+    if (!this.grants || userIds.length === 0) return;
+    const apply = await this.grants.forConnection(trx, connectionId);
+    if (apply) for (const userId of userIds) await apply(userId, actor);
   }
 
   private evidence(change: ScimUserChange | ScimGroupMembershipChange): FlagEvidence {
@@ -99,10 +119,12 @@ export class ScimFlagListener implements ScimLifecycleListener {
       actor,
       this.evidence(change),
     );
-    if (restored.length === 0 && cleared.length === 0) return;
-    const run = this.run(change, userId);
-    run.restored = restored.map((k) => ({ organization_id: k.organizationId }));
-    await insertSyncRuns(trx, [run]);
+    if (restored.length > 0 || cleared.length > 0) {
+      const run = this.run(change, userId);
+      run.restored = restored.map((k) => ({ organization_id: k.organizationId }));
+      await insertSyncRuns(trx, [run]);
+    }
+    await this.applyGrants(trx, change.connectionId, [userId], actor);
   }
 
   private async groupLost(trx: Trx, change: ScimGroupMembershipChange): Promise<void> {

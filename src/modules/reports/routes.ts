@@ -6,9 +6,7 @@ import type { Container } from '../../container.js';
 import type { ApiRouter } from '../../http/api-router.js';
 import { cursorOf, listOf, pageQuery } from '../../http/pagination.js';
 import { syncRunSchema } from './schema.js';
-import type { ReportService } from './service.js';
-import type { ReportOrganization, RowFilter } from './queries.js';
-import { csvHeader, csvRow } from './csv.js';
+import { csvChunks } from './csv.js';
 
 const reportQuery = z.object({
   format: z.enum(['json', 'csv']).optional(),
@@ -21,22 +19,6 @@ const syncRunsQuery = pageQuery.extend({ organization: z.string().max(100).optio
 
 const wantsCsv = (req: Request, format: 'json' | 'csv' | undefined): boolean =>
   format ? format === 'csv' : req.accepts(['application/json', 'text/csv']) === 'text/csv';
-
-/** Lines are batched into chunks; pipeline() waits for 'drain', so a slow reader holds the query back. */
-async function* csvChunks(reports: ReportService, orgs: AsyncIterable<ReportOrganization> | ReportOrganization[], status: RowFilter): AsyncGenerator<string> {
-  yield csvHeader();
-  let batch = '';
-  for await (const org of orgs) {
-    for await (const row of reports.rows(org.id, status)) {
-      batch += csvRow(org.name, row);
-      if (batch.length >= 64 * 1024) {
-        yield batch;
-        batch = '';
-      }
-    }
-  }
-  if (batch) yield batch;
-}
 
 async function streamCsv(res: Response, filename: string, chunks: AsyncGenerator<string>): Promise<void> {
   res.status(200);
