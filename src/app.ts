@@ -19,6 +19,7 @@ import { buildOpenApiDocument } from './http/openapi.js';
 import { connectionRoutes } from './modules/connections/routes.js';
 import { sessionMiddleware } from './http/session.js';
 import { adminPage } from './modules/admin-page/routes.js';
+import { meRoutes, ssoRoutes } from './modules/sso/routes.js';
 
 /** Builds the express app from a container. No I/O happens here. */
 export function createApp(c: Container): Express {
@@ -30,8 +31,11 @@ export function createApp(c: Container): Express {
   app.use(healthRoutes(c));
 
   const session = sessionMiddleware(c);
+  // Session-authenticated: before the API-key middleware of /api/v1.
+  app.use(meRoutes(c));
   app.use('/api/v1', managementApi(c));
   app.use('/admin', adminPage(c, session));
+  app.use(ssoRoutes(c));
 
   app.use(apiNotFound);
   app.use(apiErrorHandler(c.logger));

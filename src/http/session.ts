@@ -5,13 +5,17 @@ import { DbSessionStore } from './session-store.js';
 
 export const SESSION_COOKIE = 'orgsync.sid';
 
+const perContainer = new WeakMap<Container, RequestHandler>();
+
 /**
- * Session cookies: HttpOnly, SameSite=Lax, Secure when PUBLIC_URL is https. Built once per app and
- * shared by the SSO routes, /api/v1/me, /account and /admin.
+ * Session cookies: HttpOnly, SameSite=Lax, Secure when PUBLIC_URL is https. Built once per
+ * container and shared by the SSO routes, /api/v1/me, /account and /admin.
  */
 export function sessionMiddleware(c: Container): RequestHandler {
+  const existing = perContainer.get(c);
+  if (existing) return existing;
   const secure = c.config.publicUrl.startsWith('https://');
-  return session({
+  const middleware = session({
     name: SESSION_COOKIE,
     secret: c.secretBox.derive('session').toString('hex'),
     store: new DbSessionStore(c.db, c.clock),
@@ -21,4 +25,6 @@ export function sessionMiddleware(c: Container): RequestHandler {
     proxy: secure,
     cookie: { httpOnly: true, sameSite: 'lax', secure, maxAge: 8 * 60 * 60 * 1000, path: '/' },
   });
+  perContainer.set(c, middleware);
+  return middleware;
 }

@@ -1,0 +1,129 @@
+import type { Db, Trx } from '../../platform/db.js';
+import type { Clock } from '../../platform/clock.js';
+import type { IdGenerator } from '../../platform/ids.js';
+import { isAppError } from '../../platform/errors.js';
+import type { AuditService } from '../audit/service.js';
+import type { Actor } from '../audit/types.js';
+import type { EventService } from '../events/service.js';
+import type { Connection } from '../connections/schema.js';
+import type { MembershipSyncService } from '../membership-sync/service.js';
+import type { SyncRun } from '../membership-sync/sync-runs.js';
+import { directoryDenies, directoryOfConnection } from '../membership-sync/queries.js';
+import { ssoFailure } from './errors.js';
+import type { LoginProfile } from './login-profile.js';
+import * as q from './identity-queries.js';
+
+export interface LoginResult {
+  userId: string;
+  run: SyncRun;
+  created: boolean;
+}
+
+const domainOf = (email: string): string => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+
+/**
+ * SPEC §3: one transaction per validated login — domain check, identity, deny, membership sync,
+ * sync run and audit. A denial rolls everything back and is audited on its own.
+ */
+export class LoginService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+    private readonly audit: AuditService,
+    private readonly events: EventService,
+    private readonly sync: MembershipSyncService,
+  ) {}
+
+  async login(connection: Connection, profile: LoginProfile): Promise<LoginResult> {
+    const actor: Actor = { type: 'login', id: connection.id };
+    try {
+      return await this.db.transaction((trx) => this.loginIn(trx, connection, profile, actor));
+    } catch (err) {
+      if (isAppError(err) && (err.code === 'email_domain_not_verified' || err.code === 'user_deactivated' || err.code === 'invalid_response')) {
+        await this.audit.record(this.db, {
+          action: 'login.denied',
+          actor,
+          targetUserId: (err.options.detail as { userId?: string } | undefined)?.userId ?? null,
+          detail: { connection_id: connection.id, protocol: profile.protocol, subject: profile.subject, email: profile.email, reason: err.code },
+        });
+      }
+      throw err;
+    }
+  }
+
+  private async loginIn(trx: Trx, connection: Connection, profile: LoginProfile, actor: Actor): Promise<LoginResult> {
+    const now = this.clock.now().toISOString();
+    if (!profile.email) throw ssoFailure('invalid_response', { why: 'The response carried no email address.' });
+    if (!connection.domains.includes(domainOf(profile.email))) throw ssoFailure('email_domain_not_verified');
+
+    const directoryId = await directoryOfConnection(trx, connection.id);
+    // Email links accounts only when the IdP vouches for it (the domain is verified above).
+    const emailTrusted = profile.emailVerified !== false;
+    let created = false;
+    let userId: string | undefined;
+    const identity = await q.findIdentity(trx, connection.id, profile.subject);
+    userId = identity?.user_id;
+    let scim: q.ScimMatch | undefined;
+    if (directoryId) scim = await q.findScimUser(trx, directoryId, profile.externalId, emailTrusted ? profile.email : null);
+    if (!userId && scim?.user_id) userId = scim.user_id;
+    if (!userId && emailTrusted) userId = (await q.findUserByEmail(trx, profile.email))?.id;
+    if (!userId) {
+      userId = this.ids.uuid();
+      created = true;
+      await trx('users').insert({
+        id: userId,
+        email: profile.email,
+        email_lower: profile.email.toLowerCase(),
+        name: profile.name ?? ([profile.givenName, profile.familyName].filter(Boolean).join(' ') || null),
+        given_name: profile.givenName,
+        family_name: profile.familyName,
+        active: true,
+        created_at: now,
+        updated_at: now,
+        last_login_at: now,
+      });
+    }
+    if (directoryId && scim && !scim.user_id) await q.linkScimUser(trx, scim.id, userId);
+
+    if (directoryId) {
+      const denied = await directoryDenies(trx, directoryId, userId);
+      if (denied) throw ssoFailure('user_deactivated', { why: `directory: ${denied}`, userId: created ? undefined : userId });
+    }
+
+    const groups = JSON.stringify(profile.groups);
+    if (identity) {
+      await trx('identities').where({ id: identity.id }).update({ last_login_at: now, external_id: profile.externalId, last_groups: groups });
+    } else {
+      await trx('identities').insert({ id: this.ids.uuid(), user_id: userId, connection_id: connection.id, subject: profile.subject, external_id: profile.externalId, created_at: now, last_login_at: now, last_groups: groups });
+    }
+    const profileUpdate: Record<string, string> = { last_login_at: now, updated_at: now };
+    if (profile.name) profileUpdate.name = profile.name;
+    if (profile.givenName) profileUpdate.given_name = profile.givenName;
+    if (profile.familyName) profileUpdate.family_name = profile.familyName;
+    if (!created) await trx('users').where({ id: userId }).update(profileUpdate);
+    else {
+      await this.audit.record(trx, { action: 'user.provisioned', actor, targetUserId: userId, detail: { source: 'login', connection_id: connection.id } });
+      await this.events.emit(trx, { type: 'user.provisioned', userId, data: { source: 'login', connection_id: connection.id, email: profile.email } });
+    }
+
+    const run = (await this.sync.syncUser(trx, { connection, userId, loginGroups: profile.groups, trigger: 'login', actor, lostGrant: 'login_lost_grant', alwaysRecord: true }))!;
+    await this.audit.record(trx, {
+      action: 'login.succeeded',
+      actor,
+      targetUserId: userId,
+      detail: {
+        connection_id: connection.id,
+        protocol: profile.protocol,
+        subject: profile.subject,
+        sync_run_id: run.id,
+        added: run.added.length,
+        updated: run.updated.length,
+        flagged: run.flagged.length,
+        restored: run.restored.length,
+        skipped: run.skipped.length,
+      },
+    });
+    return { userId, run, created };
+  }
+}

@@ -1,0 +1,65 @@
+import { DOMParser } from '@xmldom/xmldom';
+import { ssoFailure } from '../errors.js';
+
+const SAML = 'urn:oasis:names:tc:SAML:2.0:assertion';
+const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
+
+function parse(xml: string): Document {
+  // Responses never need a DOCTYPE; entity declarations are only ever an attack.
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw ssoFailure('invalid_response', { why: 'DOCTYPE in response' });
+  const errors: string[] = [];
+  const doc = new DOMParser({ errorHandler: { warning: () => {}, error: (m: string) => errors.push(m), fatalError: (m: string) => errors.push(m) } }).parseFromString(xml, 'text/xml');
+  if (errors.length || !doc?.documentElement) throw ssoFailure('invalid_response', { why: 'malformed XML' });
+  return doc;
+}
+
+const children = (el: Element, ns: string, name: string): Element[] =>
+  Array.from(el.childNodes).filter((n): n is Element => n.nodeType === 1 && (n as Element).localName === name && (n as Element).namespaceURI === ns);
+
+/** Assertion ids in a not-yet-verified response: only used to answer `replay` early. */
+export function assertionIdsOf(responseXml: string): string[] {
+  const doc = parse(responseXml);
+  return Array.from(doc.getElementsByTagNameNS(SAML, 'Assertion'))
+    .map((a) => a.getAttribute('ID'))
+    .filter((id): id is string => !!id);
+}
+
+export interface VerifiedFacts {
+  assertionId: string;
+  /** When the assertion stops being usable: the replay cache keeps its id until then. */
+  expiresAt: Date;
+}
+
+/**
+ * The checks node-saml leaves to us (SPEC §6), on the response and on the assertion node-saml
+ * verified: Destination and every bearer Recipient equal our ACS URL, the assertion Issuer equals
+ * the IdP entity id.
+ */
+export function checkVerifiedResponse(responseXml: string, assertionXml: string, expected: { acsUrl: string; idpEntityId: string; skewMs: number; now: Date }): VerifiedFacts {
+  const fail = (why: string) => ssoFailure('invalid_response', { why });
+  const response = parse(responseXml).documentElement!;
+  if (response.localName !== 'Response' || response.namespaceURI !== SAMLP) throw fail('not a SAML Response');
+  if (response.getAttribute('Destination') !== expected.acsUrl) throw fail('Destination is not this ACS URL');
+
+  const assertion = parse(assertionXml).documentElement!;
+  const issuer = children(assertion, SAML, 'Issuer')[0]?.textContent?.trim();
+  if (issuer !== expected.idpEntityId) throw fail('assertion Issuer is not the IdP entity id');
+  const assertionId = assertion.getAttribute('ID');
+  if (!assertionId) throw fail('assertion without ID');
+
+  const expiries: number[] = [];
+  const subject = children(assertion, SAML, 'Subject')[0];
+  const confirmations = subject ? children(subject, SAML, 'SubjectConfirmation') : [];
+  const data = confirmations.flatMap((c) => children(c, SAML, 'SubjectConfirmationData'));
+  if (data.length === 0) throw fail('no SubjectConfirmationData');
+  for (const d of data) {
+    if (d.getAttribute('Recipient') !== expected.acsUrl) throw fail('Recipient is not this ACS URL');
+    const until = d.getAttribute('NotOnOrAfter');
+    if (until) expiries.push(Date.parse(until));
+  }
+  const conditions = children(assertion, SAML, 'Conditions')[0];
+  const condUntil = conditions?.getAttribute('NotOnOrAfter');
+  if (condUntil) expiries.push(Date.parse(condUntil));
+  const latest = Math.max(...expiries.filter((n) => Number.isFinite(n)), expected.now.getTime() + 10 * 60 * 1000);
+  return { assertionId, expiresAt: new Date(latest + expected.skewMs) };
+}

@@ -1,0 +1,36 @@
+import type { TestApp } from './app.js';
+import { SamlTestIdp, type IdpUser } from './saml-idp.js';
+import { Browser } from './sso-browser.js';
+
+/** A SAML connection to a fresh test IdP, with the IdP importing our SP metadata like an admin would. */
+export async function samlConnection(t: TestApp, body: Record<string, unknown> = {}): Promise<{ idp: SamlTestIdp; id: string; acsUrl: string; spEntityId: string }> {
+  const idp = new SamlTestIdp();
+  await idp.start();
+  const res = await t.api('POST', '/api/v1/connections', {
+    body: { name: 'acme-saml', type: 'saml', domains: ['acme.com'], idp: { metadata_xml: idp.metadataXml() }, ...body },
+  });
+  if (res.status !== 201) throw new Error(`connection create failed: ${res.status} ${res.text}`);
+  const meta = await fetch(`${t.url}/sso/saml/${res.body.id}/metadata`);
+  idp.spMetadata = await meta.text();
+  return { idp, id: res.body.id, acsUrl: res.body.sp.acs_url, spEntityId: res.body.sp.entity_id };
+}
+
+/** Signs in through the IdP as `user` with a fresh browser; returns the browser and the last page. */
+export async function samlLogin(t: TestApp, conn: { idp: SamlTestIdp; id: string }, user: IdpUser, returnTo?: string) {
+  const browser = new Browser();
+  conn.idp.user = user;
+  const q = returnTo === undefined ? '' : `?return_to=${encodeURIComponent(returnTo)}`;
+  const page = await browser.follow('GET', `${t.url}/sso/saml/${conn.id}/login${q}`);
+  const me = await browser.request('GET', `${t.url}/api/v1/me`);
+  return { browser, page, me: me.status === 200 ? JSON.parse(me.text) : null, meStatus: me.status };
+}
+
+export async function createOrgs(t: TestApp, ...names: string[]): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  for (const name of names) {
+    const res = await t.api('POST', '/api/v1/organizations', { body: { name } });
+    if (res.status !== 201) throw new Error(`org ${name}: ${res.status}`);
+    ids[name] = res.body.id;
+  }
+  return ids;
+}
