@@ -6,6 +6,7 @@ import { csrfGuard } from './csrf.js';
 import { adminErrorHandler, adminNotFound } from './errors.js';
 import { organizationPages } from './pages/organizations.js';
 import { auditPages } from './pages/audit.js';
+import { connectionPages } from './pages/connections.js';
 
 const ASSETS = fileURLToPath(new URL('./assets', import.meta.url));
 
@@ -36,6 +37,7 @@ export function adminPage(c: Container, session: RequestHandler): Router {
   r.get('/', (_req, res) => res.redirect(303, '/admin/organizations'));
   r.use(organizationPages(c));
   r.use(auditPages(c));
+  r.use(connectionPages(c));
   r.use(adminNotFound);
   r.use(adminErrorHandler(c.logger));
   return r;

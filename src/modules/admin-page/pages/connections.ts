@@ -1,0 +1,74 @@
+import { Router } from 'express';
+import type { Container } from '../../../container.js';
+import { cursorOf } from '../../../http/pagination.js';
+import type { ConnectionView } from '../../connections/model.js';
+import { html, href, type SafeHtml } from '../html.js';
+import { layout, type ViewContext } from '../layout.js';
+import { queryString, viewContext } from '../context.js';
+import { principalOf, requireCan } from '../principal.js';
+
+const PAGE_SIZE = 20;
+
+/** A read-only value with a copy button (the button appears only when the script runs). */
+export function copyField(id: string, label: string, value: string): SafeHtml {
+  return html`<div class="setting">
+    <label for="${id}">${label}</label>
+    <input id="${id}" value="${value}" readonly spellcheck="false">
+    <button type="button" class="secondary" data-copy="${id}" hidden aria-label="Copy ${label}">Copy</button>
+    <span id="${id}-status" class="copy-status" role="status" aria-live="polite"></span>
+  </div>`;
+}
+
+function spSettings(conn: ConnectionView): SafeHtml {
+  const id = (what: string) => `c-${conn.id}-${what}`;
+  if ('acs_url' in conn.sp) {
+    return html`${copyField(id('entity'), 'SP entity ID', conn.sp.entity_id)}
+      ${copyField(id('acs'), 'ACS URL', conn.sp.acs_url)}
+      ${copyField(id('metadata'), 'Metadata URL', conn.sp.metadata_url)}
+      ${copyField(id('login'), 'Login URL', conn.sp.login_url)}`;
+  }
+  return html`${copyField(id('redirect'), 'Redirect URI', conn.sp.redirect_uri)}
+    ${copyField(id('login'), 'Login URL', conn.sp.login_url)}`;
+}
+
+function idpSummary(conn: ConnectionView): SafeHtml {
+  if ('issuer' in conn.idp) return html`<dt>Issuer</dt><dd class="mono">${conn.idp.issuer}</dd><dt>Client ID</dt><dd class="mono">${conn.idp.client_id}</dd>`;
+  return html`<dt>IdP entity ID</dt><dd class="mono">${conn.idp.entity_id}</dd><dt>IdP SSO URL</dt><dd class="mono">${conn.idp.sso_url}</dd>
+    <dt>Signing certificates</dt><dd>${conn.idp.certificates.length}</dd>`;
+}
+
+export function connectionCard(conn: ConnectionView, extra: SafeHtml | string = ''): SafeHtml {
+  const orgs = [...new Map(conn.membership_rules.map((r) => [r.organization_id, r.organization])).values()];
+  return html`<section class="card" aria-labelledby="c-${conn.id}-title">
+    <h2 id="c-${conn.id}-title">${conn.name} <span class="badge badge-sso">${conn.type.toUpperCase()}</span></h2>
+    <dl class="facts">
+      <dt>Verified domains</dt><dd>${conn.domains.join(', ')}</dd>
+      ${idpSummary(conn)}
+      <dt>Governed organizations</dt><dd>${orgs.length ? orgs.map((name, i) => html`${i ? ', ' : ''}<a href="/admin/organizations/${encodeURIComponent(name)}">${name}</a>`) : html`<span class="muted">none (no membership rules)</span>`}</dd>
+      <dt>Roles managed by</dt><dd>${conn.roles_managed_by === 'idp' ? 'the identity provider' : 'admins'}</dd>
+      <dt>Membership sync</dt><dd>${conn.membership_sync === 'on_login' ? 'at login (flags apply at once)' : 'SCIM changes and login'}</dd>
+    </dl>
+    <h3>Service provider settings</h3>
+    <p class="help">Paste these into the identity provider's application settings.</p>
+    ${spSettings(conn)}
+    ${extra}
+  </section>`;
+}
+
+function connectionsPage(ctx: ViewContext, cards: SafeHtml[], next: string | null) {
+  return layout(ctx, 'Connections', html`<h1>Connections</h1>
+    <p class="lead">Each connection is one identity provider: how its users sign in and which organizations it governs.</p>
+    ${cards.length ? cards : html`<p>No connections yet. Create one with <code>orgsync connection create --file conn.json</code> or <code>POST /api/v1/connections</code>.</p>`}
+    ${next ? html`<nav class="pager" aria-label="Pages"><a rel="next" href="${href('/admin/connections', { from: next })}">More connections</a></nav>` : ''}`);
+}
+
+export function connectionPages(c: Container): Router {
+  const r = Router();
+  r.get('/connections', async (req, res) => {
+    const p = principalOf(res);
+    requireCan(p, 'read:connections');
+    const page = await c.connections.list(PAGE_SIZE, cursorOf(queryString(req, 'from'), 'id'));
+    res.send(connectionsPage(viewContext(req, res, 'connections'), page.items.map((conn) => connectionCard(conn)), page.next).value);
+  });
+  return r;
+}
