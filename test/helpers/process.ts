@@ -5,7 +5,11 @@ import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const TSX = join(ROOT, 'node_modules/.bin/tsx');
+/**
+ * `node --import tsx src/main.ts`: the server is this very process (the tsx CLI would run it as a
+ * grandchild that survives a SIGKILL of its parent).
+ */
+export const MAIN_ARGS = ['--import', 'tsx', join(ROOT, 'src/main.ts')];
 
 export const tempDir = (prefix = 'orgsync-') => mkdtempSync(join(tmpdir(), prefix));
 
@@ -47,7 +51,7 @@ export function run(cmd: string, args: string[], env: Record<string, string>, in
 /** Starts `src/main.ts` (what `npm start` runs) and waits until /healthz answers. */
 export async function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const port = await freePort();
-  const child = spawn(TSX, [join(ROOT, 'src/main.ts')], {
+  const child = spawn(process.execPath, MAIN_ARGS, {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: 'pipe',

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, startMain, stopProcess, tempDir, ROOT, TSX, run } from '../helpers/process.js';
+import { runCli, startMain, stopProcess, tempDir, MAIN_ARGS, run } from '../helpers/process.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
 
 const databases: TestDatabase[] = [];
@@ -52,7 +52,7 @@ describe('npm start', () => {
   });
 
   it('stops with a message naming a bad variable', async () => {
-    const r = await run(TSX, [join(ROOT, 'src/main.ts')], { PORT: 'eighty' });
+    const r = await run(process.execPath, MAIN_ARGS, { PORT: 'eighty' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Invalid configuration: PORT');
   });
