@@ -18,6 +18,7 @@ import * as m016 from './016-rate-limits.js';
 import * as m017 from './017-events.js';
 import * as m018 from './018-job-locks.js';
 import * as m150 from './150-identity-login-groups.js';
+import * as m100 from './100-directory-resource-counts.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -48,6 +49,7 @@ const migrations: Array<[string, Migration]> = [
   ['017-events', m017],
   ['018-job-locks', m018],
   ['150-identity-login-groups', m150],
+  ['100-directory-resource-counts', m100],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -20,6 +20,8 @@ import { connectionRoutes } from './modules/connections/routes.js';
 import { sessionMiddleware } from './http/session.js';
 import { adminPage } from './modules/admin-page/routes.js';
 import { meRoutes, ssoRoutes } from './modules/sso/routes.js';
+import { directoryRoutes } from './modules/directories/routes.js';
+import { scimErrorHandler, scimNotFound, scimRoutes } from './modules/scim/routes.js';
 
 /** Builds the express app from a container. No I/O happens here. */
 export function createApp(c: Container): Express {
@@ -36,6 +38,8 @@ export function createApp(c: Container): Express {
   app.use('/api/v1', managementApi(c));
   app.use('/admin', adminPage(c, session));
   app.use(ssoRoutes(c));
+  app.use('/scim/v2/:directory', scimRoutes(c));
+  app.use('/scim', scimNotFound, scimErrorHandler(c));
 
   app.use(apiNotFound);
   app.use(apiErrorHandler(c.logger));
@@ -53,6 +57,7 @@ export function registerApiOperations(c: Container): ApiRouter {
   memberRoutes(c, api);
   reportRoutes(c, api);
   reconcileRoutes(c, api);
+  directoryRoutes(c, api);
   return api;
 }
 

@@ -12,6 +12,7 @@ import { os as osInfo } from './platform/os.js';
 import { connectionCommands } from './modules/connections/cli.js';
 import { reportCommands } from './modules/reports/cli.js';
 import { memberCommands } from './modules/members/cli.js';
+import { directoryCommands } from './modules/directories/cli.js';
 
 /** A CLI failure: printed as one line, exit code 1. */
 class CliError extends Error {}
@@ -125,6 +126,7 @@ export function buildCli(): Command {
   connectionCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
   reportCommands(program, { withContainer });
   memberCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
+  directoryCommands(program, { withContainer, actor: cliActor });
   return program;
 }
 

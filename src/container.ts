@@ -19,6 +19,7 @@ import { ScimFlagListener } from './modules/flags/scim-listener.js';
 import { ReconcileService } from './modules/flags/reconcile.js';
 import { MemberService } from './modules/members/service.js';
 import { ReportService } from './modules/reports/service.js';
+import { DirectoryService } from './modules/directories/service.js';
 
 export interface ContainerOptions {
   config: Config;
@@ -52,6 +53,7 @@ export interface Container {
   members: MemberService;
   reports: ReportService;
   reconcile: ReconcileService;
+  directories: DirectoryService;
   close(): Promise<void>;
 }
 
@@ -95,6 +97,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     members: new MemberService(db, clock, ids, audit, events, config.maxOrganizationsPerUser),
     reports: new ReportService(db, clock),
     reconcile: new ReconcileService(db, clock, ids, flagWriter),
+    // PUBLIC_URL is read when used: tests point it at their ephemeral port after wiring.
+    directories: new DirectoryService(db, clock, ids, audit, () => container.config.publicUrl),
     close: () => db.destroy(),
   };
   return container;

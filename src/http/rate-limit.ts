@@ -8,6 +8,8 @@ export interface RateLimitResult {
   remaining: number;
   resetEpochSeconds: number;
   allowed: boolean;
+  /** Requests counted in the current window, across every instance. */
+  count: number;
 }
 
 /**
@@ -18,15 +20,16 @@ export class RateLimiter {
   private lastPrune = 0;
   constructor(private readonly db: Db, private readonly clock: Clock) {}
 
-  async hit(bucket: string, limit: number): Promise<RateLimitResult> {
+  /** Counts `by` requests (callers that batch their counting pass more than one). */
+  async hit(bucket: string, limit: number, by = 1): Promise<RateLimitResult> {
     const nowMs = this.clock.now().getTime();
     const windowStart = Math.floor(nowMs / 60_000) * 60_000;
     const resetEpochSeconds = (windowStart + 60_000) / 1000;
     const result = await this.db.raw<unknown>(
-      `INSERT INTO rate_limits (bucket, window_start, count) VALUES (?, ?, 1)
-       ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limits.count + 1
+      `INSERT INTO rate_limits (bucket, window_start, count) VALUES (?, ?, ?)
+       ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limits.count + excluded.count
        RETURNING count`,
-      [bucket, windowStart],
+      [bucket, windowStart, by],
     );
     const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{ count: number | string }>;
     const count = Number(rows[0]?.count ?? 1);
@@ -34,7 +37,7 @@ export class RateLimiter {
       this.lastPrune = nowMs;
       await this.db('rate_limits').where('window_start', '<', windowStart - 60_000).delete();
     }
-    return { limit, remaining: Math.max(0, limit - count), resetEpochSeconds, allowed: count <= limit };
+    return { limit, remaining: Math.max(0, limit - count), resetEpochSeconds, allowed: count <= limit, count };
   }
 }
 

@@ -1,0 +1,65 @@
+import type { Executor } from '../../platform/db.js';
+
+export interface DirectoryRow {
+  id: string;
+  connection_id: string;
+  name: string;
+  created_at: string;
+  last_activity_at: string | null;
+  scim_user_count: number | string;
+  scim_group_count: number | string;
+}
+
+export interface DirectoryTokenRow {
+  id: string;
+  directory_id: string;
+  token_hash: string;
+  prefix: string;
+  created_at: string;
+  expires_at: string | null;
+}
+
+export const findDirectory = (db: Executor, id: string) => db<DirectoryRow>('directories').where({ id }).first();
+
+export const findDirectoryByConnection = (db: Executor, connectionId: string) =>
+  db<DirectoryRow>('directories').where({ connection_id: connectionId }).first();
+
+export function listDirectories(db: Executor, take: number, afterId?: string): Promise<DirectoryRow[]> {
+  const q = db<DirectoryRow>('directories').orderBy('id').limit(take);
+  if (afterId) q.where('id', '>', afterId);
+  return q;
+}
+
+export async function insertDirectory(db: Executor, row: Omit<DirectoryRow, 'scim_user_count' | 'scim_group_count'>): Promise<void> {
+  await db('directories').insert(row);
+}
+
+export async function insertToken(db: Executor, row: DirectoryTokenRow): Promise<void> {
+  await db('directory_tokens').insert(row);
+}
+
+export const findTokenByHash = (db: Executor, tokenHash: string) =>
+  db<DirectoryTokenRow>('directory_tokens').where({ token_hash: tokenHash }).first();
+
+/** Tokens that still work at `now` (no expiry, or expiry in the future). */
+export function liveTokens(db: Executor, directoryId: string, now: string): Promise<DirectoryTokenRow[]> {
+  return db<DirectoryTokenRow>('directory_tokens')
+    .where({ directory_id: directoryId })
+    .where((w) => w.whereNull('expires_at').orWhere('expires_at', '>', now))
+    .orderBy('created_at');
+}
+
+/** Ends the live tokens of a directory at `expiresAt` (a grace period after rotation), never extending one. */
+export async function expireTokens(db: Executor, directoryId: string, now: string, expiresAt: string): Promise<string[]> {
+  const live = await liveTokens(db, directoryId, now);
+  const ids = live.filter((t) => t.expires_at === null || t.expires_at > expiresAt).map((t) => t.id);
+  if (ids.length) await db('directory_tokens').where({ directory_id: directoryId }).whereIn('id', ids).update({ expires_at: expiresAt });
+  return live.map((t) => t.token_hash);
+}
+
+export async function touchDirectory(db: Executor, id: string, at: string): Promise<void> {
+  await db('directories').where({ id }).update({ last_activity_at: at });
+}
+
+export const connectionExists = async (db: Executor, id: string): Promise<boolean> =>
+  !!(await db('connections').where({ id }).first('id'));

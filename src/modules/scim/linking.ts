@@ -1,0 +1,67 @@
+import type { Trx } from '../../platform/db.js';
+import type { IdGenerator } from '../../platform/ids.js';
+
+/** What the linking rule and the global user need from a SCIM user. */
+export interface GlobalUserFields {
+  externalId: string | null;
+  userName: string;
+  primaryEmail: string | null;
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  active: boolean;
+}
+
+const domainOf = (email: string): string | null => {
+  const at = email.lastIndexOf('@');
+  return at > 0 && at < email.length - 1 ? email.slice(at + 1) : null;
+};
+
+/**
+ * SPEC §2 linking, the same rule login uses: (1) an identity of this connection whose external id is
+ * the SCIM externalId; else (2) a user whose email is the lower-cased userName or primary email, only
+ * when that email's domain is verified for this connection (an IdP cannot claim accounts in domains it
+ * does not own); else (3) a new user.
+ */
+export async function linkGlobalUser(trx: Trx, connectionId: string, f: GlobalUserFields, ids: IdGenerator, now: string): Promise<string> {
+  if (f.externalId) {
+    const identity = await trx('identities').where({ connection_id: connectionId, external_id: f.externalId }).orderBy('created_at').first<{ user_id: string } | undefined>('user_id');
+    if (identity) return identity.user_id;
+  }
+  const candidates = [...new Set([f.userName.toLowerCase(), f.primaryEmail?.toLowerCase()].filter((e): e is string => !!e && domainOf(e) !== null))];
+  for (const email of candidates) {
+    const verified = await trx('connection_domains').where({ connection_id: connectionId, domain: domainOf(email) }).first('domain');
+    if (!verified) continue;
+    const user = await trx('users').where({ email_lower: email }).orderBy('created_at').first<{ id: string } | undefined>('id');
+    if (user) return user.id;
+  }
+  const id = ids.uuid();
+  const email = f.primaryEmail ?? f.userName;
+  await trx('users').insert({
+    id,
+    email,
+    email_lower: email.toLowerCase(),
+    name: f.name,
+    given_name: f.givenName,
+    family_name: f.familyName,
+    active: f.active,
+    created_at: now,
+    updated_at: now,
+    last_login_at: null,
+  });
+  return id;
+}
+
+/** Keeps the global user's name, email and active flag in step with the IdP's record. */
+export async function syncGlobalUser(trx: Trx, userId: string, f: GlobalUserFields, now: string): Promise<void> {
+  const email = f.primaryEmail ?? f.userName;
+  await trx('users').where({ id: userId }).update({
+    email,
+    email_lower: email.toLowerCase(),
+    name: f.name,
+    given_name: f.givenName,
+    family_name: f.familyName,
+    active: f.active,
+    updated_at: now,
+  });
+}

@@ -1,0 +1,43 @@
+import type { Clock } from '../../platform/clock.js';
+import type { RateLimiter, RateLimitResult } from '../../http/rate-limit.js';
+
+interface BucketState {
+  window: number;
+  known: number;
+  pending: number;
+  lastSync: number;
+}
+
+/**
+ * The per-directory SCIM limit, counted in the shared database table like every other limit, but
+ * without a database write on every request: hits are batched in memory and flushed at least once a
+ * second, every 64 hits, and on every hit once the count gets near the limit. Instances sharing the
+ * database therefore see each other's traffic within a second, and a small limit is exact.
+ */
+export class ScimRateLimiter {
+  private readonly buckets = new Map<string, BucketState>();
+  constructor(private readonly limiter: RateLimiter, private readonly clock: Clock, readonly limit: number) {}
+
+  async hit(bucket: string): Promise<RateLimitResult> {
+    const now = this.clock.now().getTime();
+    const window = Math.floor(now / 60_000) * 60_000;
+    let s = this.buckets.get(bucket);
+    if (!s || s.window !== window) {
+      if (this.buckets.size > 10_000) this.buckets.clear();
+      s = { window, known: 0, pending: 0, lastSync: 0 };
+      this.buckets.set(bucket, s);
+    }
+    s.pending++;
+    const headroom = this.limit - (s.known + s.pending);
+    const batch = Math.min(64, Math.max(1, Math.floor(headroom / 16)));
+    if (s.pending >= batch || now - s.lastSync >= 1000) {
+      const n = s.pending;
+      s.pending = 0;
+      s.lastSync = now;
+      const r = await this.limiter.hit(bucket, this.limit, n);
+      s.known = Math.max(s.known, r.count);
+    }
+    const count = s.known + s.pending;
+    return { limit: this.limit, remaining: Math.max(0, this.limit - count), resetEpochSeconds: (window + 60_000) / 1000, allowed: count <= this.limit, count };
+  }
+}

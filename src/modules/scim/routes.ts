@@ -1,0 +1,105 @@
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import type { Container } from '../../container.js';
+import { bearerToken } from '../../http/api-auth.js';
+import { toAppError } from '../../http/api-errors.js';
+import { AppError } from '../../platform/errors.js';
+import type { DirectoryContext } from '../directories/service.js';
+import { runBulk } from './bulk.js';
+import type { ScimContext } from './context.js';
+import { ScimDispatcher, type ScimResult } from './dispatch.js';
+import { MAX_PAYLOAD_BYTES } from './discovery.js';
+import { scimError, scimErrorBody } from './errors.js';
+import { ScimRateLimiter } from './rate-limit.js';
+
+const CONTENT_TYPE = 'application/scim+json; charset=utf-8';
+
+function send(res: Response, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  if (body === undefined) {
+    res.status(status).end();
+    return;
+  }
+  res.status(status).setHeader('Content-Type', CONTENT_TYPE).send(JSON.stringify(body));
+}
+
+const firstValues = (query: Request['query']): Record<string, string | undefined> => {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(query)) out[k] = Array.isArray(v) ? String(v[0]) : typeof v === 'string' ? v : undefined;
+  return out;
+};
+
+/** `/scim/v2/{directory}`: bearer directory token, per-directory rate limit, then the SCIM dispatcher. */
+export function scimRoutes(c: Container): Router {
+  const r = Router({ mergeParams: true });
+  const dispatcher = new ScimDispatcher(c);
+  const limiter = new ScimRateLimiter(c.rateLimiter, c.clock, c.config.rateLimitScimPerMinute);
+
+  const limit = async (bucket: string, res: Response): Promise<void> => {
+    if (limiter.limit <= 0) return;
+    const h = await limiter.hit(bucket);
+    res.setHeader('X-RateLimit-Limit', String(h.limit));
+    res.setHeader('X-RateLimit-Remaining', String(h.remaining));
+    res.setHeader('X-RateLimit-Reset', String(h.resetEpochSeconds));
+    if (!h.allowed) {
+      const retryAfter = String(Math.max(1, Math.ceil(h.resetEpochSeconds - c.clock.now().getTime() / 1000)));
+      throw new AppError('too_many_requests', 429, 'Too many requests for this directory; retry later.', { headers: { 'Retry-After': retryAfter } });
+    }
+  };
+
+  const authenticate: RequestHandler = async (req, res, next) => {
+    const directoryId = String((req.params as Record<string, string>).directory ?? '');
+    const token = bearerToken(req.headers.authorization);
+    const dir = token && directoryId.length <= 64 ? await c.directories.authenticate(directoryId, token) : undefined;
+    if (!dir) {
+      // Failed attempts count against the caller's address, never against the directory.
+      await limit(`scim-ip:${req.ip ?? 'unknown'}`, res);
+      throw new AppError('invalid_token', 401, 'Missing, unknown or expired directory token.', { headers: { 'WWW-Authenticate': 'Bearer realm="scim"' } });
+    }
+    await limit(`scim:${dir.directoryId}`, res);
+    res.locals.directory = dir;
+    next();
+  };
+
+  r.use(authenticate);
+  // Bodies are read after authentication; both SCIM and plain JSON content types are accepted.
+  r.use(express.json({ limit: MAX_PAYLOAD_BYTES, type: ['application/json', 'application/*+json'] }));
+  r.use(async (req, res) => {
+    const dir = res.locals.directory as DirectoryContext;
+    const ctx: ScimContext = {
+      directoryId: dir.directoryId,
+      connectionId: dir.connectionId,
+      baseUrl: `${c.config.publicUrl}/scim/v2/${dir.directoryId}`,
+      actor: { type: 'scim', id: dir.directoryId },
+      at: c.clock.now().toISOString(),
+    };
+    const ifMatch = req.headers['if-match'];
+    const scimReq = { method: req.method, path: req.path, query: firstValues(req.query), body: req.body as unknown, ifMatch };
+    let result: ScimResult;
+    if (/^\/bulk\/?$/i.test(req.path)) {
+      if (req.method !== 'POST') throw scimError(405, undefined, 'Bulk takes POST only.');
+      result = { status: 200, body: await runBulk(dispatcher, ctx, req.body) };
+    } else result = await dispatcher.handle(ctx, scimReq);
+    const headers: Record<string, string> = {};
+    if (result.version) headers.ETag = result.version;
+    if (result.location && result.status === 201) headers.Location = result.location;
+    send(res, result.status, result.body, headers);
+  });
+  r.use(scimErrorHandler(c));
+  return r;
+}
+
+/** Every SCIM failure as a SCIM error body: 404 routes, malformed JSON, 413, 429, 500 (no stack). */
+export function scimErrorHandler(c: Container): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const e = toAppError(err);
+    const appErr = e.code === 'invalid_body' && e.status === 400 ? scimError(400, 'invalidSyntax', e.message) : e;
+    if (appErr.status >= 500) c.logger.error({ err, method: req.method, path: req.path }, 'SCIM request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    send(res, appErr.status, scimErrorBody(appErr), appErr.options.headers ?? {});
+  };
+}
+
+export const scimNotFound: RequestHandler = (req, _res, next) => next(scimError(404, undefined, `No SCIM endpoint at ${req.path}.`));

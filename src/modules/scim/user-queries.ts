@@ -1,0 +1,74 @@
+import type { Executor } from '../../platform/db.js';
+
+export interface ScimUserRow {
+  id: string;
+  directory_id: string;
+  user_id: string | null;
+  user_name: string;
+  user_name_lower: string;
+  external_id: string | null;
+  primary_email_lower: string | null;
+  display_name_lower: string | null;
+  active: boolean | number;
+  data: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EmailRow {
+  scim_user_id: string;
+  directory_id: string;
+  value_lower: string;
+  type: string | null;
+  primary: boolean;
+}
+
+/** Columns a resource view needs; lists select only these. */
+export const USER_VIEW_COLUMNS = ['id', 'data', 'active', 'version', 'created_at', 'updated_at'] as const;
+export type UserViewRow = Pick<ScimUserRow, (typeof USER_VIEW_COLUMNS)[number]>;
+
+export const findScimUser = (db: Executor, directoryId: string, id: string) =>
+  db<ScimUserRow>('scim_users').where({ directory_id: directoryId, id }).first();
+
+export async function insertScimUser(db: Executor, row: ScimUserRow, emails: EmailRow[]): Promise<void> {
+  await db('scim_users').insert(row);
+  if (emails.length) await db('scim_user_emails').insert(emails);
+}
+
+/** Writes the new state and bumps the version; `expectedVersion` guards against a concurrent write. */
+export async function updateScimUser(
+  db: Executor,
+  row: ScimUserRow,
+  expectedVersion: number,
+  emails: EmailRow[],
+): Promise<boolean> {
+  const { id, directory_id, created_at: _c, ...fields } = row;
+  const n = await db('scim_users').where({ directory_id, id, version: expectedVersion }).update(fields);
+  if (n === 0) return false;
+  await db('scim_user_emails').where({ scim_user_id: id }).delete();
+  if (emails.length) await db('scim_user_emails').insert(emails);
+  return true;
+}
+
+export async function deleteScimUser(db: Executor, directoryId: string, id: string): Promise<void> {
+  await db('scim_users').where({ directory_id: directoryId, id }).delete();
+}
+
+/** Groups of each user in one query (ids are a page of users, so the IN list is bounded). */
+export async function groupsOfUsers(db: Executor, directoryId: string, userIds: string[]): Promise<Map<string, Array<{ id: string; display: string }>>> {
+  const out = new Map<string, Array<{ id: string; display: string }>>();
+  if (userIds.length === 0) return out;
+  const rows = await db('scim_group_members as m')
+    .join('scim_groups as g', 'g.id', 'm.group_id')
+    .where('m.directory_id', directoryId)
+    .whereIn('m.scim_user_id', userIds)
+    .select<Array<{ scim_user_id: string; id: string; display: string }>>('m.scim_user_id', 'g.id', 'g.display_name as display')
+    .orderBy('g.display_name_lower');
+  for (const r of rows) {
+    const list = out.get(r.scim_user_id) ?? [];
+    list.push({ id: r.id, display: r.display });
+    out.set(r.scim_user_id, list);
+  }
+  return out;
+}

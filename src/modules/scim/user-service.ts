@@ -1,0 +1,140 @@
+import type { Container } from '../../container.js';
+import type { Trx } from '../../platform/db.js';
+import { coerceResource, type JsonObject } from './coerce.js';
+import { resourceNotFound } from './errors.js';
+import { checkIfMatch, lockable, write, type ScimContext } from './context.js';
+import { linkGlobalUser, syncGlobalUser } from './linking.js';
+import type { PatchOp } from './patch-path.js';
+import { USER_TYPE } from './resource-types.js';
+import { applyPatch } from './user-patch.js';
+import * as q from './user-queries.js';
+import { emailRows, globalFields, userFields, userResource, type UserFields } from './user-view.js';
+import type { EventType } from '../events/service.js';
+
+const parse = (row: q.ScimUserRow): JsonObject => JSON.parse(row.data) as JsonObject;
+
+/** Stored form: canonical attributes plus `active` (defaults to true), without id and meta. */
+function storedForm(input: unknown): JsonObject {
+  const data = coerceResource(input, USER_TYPE);
+  data.active = data.active !== false;
+  return data;
+}
+
+export class ScimUserService {
+  constructor(private readonly c: Container) {}
+
+  async get(ctx: ScimContext, id: string, withGroups = true): Promise<JsonObject> {
+    const row = await q.findScimUser(this.c.db, ctx.directoryId, id);
+    if (!row) throw resourceNotFound('User', id);
+    const groups = withGroups ? (await q.groupsOfUsers(this.c.db, ctx.directoryId, [id])).get(id) : undefined;
+    return userResource(row, ctx.baseUrl, groups);
+  }
+
+  async create(ctx: ScimContext, body: unknown): Promise<JsonObject> {
+    const data = storedForm(body);
+    const f = userFields(data);
+    const row = await write(this.c, ctx, `userName "${f.userName}"`, async (trx) => {
+      const userId = await linkGlobalUser(trx, ctx.connectionId, globalFields(data, f), this.c.ids, ctx.at);
+      const row: q.ScimUserRow = {
+        id: this.c.ids.uuid(),
+        directory_id: ctx.directoryId,
+        user_id: userId,
+        ...columns(data, f),
+        version: 1,
+        created_at: ctx.at,
+        updated_at: ctx.at,
+      };
+      await q.insertScimUser(trx, row, emailRows(row.id, ctx.directoryId, f));
+      // Re-created after a DELETE: the IdP grants the account again.
+      await trx('scim_user_tombstones').where({ directory_id: ctx.directoryId, user_id: userId }).delete();
+      await this.record(trx, ctx, row, ['user.provisioned'], 'POST /Users');
+      await this.c.scimLifecycle.userProvisioned(trx, this.change(ctx, row, 'POST /Users'));
+      return row;
+    });
+    return userResource(row, ctx.baseUrl);
+  }
+
+  replace(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<JsonObject> {
+    const data = storedForm(body);
+    return this.update(ctx, id, ifMatch, 'PUT', () => data);
+  }
+
+  patch(ctx: ScimContext, id: string, ops: PatchOp[], ifMatch?: string): Promise<JsonObject> {
+    return this.update(ctx, id, ifMatch, 'PATCH', (current) => {
+      const next = applyPatch(current, ops, USER_TYPE);
+      next.active = next.active !== false;
+      return next;
+    });
+  }
+
+  private async update(ctx: ScimContext, id: string, ifMatch: string | undefined, method: 'PUT' | 'PATCH', change: (current: JsonObject) => JsonObject) {
+    const result = await write(this.c, ctx, 'userName', async (trx) => {
+      const query = q.findScimUser(trx, ctx.directoryId, id);
+      const row = await (lockable(trx) ? query.forUpdate() : query);
+      if (!row) throw resourceNotFound('User', id);
+      checkIfMatch(ifMatch, row.version);
+      const before = parse(row);
+      const data = change(before);
+      const f = userFields(data);
+      if (JSON.stringify(data) === JSON.stringify(before)) return row; // nothing changed: no new version
+      const next: q.ScimUserRow = { ...row, ...columns(data, f), version: row.version + 1, updated_at: ctx.at };
+      await q.updateScimUser(trx, next, row.version, emailRows(id, ctx.directoryId, f));
+      if (next.user_id) await syncGlobalUser(trx, next.user_id, globalFields(data, f), ctx.at);
+      const wasActive = before.active !== false;
+      const { active: _a, ...restBefore } = before;
+      const { active: _b, ...restAfter } = data;
+      const types: EventType[] = [];
+      if (JSON.stringify(restBefore) !== JSON.stringify(restAfter)) types.push('user.updated');
+      const action = `${method} active=${f.active}`;
+      if (wasActive && !f.active) types.push('user.deactivated');
+      if (!wasActive && f.active) types.push('user.reactivated');
+      await this.record(trx, ctx, next, types, types.length === 1 && types[0] === 'user.updated' ? `${method} /Users` : action);
+      if (wasActive && !f.active) await this.c.scimLifecycle.userDeactivated(trx, this.change(ctx, next, action));
+      if (!wasActive && f.active) await this.c.scimLifecycle.userReactivated(trx, this.change(ctx, next, action));
+      return next;
+    });
+    const groups = (await q.groupsOfUsers(this.c.db, ctx.directoryId, [id])).get(id);
+    return userResource(result, ctx.baseUrl, groups);
+  }
+
+  async delete(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
+    await write(this.c, ctx, 'userName', async (trx) => {
+      const row = await q.findScimUser(trx, ctx.directoryId, id);
+      if (!row) throw resourceNotFound('User', id);
+      checkIfMatch(ifMatch, row.version);
+      await q.deleteScimUser(trx, ctx.directoryId, id);
+      if (row.user_id) {
+        await trx('scim_user_tombstones')
+          .insert({ directory_id: ctx.directoryId, user_id: row.user_id, scim_user_id: id, user_name_lower: row.user_name_lower, external_id: row.external_id, deleted_at: ctx.at })
+          .onConflict(['directory_id', 'user_id'])
+          .merge();
+      }
+      await this.record(trx, ctx, row, ['user.deleted'], 'DELETE /Users');
+      await this.c.scimLifecycle.userDeleted(trx, this.change(ctx, row, 'DELETE /Users'));
+    });
+  }
+
+  private change(ctx: ScimContext, row: q.ScimUserRow, action: string) {
+    return { directoryId: ctx.directoryId, connectionId: ctx.connectionId, scimUserId: row.id, userId: row.user_id, at: ctx.at, action };
+  }
+
+  /** Audit and outbox entries for a user change, in the change's transaction. */
+  private async record(trx: Trx, ctx: ScimContext, row: q.ScimUserRow, types: EventType[], action: string): Promise<void> {
+    if (types.length === 0) return;
+    const detail = { directory_id: ctx.directoryId, scim_user_id: row.id, user_name: row.user_name, action };
+    await this.c.audit.record(trx, ...types.map((t) => ({ action: t, actor: ctx.actor, targetUserId: row.user_id, detail })));
+    await this.c.events.emit(trx, ...types.map((t) => ({ type: t, userId: row.user_id, data: detail })));
+  }
+}
+
+function columns(data: JsonObject, f: UserFields) {
+  return {
+    user_name: f.userName,
+    user_name_lower: f.userName.toLowerCase(),
+    external_id: f.externalId,
+    primary_email_lower: f.primaryEmail?.toLowerCase() ?? null,
+    display_name_lower: f.displayName?.toLowerCase() ?? null,
+    active: f.active,
+    data: JSON.stringify(data),
+  };
+}

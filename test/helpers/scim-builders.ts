@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../src/platform/db.js';
+import type { ApiResponse, TestApp } from './app.js';
+
+/**
+ * Connections are another module's API; SCIM tests insert the row directly (migrations/003) so they
+ * do not depend on it.
+ */
+export async function insertConnection(db: Db, opts: { name?: string; domains?: string[] } = {}): Promise<string> {
+  const id = randomUUID();
+  const now = new Date().toISOString();
+  await db('connections').insert({
+    id,
+    name: opts.name ?? `conn-${id.slice(0, 8)}`,
+    type: 'saml',
+    idp: JSON.stringify({ entity_id: 'https://idp.example.com', sso_url: 'https://idp.example.com/sso', certificates: [] }),
+    attribute_mapping: '{}',
+    created_at: now,
+    updated_at: now,
+  });
+  for (const domain of opts.domains ?? []) await db('connection_domains').insert({ domain, connection_id: id });
+  return id;
+}
+
+export interface ScimClient {
+  directoryId: string;
+  connectionId: string;
+  token: string;
+  base: string;
+  /** SCIM over real HTTP with the directory token (override with `token`, null for none). */
+  req(method: string, path: string, opts?: { body?: unknown; raw?: string; token?: string | null; headers?: Record<string, string> }): Promise<ApiResponse>;
+}
+
+export async function createScimDirectory(t: TestApp, opts: { domains?: string[]; name?: string } = {}): Promise<ScimClient> {
+  const connectionId = await insertConnection(t.container.db, { domains: opts.domains, name: opts.name });
+  const res = await t.api('POST', '/api/v1/directories', { body: { connection_id: connectionId, name: opts.name ?? 'scim' } });
+  if (res.status !== 201) throw new Error(`directory create failed: ${res.status} ${res.text}`);
+  const directoryId = res.body.id as string;
+  const token = res.body.token as string;
+  const base = `/scim/v2/${directoryId}`;
+  return {
+    directoryId,
+    connectionId,
+    token,
+    base,
+    req: async (method, path, o = {}) => {
+      const tok = o.token === undefined ? token : o.token;
+      const headers: Record<string, string> = { 'content-type': 'application/scim+json', ...o.headers };
+      if (tok) headers.authorization = `Bearer ${tok}`;
+      const body = o.raw ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
+      const r = await fetch(t.url + (path.startsWith('/scim') ? path : base + path), { method, headers, body });
+      const text = await r.text();
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      return { status: r.status, headers: r.headers, body: parsed, text };
+    },
+  };
+}
