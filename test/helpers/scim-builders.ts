@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Db } from '../../src/platform/db.js';
 import type { ApiResponse, TestApp } from './app.js';
 
@@ -59,4 +61,29 @@ export async function createScimDirectory(t: TestApp, opts: { domains?: string[]
       return { status: r.status, headers: r.headers, body: parsed, text };
     },
   };
+}
+
+export interface ReplayStep {
+  file: string;
+  description: string;
+  request: { method: string; path: string; body?: unknown };
+  response: { status: number; body?: unknown; absent?: string[][] };
+  capture?: Record<string, string>;
+}
+
+/** Loads recorded IdP requests (`fixtures/scim/<idp>/NN-case.json`) in the order the IdP sends them. */
+export function loadFixtures(idp: string): ReplayStep[] {
+  const dir = join(import.meta.dirname, '../../fixtures/scim', idp);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((file) => ({ file, ...(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Omit<ReplayStep, 'file'>) }));
+}
+
+/** Substitutes `${name}` with values captured from earlier responses. */
+export function substitute<T>(value: T, vars: Record<string, string>): T {
+  if (typeof value === 'string') return value.replace(/\$\{(\w+)\}/g, (m, k: string) => vars[k] ?? m) as T;
+  if (Array.isArray(value)) return value.map((v) => substitute(v, vars)) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [substitute(k, vars), substitute(v, vars)])) as T;
+  return value;
 }
