@@ -37,9 +37,9 @@ export function createApp(c: Container): Express {
   app.use(meRoutes(c));
   app.use('/api/v1', managementApi(c));
   app.use('/admin', adminPage(c, session));
-  app.use(ssoRoutes(c));
   app.use('/scim/v2/:directory', scimRoutes(c));
   app.use('/scim', scimNotFound, scimErrorHandler(c));
+  app.use(ssoRoutes(c));
 
   app.use(apiNotFound);
   app.use(apiErrorHandler(c.logger));
