@@ -123,6 +123,15 @@ export function buildCli(): Command {
         );
       }),
     );
+  program
+    .command('demo')
+    .description('FOR DEMONSTRATION ONLY: start orgsync on a fresh SQLite file with a built-in demo IdP (SAML, OpenID Connect, SCIM) on loopback')
+    .option('--port <port>', "orgsync's port", '3000')
+    .option('--idp-port <port>', "the demo IdP's port", '3001')
+    .option('--data-dir <dir>', 'where the fresh demo database file goes', './data')
+    .option('--log-level <level>', 'server log level', 'warn')
+    // Loaded only when asked for: the demo and its development dependencies never load otherwise.
+    .action(async (opts: { port: string; idpPort: string; dataDir: string; logLevel: string }) => (await import('./demo/command.js')).runDemoCommand(opts, loadConfig()));
   connectionCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
   reportCommands(program, { withContainer });
   memberCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });

@@ -1,0 +1,81 @@
+import type { Samlify } from './peers.js';
+import { escapeXml, fillResponseTemplate, type ResponseVars, type SamlUser } from './saml-response.js';
+
+export interface SamlIdpSettings {
+  entityId: string;
+  ssoUrl: string;
+  key: string;
+  cert: string;
+  /** A Response template with `{{…}}` placeholders (see saml-response.ts). */
+  template: string;
+}
+
+/** A parsed HTTP-Redirect AuthnRequest: where to answer and what to answer to. */
+export interface PendingRequest {
+  acsUrl: string;
+  spEntityId: string;
+  requestId: string;
+  relayState: string;
+}
+
+/**
+ * An independent SAML IdP core on samlify: parses the SP's AuthnRequest and signs the login
+ * response. The HTTP around it (who is signed in at the IdP) belongs to the demo or test server.
+ * Used by the demo IdP (FOR DEMONSTRATION ONLY) and by the test IdP.
+ */
+export class SamlIdpCore {
+  constructor(private readonly samlify: Samlify, readonly settings: SamlIdpSettings) {
+    // Our SP validates what it receives; this IdP only reads requests it was sent by it.
+    samlify.setSchemaValidator({ validate: async () => 'ok' });
+  }
+
+  private idp() {
+    const s = this.settings;
+    const redirect = this.samlify.Constants.namespace.binding.redirect;
+    return this.samlify.IdentityProvider({
+      entityID: s.entityId,
+      privateKey: s.key,
+      signingCert: s.cert,
+      singleSignOnService: [{ Binding: redirect, Location: s.ssoUrl }],
+      loginResponseTemplate: { context: s.template, attributes: [] },
+    });
+  }
+
+  metadataXml(): string {
+    return this.idp().getMetadata();
+  }
+
+  async parseRequest(spMetadata: string, query: Record<string, string>): Promise<PendingRequest & { parsed: unknown }> {
+    const sp = this.samlify.ServiceProvider({ metadata: spMetadata });
+    const parsed = await this.idp().parseLoginRequest(sp, 'redirect', { query });
+    const request = parsed.extract.request as { assertionConsumerServiceUrl?: string; issuer?: string; id?: string } | undefined;
+    return {
+      acsUrl: String(request?.assertionConsumerServiceUrl ?? sp.entityMeta.getAssertionConsumerService('post')),
+      spEntityId: String(request?.issuer ?? sp.entityMeta.getEntityID()),
+      requestId: String(request?.id),
+      relayState: query.RelayState ?? '',
+      parsed,
+    };
+  }
+
+  /** A base64 SAMLResponse for `user`, signed by samlify, answering `pending`. */
+  async respond(spMetadata: string, pending: PendingRequest & { parsed: unknown }, user: SamlUser, overrides?: ResponseVars['overrides']): Promise<string> {
+    const sp = this.samlify.ServiceProvider({ metadata: spMetadata });
+    const idp = this.idp();
+    const created = await idp.createLoginResponse(sp, pending.parsed as Parameters<typeof idp.createLoginResponse>[1], 'post', { email: user.email }, (template: string) => {
+      const { id, xml } = fillResponseTemplate(template, this.settings.entityId, { ...pending, user, overrides });
+      return { id, context: xml };
+    });
+    return (created as { context: string }).context;
+  }
+}
+
+/** The IdP's auto-submitting page that carries the response to the SP's ACS (HTTP-POST binding). */
+export function autoPostPage(acsUrl: string, samlResponse: string, relayState: string): string {
+  return (
+    '<!doctype html><html><head><meta charset="utf-8"><title>Signing in…</title></head>' +
+    `<body onload="document.forms[0].submit()"><form method="post" action="${escapeXml(acsUrl)}">` +
+    `<input type="hidden" name="SAMLResponse" value="${samlResponse}"><input type="hidden" name="RelayState" value="${escapeXml(relayState)}">` +
+    '<noscript><button type="submit">Continue</button></noscript></form></body></html>'
+  );
+}
