@@ -55,10 +55,11 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   const peers = await loadDemoPeers();
   const signing = await generateSigningKey(peers.selfsigned);
   const directory = new DemoDirectory(ACME_PEOPLE, ACME_GROUPS);
-  let saml: SamlIdpCore | undefined;
-  const idp = new DemoIdpServer(() => saml!, directory);
+  // The IdP's URLs (its entity id) are known once it listens.
+  const holder: { saml?: SamlIdpCore } = {};
+  const idp = new DemoIdpServer(() => holder.saml!, directory);
   const idpUrl = await idp.listen(opts.idpPort);
-  saml = new SamlIdpCore(peers.samlify, { entityId: `${idpUrl}/saml/metadata`, ssoUrl: `${idpUrl}/saml/sso`, key: signing.key, cert: signing.cert, template: DEMO_RESPONSE_TEMPLATE });
+  const saml = (holder.saml = new SamlIdpCore(peers.samlify, { entityId: `${idpUrl}/saml/metadata`, ssoUrl: `${idpUrl}/saml/sso`, key: signing.key, cert: signing.cert, template: DEMO_RESPONSE_TEMPLATE }));
 
   mkdirSync(opts.dataDir, { recursive: true });
   const databaseFile = resolve(join(opts.dataDir, `demo-${new Date().toISOString().replace(/[:.]/g, '-')}.sqlite`));
