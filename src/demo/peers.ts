@@ -1,16 +1,14 @@
 /**
  * FOR DEMONSTRATION ONLY. The demo identity provider is built from development dependencies
- * (samlify, oidc-provider, selfsigned). They are loaded here, on demand, so that `npm start` and a
+ * (samlify, oidc-provider). They are loaded here, on demand, so that `npm start` and a
  * production install (`npm install --omit=dev`) never load or need them.
  */
 export type Samlify = typeof import('samlify');
 export type OidcProviderClass = typeof import('oidc-provider').default;
-export type SelfSigned = typeof import('selfsigned');
 
 export interface DemoPeers {
   samlify: Samlify;
   Provider: OidcProviderClass;
-  selfsigned: SelfSigned;
 }
 
 export class DemoPeersMissing extends Error {
@@ -38,7 +36,6 @@ export async function loadDemoPeers(): Promise<DemoPeers> {
   };
   const samlify = await load('samlify', async (): Promise<Samlify> => await import('samlify'));
   const Provider = await load('oidc-provider', async () => (await import('oidc-provider')).default);
-  const selfsigned = await load('selfsigned', async (): Promise<SelfSigned> => await import('selfsigned'));
-  if (!samlify || !Provider || !selfsigned) throw new DemoPeersMissing(missing);
-  return { samlify, Provider, selfsigned };
+  if (!samlify || !Provider) throw new DemoPeersMissing(missing);
+  return { samlify, Provider };
 }

@@ -53,7 +53,7 @@ const freePort = (): Promise<number> =>
 
 export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   const peers = await loadDemoPeers();
-  const signing = await generateSigningKey(peers.selfsigned);
+  const signing = generateSigningKey();
   const directory = new DemoDirectory(ACME_PEOPLE, ACME_GROUPS);
   // The IdP's URLs (its entity id) are known once it listens.
   const holder: { saml?: SamlIdpCore } = {};
