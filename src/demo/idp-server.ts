@@ -68,6 +68,10 @@ export class DemoIdpServer {
     if (req.method === 'GET' && path === '/saml/metadata') {
       return void res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(this.saml().metadataXml());
     }
+    if (req.method === 'GET' && path === '/saml/logout') {
+      // The demo IdP keeps no sign-in session of its own: there is nothing to end.
+      return void res.writeHead(303, { location: '/?msg=Signed%20out%20at%20the%20demo%20IdP.' }).end();
+    }
     if (req.method === 'GET' && path === '/saml/sso') {
       // Parsed now to refuse a bad request early; parsed again on continue (no IdP-side state).
       const query = Object.fromEntries(url.searchParams);

@@ -34,6 +34,8 @@ export function createDemoOp(Provider: OidcProviderClass, issuer: string, client
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: true } },
     pkce: { required: () => true },
+    // Explicit lifetimes (seconds); the library's defaults are fine but it asks for them to be chosen.
+    ttl: { Interaction: 3600, Session: 24 * 3600, Grant: 24 * 3600, AccessToken: 3600, IdToken: 3600, AuthorizationCode: 60 },
     cookies: { keys: [demoSecret()] },
     findAccount: async (_ctx, id) => {
       const account = find(id);

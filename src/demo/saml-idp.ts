@@ -4,6 +4,8 @@ import { escapeXml, fillResponseTemplate, type ResponseVars, type SamlUser } fro
 export interface SamlIdpSettings {
   entityId: string;
   ssoUrl: string;
+  /** Advertised in the metadata when set (samlify warns without one). */
+  sloUrl?: string;
   key: string;
   cert: string;
   /** A Response template with `{{…}}` placeholders (see saml-response.ts). */
@@ -37,6 +39,7 @@ export class SamlIdpCore {
       privateKey: s.key,
       signingCert: s.cert,
       singleSignOnService: [{ Binding: redirect, Location: s.ssoUrl }],
+      ...(s.sloUrl ? { singleLogoutService: [{ Binding: redirect, Location: s.sloUrl }] } : {}),
       loginResponseTemplate: { context: s.template, attributes: [] },
     });
   }

@@ -59,7 +59,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   const holder: { saml?: SamlIdpCore } = {};
   const idp = new DemoIdpServer(() => holder.saml!, directory);
   const idpUrl = await idp.listen(opts.idpPort);
-  const saml = (holder.saml = new SamlIdpCore(peers.samlify, { entityId: `${idpUrl}/saml/metadata`, ssoUrl: `${idpUrl}/saml/sso`, key: signing.key, cert: signing.cert, template: DEMO_RESPONSE_TEMPLATE }));
+  const saml = (holder.saml = new SamlIdpCore(peers.samlify, { entityId: `${idpUrl}/saml/metadata`, ssoUrl: `${idpUrl}/saml/sso`, sloUrl: `${idpUrl}/saml/logout`, key: signing.key, cert: signing.cert, template: DEMO_RESPONSE_TEMPLATE }));
 
   mkdirSync(opts.dataDir, { recursive: true });
   const databaseFile = resolve(join(opts.dataDir, `demo-${new Date().toISOString().replace(/[:.]/g, '-')}.sqlite`));
