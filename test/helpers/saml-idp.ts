@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
-import samlify from 'samlify';
+import * as samlify from 'samlify';
 import { SignedXml } from 'xml-crypto';
+import { SamlIdpCore, autoPostPage } from '../../src/demo/saml-idp.js';
+import { fillResponseTemplate, type ResponseVars, type SamlUser } from '../../src/demo/saml-response.js';
 
 /**
- * An independent SAML IdP for tests, on loopback: samlify parses our AuthnRequest and signs the
- * response with the test-only key under fixtures/saml/keys; the browser leg (redirect to the IdP,
+ * An independent SAML IdP for tests, on loopback: the same samlify core as the demo IdP
+ * (src/demo/saml-idp.ts) parses our AuthnRequest and signs the response with the test-only key
+ * under fixtures/saml/keys; the browser leg (redirect to the IdP,
  * auto-posted form back to our ACS) goes over real HTTP. Negative scenarios are built from the
  * fixtures under fixtures/saml/responses and signed (or not) as each fixture says.
  */
@@ -21,26 +23,8 @@ type KeyName = keyof typeof keys;
 
 samlify.setSchemaValidator({ validate: async () => 'ok' });
 
-export interface IdpUser {
-  nameId: string;
-  email: string;
-  groups?: string[];
-}
-
-export interface ResponseVars {
-  acsUrl: string;
-  spEntityId: string;
-  requestId: string;
-  user: IdpUser;
-  overrides?: Record<string, string>;
-}
-
-const escapeXml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const relative = (v: string) => {
-  const m = /^([+-]\d+)([smh])$/.exec(v);
-  return m ? at(Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h']) : v;
-};
+export type IdpUser = SamlUser;
+export type { ResponseVars };
 
 export class SamlTestIdp {
   readonly entityId = 'https://idp.orgsync-tests.example/metadata';
@@ -84,48 +68,20 @@ export class SamlTestIdp {
   /** HTTP-Redirect AuthnRequest in, auto-posting form with a signed response out. */
   private async handle(path: string): Promise<string> {
     const url = new URL(path, this.url);
-    const idp = samlify.IdentityProvider({
-      entityID: this.entityId,
-      privateKey: keys['idp-test-only'].key,
-      signingCert: keys['idp-test-only'].cert,
-      singleSignOnService: [{ Binding: samlify.Constants.namespace.binding.redirect, Location: this.ssoUrl }],
-      loginResponseTemplate: { context: read('responses/response.template.xml'), attributes: [] },
+    const core = new SamlIdpCore(samlify, {
+      entityId: this.entityId,
+      ssoUrl: this.ssoUrl,
+      key: keys['idp-test-only'].key,
+      cert: keys['idp-test-only'].cert,
+      template: read('responses/response.template.xml'),
     });
-    const sp = samlify.ServiceProvider({ metadata: this.spMetadata });
-    const parsed = await idp.parseLoginRequest(sp, 'redirect', { query: Object.fromEntries(url.searchParams) });
-    const acsUrl = String(parsed.extract.request?.assertionConsumerServiceUrl ?? sp.entityMeta.getAssertionConsumerService('post'));
-    const spEntityId = String(parsed.extract.request?.issuer ?? sp.entityMeta.getEntityID());
-    const requestId = String(parsed.extract.request?.id);
-    const created = await idp.createLoginResponse(sp, parsed as unknown as Parameters<typeof idp.createLoginResponse>[1], 'post', { email: this.user.email }, (template: string) => {
-      const { id, xml } = this.fill(template, { acsUrl, spEntityId, requestId, user: this.user });
-      return { id, context: xml };
-    });
-    const { context } = created as { context: string };
-    const relay = url.searchParams.get('RelayState') ?? '';
-    return `<!doctype html><form method="post" action="${escapeXml(acsUrl)}"><input type="hidden" name="SAMLResponse" value="${context}"><input type="hidden" name="RelayState" value="${escapeXml(relay)}"></form>`;
+    const pending = await core.parseRequest(this.spMetadata, Object.fromEntries(url.searchParams));
+    return autoPostPage(pending.acsUrl, await core.respond(this.spMetadata, pending, this.user), pending.relayState);
   }
 
   /** Fills a response template: fresh ids and times, our ACS URL and entity id, the user. */
   fill(template: string, v: ResponseVars): { id: string; assertionId: string; xml: string } {
-    const values: Record<string, string> = {
-      RESPONSE_ID: `_r${randomUUID()}`,
-      ASSERTION_ID: `_a${randomUUID()}`,
-      NOW: at(0),
-      NOT_BEFORE: at(-30_000),
-      NOT_ON_OR_AFTER: at(5 * 60_000),
-      DESTINATION: v.acsUrl,
-      RECIPIENT: v.acsUrl,
-      AUDIENCE: v.spEntityId,
-      RESPONSE_ISSUER: this.entityId,
-      ASSERTION_ISSUER: this.entityId,
-      REQUEST_ID: v.requestId,
-      NAME_ID: escapeXml(v.user.nameId),
-      EMAIL: escapeXml(v.user.email),
-      GROUP_VALUES: (v.user.groups ?? []).map((g) => `<saml:AttributeValue>${escapeXml(g)}</saml:AttributeValue>`).join(''),
-    };
-    for (const [k, val] of Object.entries(v.overrides ?? {})) values[k] = relative(val);
-    const xml = template.replace(/\{\{([A-Z_]+)\}\}/g, (m, k: string) => values[k] ?? m);
-    return { id: values.RESPONSE_ID!, assertionId: values.ASSERTION_ID!, xml };
+    return fillResponseTemplate(template, this.entityId, v);
   }
 
   /** A base64 SAMLResponse for a scenario fixture (`responses/<name>.json`, or a raw `.xml`). */

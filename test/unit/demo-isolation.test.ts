@@ -1,0 +1,50 @@
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateSigningKey } from '../../src/demo/keys.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** Every file reachable through static imports (`import … from`, `export … from`) from `entry`. */
+function staticImports(entry: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(entry)) return seen;
+  seen.add(entry);
+  const source = readFileSync(entry, 'utf8');
+  for (const m of source.matchAll(/^(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gm)) {
+    if (/^import\s+type\s/.test(m[0]) || /^export\s+type\s/.test(m[0])) continue;
+    staticImports(join(dirname(entry), m[1]!.replace(/\.js$/, '.ts')), seen);
+  }
+  return seen;
+}
+
+describe('the demo stays out of the product', () => {
+  it('npm start (src/main.ts) and the app never import src/demo', () => {
+    for (const entry of ['src/main.ts', 'src/app.ts', 'src/server.ts']) {
+      const files = [...staticImports(join(ROOT, entry))].map((f) => f.slice(ROOT.length + 1));
+      expect(files.length).toBeGreaterThan(entry === 'src/main.ts' ? 20 : 10);
+      expect(files.filter((f) => f.startsWith('src/demo/'))).toEqual([]);
+    }
+  });
+
+  it('the CLI loads the demo only when `orgsync demo` runs', () => {
+    const files = [...staticImports(join(ROOT, 'src/cli.ts'))].map((f) => f.slice(ROOT.length + 1));
+    expect(files.filter((f) => f.startsWith('src/demo/'))).toEqual([]);
+    expect(readFileSync(join(ROOT, 'src/cli.ts'), 'utf8')).toContain("await import('./demo/command.js')");
+  });
+});
+
+describe('the demo IdP signing certificate', () => {
+  it('is a fresh self-signed X.509 certificate for the generated key, valid now', () => {
+    const a = generateSigningKey();
+    const b = generateSigningKey();
+    expect(a.key).not.toBe(b.key);
+    const cert = new X509Certificate(a.cert);
+    expect(cert.subject).toContain('for demonstration only');
+    expect(cert.issuer).toBe(cert.subject);
+    expect(cert.verify(createPublicKey(a.key))).toBe(true);
+    expect(cert.checkPrivateKey(createPrivateKey(a.key))).toBe(true);
+    expect(new Date(cert.validFrom).getTime()).toBeLessThan(Date.now());
+    expect(new Date(cert.validTo).getTime()).toBeGreaterThan(Date.now() + 24 * 3600_000);
+  });
+});
