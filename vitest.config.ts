@@ -5,8 +5,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     pool: 'forks',
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // A guard against hangs only (nothing here is a timing assertion): tests spawn real processes,
+    // servers and a browser, which is slow on a loaded two-core machine.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     // Tests run against a database each; parallel files are isolated by schema (PostgreSQL)
     // or by their own in-memory SQLite database.
     fileParallelism: true,
