@@ -16,7 +16,8 @@ export type ScimType =
   | 'sensitive';
 
 export const scimError = (status: number, scimType: ScimType | undefined, detail: string): AppError =>
-  new AppError(`scim_${scimType ?? status}`, status, detail, { scimType });
+  // Deliberate SCIM errors always show their detail (501 for /Me included); only unexpected ones are hidden.
+  new AppError(`scim_${scimType ?? status}`, status, detail, { scimType, expose: true });
 
 export const invalidFilter = (detail: string) => scimError(400, 'invalidFilter', detail);
 export const invalidPath = (detail: string) => scimError(400, 'invalidPath', detail);
