@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { TestApp } from './app.js';
 import { flagMemberships, insertMembership } from '../../src/modules/memberships/queries.js';
 import type { FlagReason, Role } from '../../src/modules/memberships/types.js';
+import { emptyRun, insertSyncRuns } from '../../src/modules/reports/sync-runs.js';
 
 const certPem = readFileSync(new URL('../../fixtures/saml/keys/idp-test-only.crt', import.meta.url), 'utf8');
 const system = { type: 'system' as const, id: null };
@@ -63,5 +64,13 @@ export async function seedAdminData(t: TestApp): Promise<AdminSeed> {
   await addMember(t, globex.id, users.hal!, 'member', 'manual');
   await flag(t, acme.id, users.linus!, 'idp_deactivated', 'PATCH active=false');
   await flag(t, acme.id, users.margaret!, 'idp_group_removed', 'PATCH Groups remove member');
+  const at = t.container.clock.now().toISOString();
+  await insertSyncRuns(t.container.db, [
+    { ...emptyRun({ id: t.container.ids.uuid(), trigger: 'login', user_id: users.ada!, connection_id: conn.id, directory_id: null, at }), added: [{ organization_id: acme.id, role: 'owner' }] },
+    {
+      ...emptyRun({ id: t.container.ids.uuid(), trigger: 'scim', user_id: users.linus!, connection_id: conn.id, directory_id: null, at }),
+      flagged: [{ organization_id: acme.id, reason: 'idp_deactivated' }],
+    },
+  ]);
   return { acme: { id: acme.id, name: acme.name }, globex: { id: globex.id, name: globex.name }, connectionId: conn.id, users };
 }

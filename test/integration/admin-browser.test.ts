@@ -42,6 +42,83 @@ describe.skipIf(!hasChromium)('admin page in headless Chromium', () => {
     await screenshotBoth(page, 'organizations');
   });
 
+  it('opens an organization and sees its flagged members with reason, evidence and time', async () => {
+    await page.getByRole('link', { name: 'Acme Corporation' }).click();
+    await page.waitForURL(`${t.url}/admin/organizations/acme`);
+    expect(await page.locator('#idp-managed').textContent()).toContain('Members of this organization come from the identity provider');
+    expect(await page.getByRole('button', { name: 'Add member' }).count()).toBe(0);
+    await screenshotBoth(page, 'members-active');
+    await page.getByRole('link', { name: /Flagged/ }).click();
+    await page.waitForURL(`${t.url}/admin/organizations/acme?tab=flagged`);
+    const linus = page.getByRole('row', { name: /Linus Torvalds/ });
+    expect(await linus.textContent()).toContain('Deactivated in the IdP');
+    expect(await linus.textContent()).toContain('SCIM: PATCH active=false');
+    expect(await linus.locator('time').getAttribute('datetime')).toMatch(/^\d{4}-/);
+    await screenshotBoth(page, 'members-flagged');
+  });
+
+  it('removes a flagged member through the confirmation dialog, keyboard first', async () => {
+    const remove = page.getByRole('link', { name: 'Remove Linus Torvalds (linus@acme.com)' });
+    await remove.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Please confirm' });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('Remove Linus Torvalds (linus@acme.com) from Acme Corporation?');
+    // Cancel has focus; Escape closes and focus returns to the Remove link.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    await screenshotBoth(page, 'remove-dialog');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Remove Linus Torvalds (linus@acme.com)');
+    expect(await page.getByRole('row', { name: /Linus Torvalds/ }).count()).toBe(1);
+
+    await remove.click();
+    await dialog.getByRole('button', { name: 'Remove member' }).click();
+    await page.waitForURL(`${t.url}/admin/organizations/acme?tab=flagged`);
+    expect(await page.getByRole('status').textContent()).toBe('Removed Linus Torvalds from Acme Corporation.');
+    expect(await page.getByRole('row', { name: /Linus Torvalds/ }).count()).toBe(0);
+    expect(await page.getByRole('row', { name: /Margaret Hamilton/ }).count()).toBe(1);
+    // The account is kept; a removal record stops login sync from re-adding the membership.
+    expect(await t.container.db('users').where({ id: seed.users.linus }).first()).toBeTruthy();
+    expect(await t.container.db('removal_records').where({ organization_id: seed.acme.id, user_id: seed.users.linus }).first()).toBeTruthy();
+  });
+
+  it('shows the sync report updated after the removal', async () => {
+    await page.getByRole('link', { name: 'Sync report' }).click();
+    await page.waitForURL(`${t.url}/admin/organizations/acme/report`);
+    expect(await page.locator('#count-flagged').textContent()).toBe('1');
+    expect(await page.locator('#count-active').textContent()).toBe('2');
+    expect(await page.locator('[data-reason="idp_group_removed"]').textContent()).toBe('1');
+    expect(await page.locator('[data-reason="idp_deactivated"]').count()).toBe(0);
+    expect(await page.locator('table.runs tbody tr').count()).toBe(2);
+    await screenshotBoth(page, 'sync-report');
+  });
+
+  it('removes all flagged members after confirming', async () => {
+    await page.goto(`${t.url}/admin/organizations/acme?tab=flagged`);
+    await page.getByRole('link', { name: 'Remove all flagged' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Please confirm' });
+    expect(await dialog.textContent()).toContain('Remove all 1 flagged members from Acme Corporation?');
+    await dialog.getByRole('button', { name: 'Remove all flagged' }).click();
+    await page.waitForURL(`${t.url}/admin/organizations/acme?tab=flagged`);
+    expect(await page.getByRole('status').textContent()).toBe('Removed 1 flagged member.');
+    expect(await page.getByText('No flagged members. Nothing needs removing.').count()).toBe(1);
+  });
+
+  it('offers add and invite for an organization no connection governs', async () => {
+    await page.goto(`${t.url}/admin/organizations/globex`);
+    await page.getByLabel('Existing user\'s email').fill('ada@acme.com');
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.waitForURL(`${t.url}/admin/organizations/globex`);
+    expect(await page.getByRole('status').textContent()).toBe('Added ada@acme.com as member.');
+    expect(await page.getByRole('row', { name: /Ada Lovelace/ }).count()).toBe(1);
+    await page.getByLabel('Invite by email').fill('new@globex.com');
+    await page.getByLabel('Role').nth(1).selectOption('admin');
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    expect(await page.getByRole('status').textContent()).toBe('Invited new@globex.com as admin.');
+    await screenshotBoth(page, 'members-ungoverned');
+  });
+
   it('shows connections with copyable SP settings', async () => {
     await page.getByRole('link', { name: 'Connections' }).click();
     await page.waitForURL(`${t.url}/admin/connections`);

@@ -7,6 +7,9 @@ import { adminErrorHandler, adminNotFound } from './errors.js';
 import { organizationPages } from './pages/organizations.js';
 import { auditPages } from './pages/audit.js';
 import { connectionPages } from './pages/connections.js';
+import { memberPages } from './pages/members.js';
+import { memberActions } from './pages/member-actions.js';
+import { reportPages } from './pages/report.js';
 
 const ASSETS = fileURLToPath(new URL('./assets', import.meta.url));
 
@@ -36,6 +39,9 @@ export function adminPage(c: Container, session: RequestHandler): Router {
   r.use(loadPrincipal(c));
   r.get('/', (_req, res) => res.redirect(303, '/admin/organizations'));
   r.use(organizationPages(c));
+  r.use(memberPages(c));
+  r.use(memberActions(c));
+  r.use(reportPages(c));
   r.use(auditPages(c));
   r.use(connectionPages(c));
   r.use(adminNotFound);

@@ -1,0 +1,117 @@
+import { once } from 'node:events';
+import { Router } from 'express';
+import type { Container } from '../../../container.js';
+import { csvChunks } from '../../reports/csv.js';
+import type { OrganizationReport } from '../../reports/service.js';
+import type { SyncRun } from '../../reports/sync-runs.js';
+import { findUserById } from '../../users/queries.js';
+import { html, type SafeHtml } from '../html.js';
+import { formatTime, layout, type ViewContext } from '../layout.js';
+import { viewContext } from '../context.js';
+import { principalOf, requireCan } from '../principal.js';
+import { REASON_LABELS, evidenceText, loadOrganization, orgHeader, reasonLabel, type OrgContext } from './org-context.js';
+
+/** The page lists this many of the newest flags; the CSV has them all. */
+const FLAGGED_ON_PAGE = 200;
+
+const runCell = (n: number, label: string) => (n ? html`<span class="run-count">${n} ${label}</span>` : '');
+
+function runRow(run: SyncRun, orgId: string, emails: Map<string, string>): SafeHtml {
+  // A run may cover many organizations (reconcile, SCIM): count only what it did to this one.
+  const here = <T extends { organization_id: string }>(xs: T[]) => xs.filter((x) => x.organization_id === orgId).length;
+  const parts = [
+    runCell(here(run.added), 'added'),
+    runCell(here(run.updated), 'role changed'),
+    runCell(here(run.flagged), 'flagged'),
+    runCell(here(run.restored), 'restored'),
+    runCell(here(run.skipped), 'skipped'),
+  ].filter((x) => x !== '');
+  return html`<tr>
+    <td data-label="When">${formatTime(run.at)}</td>
+    <td data-label="Trigger">${run.trigger}</td>
+    <td data-label="User">${run.user_id ? html`<a href="/admin/audit?user=${run.user_id}">${emails.get(run.user_id) ?? run.user_id}</a>` : html`<span class="muted">—</span>`}</td>
+    <td data-label="Changes">${parts.length ? parts.map((x, i) => html`${i ? ', ' : ''}${x}`) : html`<span class="muted">no change</span>`}${run.error ? html`<br><span class="error-text">Error: ${run.error}</span>` : ''}</td>
+  </tr>`;
+}
+
+function reportPage(ctx: ViewContext, o: OrgContext, report: OrganizationReport, emails: Map<string, string>): SafeHtml {
+  const p = ctx.principal!;
+  const s = report.summary;
+  const reasons = Object.entries(s.by_reason).filter(([, n]) => (n ?? 0) > 0);
+  const flagged = report.flagged.slice(0, FLAGGED_ON_PAGE);
+  return layout(ctx, `${o.org.display_name} sync report`, html`${orgHeader(p, o, 'report')}
+    <p class="lead">Generated ${formatTime(report.generated_at)}. <a href="${o.base}/report.csv" download>Download the flagged members as CSV</a></p>
+    <dl class="summary">
+      <div><dt>Active members</dt><dd id="count-active">${s.active}</dd></div>
+      <div><dt>Flagged members</dt><dd id="count-flagged" class="${s.flagged ? 'count-flagged' : ''}">${s.flagged}</dd></div>
+      <div><dt>Last SCIM activity</dt><dd class="when">${formatTime(s.last_scim_activity_at)}</dd></div>
+      <div><dt>Last login sync</dt><dd class="when">${formatTime(s.last_login_sync_at)}</dd></div>
+    </dl>
+    <section aria-labelledby="reasons-title">
+      <h2 id="reasons-title">Flagged by reason</h2>
+      ${reasons.length
+        ? html`<div class="table-wrap"><table class="reasons">
+          <thead><tr><th scope="col">Reason</th><th scope="col" class="num">Members</th></tr></thead>
+          <tbody>${reasons.map(([reason, n]) => html`<tr><th scope="row">${REASON_LABELS[reason] ?? reason} <code class="small">${reason}</code></th><td class="num" data-reason="${reason}">${n}</td></tr>`)}</tbody>
+        </table></div>`
+        : html`<p class="empty">Nothing is flagged.</p>`}
+    </section>
+    ${flagged.length
+      ? html`<section aria-labelledby="flagged-title">
+        <h2 id="flagged-title">Flagged members${s.flagged > flagged.length ? html` (newest ${flagged.length} of ${s.flagged})` : ''}</h2>
+        <p class="help">Remove them from the <a href="${o.base}?tab=flagged">Flagged tab</a>.</p>
+        <div class="table-wrap"><table class="stack-sm">
+          <thead><tr><th scope="col">Member</th><th scope="col">Role</th><th scope="col">Reason</th><th scope="col">Evidence</th><th scope="col">Flagged at</th></tr></thead>
+          <tbody>${flagged.map((f) => html`<tr>
+            <th scope="row">${f.name ?? f.email}${f.name ? html`<br><span class="muted small">${f.email}</span>` : ''}</th>
+            <td data-label="Role">${f.role}</td>
+            <td data-label="Reason">${reasonLabel(f.reason)}</td>
+            <td data-label="Evidence">${evidenceText(f.evidence)}</td>
+            <td data-label="Flagged at">${formatTime(f.flagged_at)}</td>
+          </tr>`)}</tbody>
+        </table></div>
+      </section>`
+      : ''}
+    <section aria-labelledby="runs-title">
+      <h2 id="runs-title">Recent sync runs</h2>
+      ${report.recent_runs.length
+        ? html`<div class="table-wrap"><table class="stack-sm runs">
+          <thead><tr><th scope="col">When</th><th scope="col">Trigger</th><th scope="col">User</th><th scope="col">Changes here</th></tr></thead>
+          <tbody>${report.recent_runs.map((r) => runRow(r, o.org.id, emails))}</tbody>
+        </table></div>`
+        : html`<p class="empty">No sync runs have touched this organization yet.</p>`}
+    </section>`);
+}
+
+export function reportPages(c: Container): Router {
+  const r = Router();
+  r.get('/organizations/:org/report', async (req, res) => {
+    const p = principalOf(res);
+    requireCan(p, 'read:reports');
+    const o = await loadOrganization(c, p, String(req.params.org));
+    const report = await c.reports.organizationReport(o.org.id);
+    // Runs name users by id; the page shows their emails (at most one lookup per recent run).
+    const emails = new Map<string, string>();
+    for (const id of new Set(report.recent_runs.map((run) => run.user_id).filter((x): x is string => !!x))) {
+      const user = await findUserById(c.db, id);
+      if (user) emails.set(id, user.email);
+    }
+    res.send(reportPage(viewContext(req, res, 'organizations'), o, report, emails).value);
+  });
+
+  // The same CSV as the API, streamed a page of members at a time; waits for the client to drain.
+  r.get('/organizations/:org/report.csv', async (req, res) => {
+    const p = principalOf(res);
+    requireCan(p, 'read:reports');
+    const o = await loadOrganization(c, p, String(req.params.org));
+    const org = await c.reports.resolveOrganization(o.org.id);
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="sync-report-${o.org.name}.csv"`);
+    for await (const chunk of csvChunks(c.reports, [org], 'flagged')) {
+      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (res.destroyed) return;
+    }
+    res.end();
+  });
+  return r;
+}
