@@ -1,0 +1,120 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { AdminClient } from '../helpers/admin-client.js';
+import { seedAdminData, type AdminSeed } from '../helpers/admin-seed.js';
+
+const decode = (s: string) => s.replaceAll('&amp;', '&');
+
+describe('admin page: members, removal and reports over plain HTTP (the no-script path)', () => {
+  let t: TestApp;
+  let seed: AdminSeed;
+  let a: AdminClient;
+  beforeEach(async () => {
+    t = await startTestApp();
+    seed = await seedAdminData(t);
+    a = new AdminClient(t.url);
+    await a.signIn(t.adminKey);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('lists organizations with SSO state and active/flagged counts', async () => {
+    const page = await a.get('/admin/organizations');
+    const acme = page.text.slice(page.text.indexOf('Acme Corporation'), page.text.indexOf('</tr>', page.text.indexOf('Acme Corporation')));
+    expect(acme).toContain('SSO-enabled');
+    expect(acme).toContain('acme-okta (SAML)');
+    expect(acme).toMatch(/data-label="Active" class="num">2</);
+    expect(acme).toContain('href="/admin/organizations/acme?tab=flagged">2</a>');
+    const globex = page.text.slice(page.text.indexOf('>Globex<'));
+    expect(globex).toContain('Not SSO-enabled');
+  });
+
+  it('removes a member through the confirmation page, audited as the admin page acting for the key', async () => {
+    const flagged = await a.get('/admin/organizations/acme?tab=flagged');
+    const link = new RegExp(`href="(/admin/organizations/acme/members/${seed.users.linus}/remove\\?tab=flagged)"`).exec(flagged.text)![1]!;
+    const confirm = await a.get(decode(link));
+    expect(confirm.status).toBe(200);
+    expect(confirm.text).toContain('Remove Linus Torvalds (linus@acme.com) from Acme Corporation?');
+    const action = decode(/<form method="post" action="([^"]+)" class="actions">/.exec(confirm.text)![1]!);
+    const done = await a.post(action);
+    expect(done.status).toBe(303);
+    expect(done.location).toBe('/admin/organizations/acme?tab=flagged');
+    const after = await a.get(done.location!);
+    expect(after.text).toContain('Removed Linus Torvalds from Acme Corporation.');
+    expect(after.text).not.toContain('linus@acme.com');
+
+    const keyId = (await t.container.db('api_keys').where({ name: 'test-admin' }).first()).id;
+    const audit = await t.api('GET', `/api/v1/audit-logs?action=membership.removed`);
+    expect(audit.body.audit_logs).toHaveLength(1);
+    expect(audit.body.audit_logs[0]).toMatchObject({ actor: { type: 'admin_page', id: keyId }, target_user_id: seed.users.linus, organization_id: seed.acme.id });
+    // The same removal the API does: the membership is gone, the account stays, the removal sticks.
+    const members = await t.api('GET', '/api/v1/organizations/acme/members?status=all');
+    expect(members.body.members.map((m: { user_id: string }) => m.user_id)).not.toContain(seed.users.linus);
+    expect((await t.api('GET', `/api/v1/users/${seed.users.linus}`)).status).toBe(200);
+  });
+
+  it('removes every flagged member after the no-script confirmation', async () => {
+    const confirm = await a.get('/admin/organizations/acme/remove-flagged');
+    expect(confirm.text).toContain('Remove all 2 flagged members from Acme Corporation?');
+    const done = await a.post('/admin/organizations/acme/remove-flagged');
+    expect(done.location).toBe('/admin/organizations/acme?tab=flagged');
+    expect((await a.get(done.location!)).text).toContain('Removed 2 flagged members.');
+    const report = await t.api('GET', '/api/v1/organizations/acme/sync-report');
+    expect(report.body.summary).toMatchObject({ active: 2, flagged: 0 });
+  });
+
+  it('hides and refuses removal for a key without delete:organization_members', async () => {
+    const reader = new AdminClient(t.url);
+    await reader.signIn(await t.keyWith('read:organizations', 'read:organization_members'));
+    const page = await reader.get('/admin/organizations/acme?tab=flagged');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Linus Torvalds');
+    expect(page.text).not.toContain('/remove');
+    expect(page.text).not.toContain('href="/admin/organizations/acme/report"');
+    expect((await reader.post(`/admin/organizations/acme/members/${seed.users.linus}/remove`)).status).toBe(403);
+    expect((await reader.post('/admin/organizations/acme/remove-flagged')).status).toBe(403);
+    expect((await reader.get('/admin/organizations/acme/report')).status).toBe(403);
+    expect((await t.api('GET', '/api/v1/organizations/acme/members?status=flagged')).body.members).toHaveLength(2);
+  });
+
+  it('refuses a cross-site removal: 403 and nothing removed', async () => {
+    await a.get('/admin/organizations/acme?tab=flagged');
+    const res = await a.post(`/admin/organizations/acme/members/${seed.users.linus}/remove`, {}, { csrf: false, origin: 'https://evil.example' });
+    expect(res.status).toBe(403);
+    expect((await t.api('GET', '/api/v1/organizations/acme/members?status=flagged')).body.members).toHaveLength(2);
+  });
+
+  it('shows no add or invite controls for an SSO-enabled organization and refuses them if posted', async () => {
+    const page = await a.get('/admin/organizations/acme');
+    expect(page.text).toContain('Members of this organization come from the identity provider');
+    expect(page.text).not.toContain('action="/admin/organizations/acme/members/add"');
+    expect(page.text).not.toContain('action="/admin/organizations/acme/invitations"');
+    const res = await a.post('/admin/organizations/acme/members/add', { email: 'hal@globex.com', role: 'member' });
+    expect(res.status).toBe(303);
+    expect((await a.get(res.location!)).text).toContain('is managed by its SSO connection');
+    const globex = await a.get('/admin/organizations/globex');
+    expect(globex.text).toContain('action="/admin/organizations/globex/members/add"');
+    const unknown = await a.post('/admin/organizations/globex/members/add', { email: 'nobody@globex.com', role: 'member' });
+    expect((await a.get(unknown.location!)).text).toContain('No user has the email &quot;nobody@globex.com&quot;. Invite them instead.');
+  });
+
+  it('shows the sync report with counts by reason and recent runs, and streams its CSV', async () => {
+    const page = await a.get('/admin/organizations/acme/report');
+    expect(page.text).toContain('<dd id="count-flagged" class="count-flagged">2</dd>');
+    expect(page.text).toContain('data-reason="idp_deactivated">1<');
+    expect(page.text).toContain('data-reason="idp_group_removed">1<');
+    expect(page.text).toContain('ada@acme.com');
+    const csv = await fetch(`${t.url}/admin/organizations/acme/report.csv`, { headers: { cookie: a.cookie } });
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    const lines = (await csv.text()).trim().split('\r\n');
+    expect(lines[0]).toBe('organization,user_id,email,name,role,status,reason,flagged_at,evidence');
+    expect(lines).toHaveLength(3);
+  });
+
+  it('answers 404 for an unknown organization and member', async () => {
+    expect((await a.get('/admin/organizations/nope')).status).toBe(404);
+    const gone = await a.post(`/admin/organizations/acme/members/${seed.users.hal}/remove`);
+    expect((await a.get(gone.location!)).text).toContain('That person is no longer a member.');
+  });
+});
