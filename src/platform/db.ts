@@ -39,8 +39,9 @@ export function createDb(url: string, options: DbOptions = {}): Db {
       pool: {
         min: 1,
         max: 1,
-        afterCreate: (conn: { pragma: (s: string) => unknown }, done: (err: Error | null, conn: unknown) => void) => {
+        afterCreate: (conn: { pragma: (s: string) => unknown; prepare: (sql: string) => unknown }, done: (err: Error | null, conn: unknown) => void) => {
           try {
+            cacheStatements(conn);
             if (filename !== ':memory:') conn.pragma('journal_mode = WAL');
             conn.pragma('synchronous = NORMAL');
             conn.pragma('foreign_keys = ON');
@@ -70,6 +71,25 @@ function knexLog(log: DbLog | undefined) {
     error: (m: unknown) => log?.error(text(m)),
     deprecate: (m: unknown) => log?.warn(text(m)),
     debug: () => {},
+  };
+}
+
+/**
+ * knex prepares every SQLite statement anew; preparing costs about as much as running a small indexed
+ * query. Statements are reusable (each run completes synchronously), so keep the recent ones per
+ * connection, keyed by their SQL (bindings are separate).
+ */
+function cacheStatements(conn: { prepare: (sql: string) => unknown }): void {
+  const prepare = conn.prepare.bind(conn);
+  const cache = new Map<string, unknown>();
+  conn.prepare = (sql: string) => {
+    let statement = cache.get(sql);
+    if (statement === undefined) {
+      statement = prepare(sql);
+      if (cache.size >= 500) cache.clear();
+      cache.set(sql, statement);
+    }
+    return statement;
   };
 }
 

@@ -15,6 +15,8 @@ export interface ScimContext {
   baseUrl: string;
   actor: Actor;
   at: string;
+  /** When this process last recorded activity per directory (shared by the requests of one app). */
+  activity: Map<string, string>;
 }
 
 /** `If-Match: *`, `W/"3"`, `"3"`, or a list of them. */
@@ -31,12 +33,17 @@ export function checkIfMatch(ifMatch: string | undefined, version: number): void
  * directory activity, and maps unique-constraint failures on either database to 409 uniqueness.
  */
 export async function write<T>(c: Container, ctx: ScimContext, what: string, fn: (trx: Trx) => Promise<T>): Promise<T> {
+  // Activity is reported to the second: a burst of writes updates the directory row once a second.
+  const last = ctx.activity.get(ctx.directoryId);
+  const touch = last === undefined || last.slice(0, 19) !== ctx.at.slice(0, 19);
   try {
-    return await c.db.transaction(async (trx) => {
-      const result = await fn(trx);
-      await touchDirectory(trx, ctx.directoryId, ctx.at);
-      return result;
+    const result = await c.db.transaction(async (trx) => {
+      const r = await fn(trx);
+      if (touch) await touchDirectory(trx, ctx.directoryId, ctx.at);
+      return r;
     });
+    if (touch) ctx.activity.set(ctx.directoryId, ctx.at);
+    return result;
   } catch (err) {
     if (isUniqueViolation(err)) throw uniqueness(`${what} is already taken in this directory.`);
     throw err;

@@ -23,17 +23,25 @@ const domainOf = (email: string): string | null => {
  * when that email's domain is verified for this connection (an IdP cannot claim accounts in domains it
  * does not own); else (3) a new user.
  */
-export async function linkGlobalUser(trx: Trx, connectionId: string, f: GlobalUserFields, ids: IdGenerator, now: string): Promise<string> {
+export async function linkGlobalUser(trx: Trx, connectionId: string, f: GlobalUserFields, ids: IdGenerator, now: string): Promise<{ userId: string; created: boolean }> {
   if (f.externalId) {
     const identity = await trx('identities').where({ connection_id: connectionId, external_id: f.externalId }).orderBy('created_at').first<{ user_id: string } | undefined>('user_id');
-    if (identity) return identity.user_id;
+    if (identity) return { userId: identity.user_id, created: false };
   }
   const candidates = [...new Set([f.userName.toLowerCase(), f.primaryEmail?.toLowerCase()].filter((e): e is string => !!e && domainOf(e) !== null))];
-  for (const email of candidates) {
-    const verified = await trx('connection_domains').where({ connection_id: connectionId, domain: domainOf(email) }).first('domain');
-    if (!verified) continue;
-    const user = await trx('users').where({ email_lower: email }).orderBy('created_at').first<{ id: string } | undefined>('id');
-    if (user) return user.id;
+  if (candidates.length) {
+    const verified = new Set<string>(
+      await trx('connection_domains').where({ connection_id: connectionId }).whereIn('domain', [...new Set(candidates.map((e) => domainOf(e)!))]).pluck('domain'),
+    );
+    const allowed = candidates.filter((e) => verified.has(domainOf(e)!));
+    if (allowed.length) {
+      const users = await trx('users').whereIn('email_lower', allowed).orderBy('created_at').select<Array<{ id: string; email_lower: string }>>('id', 'email_lower');
+      // userName first, then the primary email, as the rule orders them.
+      for (const email of allowed) {
+        const user = users.find((u) => u.email_lower === email);
+        if (user) return { userId: user.id, created: false };
+      }
+    }
   }
   const id = ids.uuid();
   const email = f.primaryEmail ?? f.userName;
@@ -49,7 +57,7 @@ export async function linkGlobalUser(trx: Trx, connectionId: string, f: GlobalUs
     updated_at: now,
     last_login_at: null,
   });
-  return id;
+  return { userId: id, created: true };
 }
 
 /** Keeps the global user's name, email and active flag in step with the IdP's record. */

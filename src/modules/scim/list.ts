@@ -8,7 +8,7 @@ import { GROUP_SQL, USER_SQL } from './filter/sql-spec.js';
 import { GROUP_TYPE, USER_TYPE } from './resource-types.js';
 import { parseProjection, project, wants } from './projection.js';
 import type { ScimContext } from './context.js';
-import { USER_VIEW_COLUMNS, groupsOfUsers, type UserViewRow } from './user-queries.js';
+import { USER_VIEW_COLUMNS, groupsColumn, type UserViewRow } from './user-queries.js';
 import { GROUP_VIEW_COLUMNS, membersOfGroups, type GroupViewRow } from './group-queries.js';
 import { userResource } from './user-view.js';
 import { groupResource } from './group-view.js';
@@ -55,14 +55,16 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
     return b;
   };
   let rows: Array<UserViewRow | GroupViewRow> = [];
+  const withGroups = kind === 'User' && wants(projection, 'groups');
   if (count > 0) {
     const page = base()
-      .select(kind === 'User' ? USER_VIEW_COLUMNS : GROUP_VIEW_COLUMNS)
+      .select(kind === 'User' ? USER_VIEW_COLUMNS.map((col) => `${spec.table}.${col}`) : GROUP_VIEW_COLUMNS)
       .limit(count)
       .offset(startIndex - 1);
     const dir = descending ? 'desc' : 'asc';
     if (sort) page.orderByRaw(`(${sort.sql}) IS NULL, ${sort.sql} ${dir}`, [...sort.bindings, ...sort.bindings]);
     page.orderBy([{ column: `${spec.table}.created_at`, order: dir }, { column: `${spec.table}.id`, order: dir }]);
+    if (withGroups) page.select(groupsColumn(c.db));
     rows = await page;
   }
   let total: number;
@@ -78,9 +80,9 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
 
   let resources: JsonObject[];
   if (kind === 'User') {
-    const ids = rows.map((r) => r.id);
-    const groups = wants(projection, 'groups') && ids.length ? await groupsOfUsers(c.db, ctx.directoryId, ids) : undefined;
-    resources = (rows as UserViewRow[]).map((r) => project(userResource(r, ctx.baseUrl, groups?.get(r.id)), projection));
+    resources = (rows as Array<UserViewRow & { groups_json?: string }>).map((r) =>
+      project(userResource(r, ctx.baseUrl, r.groups_json ? (JSON.parse(r.groups_json) as Array<{ id: string; display: string }>) : undefined), projection),
+    );
   } else {
     const ids = rows.map((r) => r.id);
     // excludedAttributes=members (Entra) never touches the member table.

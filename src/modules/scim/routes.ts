@@ -32,6 +32,7 @@ const firstValues = (query: Request['query']): Record<string, string | undefined
 export function scimRoutes(c: Container): Router {
   const r = Router({ mergeParams: true });
   const dispatcher = new ScimDispatcher(c);
+  const activity = new Map<string, string>();
   const limiter = new ScimRateLimiter(c.rateLimiter, c.clock, c.config.rateLimitScimPerMinute);
 
   const limit = async (bucket: string, res: Response): Promise<void> => {
@@ -71,6 +72,7 @@ export function scimRoutes(c: Container): Router {
       baseUrl: `${c.config.publicUrl}/scim/v2/${dir.directoryId}`,
       actor: { type: 'scim', id: dir.directoryId },
       at: c.clock.now().toISOString(),
+      activity,
     };
     const ifMatch = req.headers['if-match'];
     const scimReq = { method: req.method, path: req.path, query: firstValues(req.query), body: req.body as unknown, ifMatch };

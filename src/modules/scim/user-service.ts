@@ -34,7 +34,7 @@ export class ScimUserService {
     const data = storedForm(body);
     const f = userFields(data);
     const row = await write(this.c, ctx, `userName "${f.userName}"`, async (trx) => {
-      const userId = await linkGlobalUser(trx, ctx.connectionId, globalFields(data, f), this.c.ids, ctx.at);
+      const { userId, created } = await linkGlobalUser(trx, ctx.connectionId, globalFields(data, f), this.c.ids, ctx.at);
       const row: q.ScimUserRow = {
         id: this.c.ids.uuid(),
         directory_id: ctx.directoryId,
@@ -45,8 +45,8 @@ export class ScimUserService {
         updated_at: ctx.at,
       };
       await q.insertScimUser(trx, row, emailRows(row.id, ctx.directoryId, f));
-      // Re-created after a DELETE: the IdP grants the account again.
-      await trx('scim_user_tombstones').where({ directory_id: ctx.directoryId, user_id: userId }).delete();
+      // Re-created after a DELETE: the IdP grants the account again (a brand-new user has no tombstone).
+      if (!created) await trx('scim_user_tombstones').where({ directory_id: ctx.directoryId, user_id: userId }).delete();
       await this.record(trx, ctx, row, ['user.provisioned'], 'POST /Users');
       await this.c.scimLifecycle.userProvisioned(trx, this.change(ctx, row, 'POST /Users'));
       return row;

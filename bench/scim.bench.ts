@@ -1,0 +1,185 @@
+/**
+ * SCIM server benchmark (SPEC §11), on loopback against a file-backed SQLite database:
+ * filter lookups at 1k/10k/100k users, a 100-user page at 100k, sequential creates, a 10,000-member
+ * group PATCH, and one-member PATCHes on a 100,000-member group vs a 10-member group. Users and
+ * members are seeded by bulk insert, not over HTTP. Ratios are against a bare express JSON route.
+ */
+import { Agent, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { fmt, load, measureBaseline, printTable, type LoadResult } from './lib/harness.js';
+import { loadConfig } from '../src/config/index.js';
+import { createContainer, type Container } from '../src/container.js';
+import { createApp } from '../src/app.js';
+import { createLogger } from '../src/platform/logger.js';
+import { uuidv7 } from '../src/platform/ids.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3) * 1000;
+const CONCURRENCY = 8;
+
+interface Target {
+  url: string;
+  token: string;
+  directoryId: string;
+}
+
+async function seedDirectory(c: Container, name: string): Promise<Target & { connectionId: string }> {
+  const connectionId = randomUUID();
+  const now = new Date().toISOString();
+  await c.db('connections').insert({ id: connectionId, name, type: 'saml', idp: '{}', attribute_mapping: '{}', created_at: now, updated_at: now });
+  const d = await c.directories.create({ connection_id: connectionId, name }, { type: 'system', id: null });
+  return { url: '', token: d.token, directoryId: d.id, connectionId };
+}
+
+/** Inserts users `from`..`to`-1 (`user{i}@example.com`) straight into the tables, in chunks. */
+async function seedUsers(c: Container, directoryId: string, from: number, to: number, prefix = 'user'): Promise<string[]> {
+  const ids: string[] = [];
+  const now = new Date().toISOString();
+  await c.db.transaction(async (trx) => {
+    for (let start = from; start < to; start += 400) {
+      const users = [];
+      const emails = [];
+      for (let i = start; i < Math.min(to, start + 400); i++) {
+        const id = uuidv7();
+        const userName = `${prefix}${i}@example.com`;
+        const data = { userName, name: { givenName: 'User', familyName: String(i) }, emails: [{ value: userName, type: 'work', primary: true }], active: true };
+        users.push({ id, directory_id: directoryId, user_id: null, user_name: userName, user_name_lower: userName, external_id: `ext-${prefix}${i}`, primary_email_lower: userName, display_name_lower: null, active: true, data: JSON.stringify(data), version: 1, created_at: now, updated_at: now });
+        emails.push({ scim_user_id: id, directory_id: directoryId, value_lower: userName, type: 'work', primary: true });
+        ids.push(id);
+      }
+      await trx('scim_users').insert(users);
+      await trx('scim_user_emails').insert(emails);
+    }
+  });
+  return ids;
+}
+
+async function seedGroup(c: Container, directoryId: string, name: string, members: string[]): Promise<string> {
+  const id = uuidv7();
+  const now = new Date().toISOString();
+  await c.db('scim_groups').insert({ id, directory_id: directoryId, display_name: name, display_name_lower: name.toLowerCase(), external_id: null, data: JSON.stringify({ displayName: name }), version: 1, created_at: now, updated_at: now });
+  for (let i = 0; i < members.length; i += 500) {
+    await c.db('scim_group_members').insert(members.slice(i, i + 500).map((m) => ({ group_id: id, scim_user_id: m, directory_id: directoryId, added_at: now })));
+  }
+  return id;
+}
+
+/** One keep-alive HTTP exchange with a JSON body. */
+function call(agent: Agent, base: string, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; text: string }> {
+  const u = new URL(base);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: u.hostname, port: u.port, path, method, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json', ...(payload ? { 'content-length': Buffer.byteLength(payload) } : {}) } },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Requests whose body changes each time, from `concurrency` clients for `durationMs`. */
+async function loadVarying(base: string, token: string, make: (i: number) => { method: string; path: string; body?: unknown }, expect: number, concurrency: number, durationMs: number): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const deadline = Date.now() + durationMs;
+  const lat: number[] = [];
+  let i = 0;
+  let errors = 0;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < deadline) {
+        const r = make(i++);
+        const s = process.hrtime.bigint();
+        const res = await call(agent, base, r.method, r.path, token, r.body);
+        lat.push(Number(process.hrtime.bigint() - s) / 1e6);
+        if (res.status !== expect) errors++;
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? 0;
+  return { requests: lat.length, errors, seconds, rps: lat.length / seconds, p50ms: pct(0.5), p99ms: pct(0.99) };
+}
+
+const filterPath = (dir: string, n: number) => (i: number) => `/scim/v2/${dir}/Users?filter=${encodeURIComponent(`userName eq "user${(i * 7919) % n}@example.com"`)}`;
+
+export async function run(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'orgsync-scim-bench-'));
+  const config = loadConfig({ DATABASE_URL: `sqlite:${join(dataDir, 'bench.sqlite')}`, LOG_LEVEL: 'silent', ORGSYNC_SECRET: 'bench-secret-0123456789', RATE_LIMIT_SCIM_PER_MINUTE: '10000000' });
+  const c = await createContainer({ config, logger: createLogger('silent') });
+  const server: Server = await new Promise((resolve) => {
+    const s = createApp(c).listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const baseline = await measureBaseline({ concurrency: CONCURRENCY, durationMs: SECONDS });
+    const rows: Array<[string, LoadResult, string?]> = [];
+    const dir = await seedDirectory(c, 'bench-filter');
+    const auth = { authorization: `Bearer ${dir.token}` };
+    const filterAt: Record<number, LoadResult> = {};
+    let seeded = 0;
+    let allIds: string[] = [];
+    for (const n of [1_000, 10_000, 100_000]) {
+      allIds = allIds.concat(await seedUsers(c, dir.directoryId, seeded, n));
+      seeded = n;
+      filterAt[n] = await load(base, '', { headers: auth, concurrency: CONCURRENCY, durationMs: SECONDS, path: filterPath(dir.directoryId, n) });
+      rows.push([`GET /Users?filter=userName eq … (${n.toLocaleString('en')} users)`, filterAt[n]!, n === 100_000 ? '≥ 0.50, flat' : undefined]);
+    }
+    const pagePath = `/scim/v2/${dir.directoryId}/Users?startIndex=1&count=100`;
+    const check = JSON.parse((await call(new Agent(), base, 'GET', pagePath, dir.token)).text) as { totalResults: number; Resources: unknown[] };
+    if (check.totalResults !== 100_000 || check.Resources.length !== 100) throw new Error(`page check failed: ${check.totalResults}/${check.Resources.length}`);
+    rows.push(['GET /Users?startIndex=1&count=100 (100,000 users; totalResults checked)', await load(base, pagePath, { headers: auth, concurrency: CONCURRENCY, durationMs: SECONDS }), '≥ 0.15']);
+
+    // One-member PATCH (add, then remove, alternating) on a 100,000-member group vs a 10-member group.
+    const extra = await seedUsers(c, dir.directoryId, 0, 1000, 'outsider');
+    const big = await seedGroup(c, dir.directoryId, 'everyone', allIds);
+    const small = await seedGroup(c, dir.directoryId, 'ten', allIds.slice(0, 10));
+    const onePatch = (group: string) => (i: number) => ({
+      method: 'PATCH',
+      path: `/scim/v2/${dir.directoryId}/Groups/${group}`,
+      body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: Math.floor(i / extra.length) % 2 === 0 ? 'add' : 'remove', path: 'members', value: [{ value: extra[i % extra.length] }] }] },
+    });
+    const patchSmall = await loadVarying(base, dir.token, onePatch(small), 204, 4, SECONDS);
+    const patchBig = await loadVarying(base, dir.token, onePatch(big), 204, 4, SECONDS);
+    rows.push(['PATCH one member, 10-member group', patchSmall]);
+    rows.push(['PATCH one member, 100,000-member group', patchBig, 'same cost as 10-member']);
+
+    // Sequential creates (one client, like an IdP's initial sync).
+    const created = await seedDirectory(c, 'bench-create');
+    const creates = await loadVarying(base, created.token, (i) => ({ method: 'POST', path: `/scim/v2/${created.directoryId}/Users`, body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `new${i}@example.com`, externalId: `n-${i}`, name: { givenName: 'New', familyName: String(i) }, emails: [{ value: `new${i}@example.com`, type: 'work', primary: true }], active: true } }), 201, 1, SECONDS);
+    rows.push(['POST /Users, sequential (one client)', creates, '≥ 1,000/s']);
+
+    // One request adding 10,000 members to an empty group.
+    const tenK = await seedGroup(c, dir.directoryId, 'ten-thousand', []);
+    const t0 = process.hrtime.bigint();
+    const added = await call(new Agent(), base, 'PATCH', `/scim/v2/${dir.directoryId}/Groups/${tenK}`, dir.token, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'add', path: 'members', value: allIds.slice(0, 10_000).map((value) => ({ value })) }],
+    });
+    const patchMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const members = await c.db('scim_group_members').where({ group_id: tenK }).count<Array<{ n: number }>>({ n: '*' });
+    if (added.status !== 204 || Number(members[0]?.n) !== 10_000) throw new Error(`10k PATCH failed: ${added.status} ${added.text.slice(0, 200)}`);
+
+    printTable(baseline, rows);
+    console.log('');
+    console.log(`- filter flatness, 100k vs 1k users: ${fmt(filterAt[100_000]!.rps / filterAt[1_000]!.rps)} (1.00 = flat)`);
+    console.log(`- one-member PATCH, 100k-member group vs 10-member group: ${fmt(patchBig.rps / patchSmall.rps)} (1.00 = same cost)`);
+    console.log(`- creates: ${fmt(creates.rps, 0)}/s sequential (target ≥ 1,000/s)`);
+    console.log(`- PATCH adding 10,000 members in one request: ${fmt(patchMs, 0)} ms (target < 1,000 ms)`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await c.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

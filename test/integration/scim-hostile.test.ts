@@ -1,0 +1,142 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { createScimDirectory, type ScimClient } from '../helpers/scim-builders.js';
+
+const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+let t: TestApp;
+let s: ScimClient;
+let userId: string;
+
+beforeEach(async () => {
+  t = await startTestApp();
+  s = await createScimDirectory(t);
+  userId = (await s.req('POST', '/Users', { body: { userName: 'victim@example.com', name: { givenName: 'V' } } })).body.id;
+});
+afterEach(async () => {
+  await t.close();
+});
+
+const enc = encodeURIComponent;
+/** The stored state of the directory, to prove a refused request changed nothing. */
+const snapshot = async () => JSON.stringify(await t.container.db('scim_users').orderBy('id').select('id', 'data', 'version'));
+
+function expectScimError(res: { status: number; body: Record<string, unknown>; headers: Headers; text: string }, status: number, scimType?: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/scim\+json/);
+  expect(res.body).toMatchObject({ schemas: [ERROR], status: String(status), ...(scimType ? { scimType } : {}) });
+  expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/);
+}
+
+describe('hostile SCIM input', () => {
+  it('rejects __proto__/constructor/prototype in filters', async () => {
+    for (const f of ['__proto__.isAdmin eq "x"', 'constructor eq "x"', 'name.prototype pr', 'emails[__proto__ eq "x"]']) {
+      expectScimError(await s.req('GET', `/Users?filter=${enc(f)}`), 400, 'invalidFilter');
+    }
+  });
+
+  it('rejects them in attributes and excludedAttributes', async () => {
+    expectScimError(await s.req('GET', `/Users?attributes=${enc('__proto__.isAdmin')}`), 400, 'invalidPath');
+    expectScimError(await s.req('GET', `/Users/${userId}?excludedAttributes=${enc('name.constructor')}`), 400, 'invalidPath');
+    expectScimError(await s.req('GET', `/Groups?attributes=prototype`), 400, 'invalidPath');
+  });
+
+  it('rejects them in PATCH paths and body keys, changing nothing', async () => {
+    const before = await snapshot();
+    const ops = [
+      { op: 'add', path: '__proto__.isAdmin', value: true },
+      { op: 'replace', path: 'name.constructor', value: 'x' },
+      { op: 'replace', path: 'emails[type eq "work"].__proto__', value: 'x' },
+    ];
+    for (const op of ops) {
+      expectScimError(await s.req('PATCH', `/Users/${userId}`, { body: { Operations: [{ op: 'replace', path: 'displayName', value: 'changed' }, op] } }), 400, 'invalidPath');
+    }
+    expectScimError(await s.req('PATCH', `/Users/${userId}`, { body: { Operations: [{ op: 'replace', value: { displayName: 'changed', __proto__: { isAdmin: true } } }] }, raw: '{"Operations":[{"op":"replace","value":{"displayName":"changed","__proto__":{"isAdmin":true}}}]}' }), 400, 'invalidPath');
+    expectScimError(await s.req('POST', '/Users', { raw: '{"userName":"evil@example.com","name":{"constructor":{"prototype":{"x":1}}}}' }), 400, 'invalidPath');
+    expectScimError(await s.req('PUT', `/Users/${userId}`, { raw: '{"userName":"victim@example.com","__proto__":{"active":false}}' }), 400, 'invalidPath');
+    expect(await snapshot()).toBe(before);
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+  });
+
+  it('refuses filters over 2,000 characters and parses pathological ones fast', async () => {
+    expectScimError(await s.req('GET', `/Users?filter=${enc(`userName eq "${'a'.repeat(1990)}"`)}`), 400, 'invalidFilter');
+    for (const f of [`userName eq "${'\\'.repeat(38)}`, `userName eq "${'\\'.repeat(1986)}`, `${'('.repeat(999)}`]) {
+      const t0 = performance.now();
+      expectScimError(await s.req('GET', `/Users?filter=${enc(f)}`), 400, 'invalidFilter');
+      expect(performance.now() - t0).toBeLessThan(500);
+    }
+  });
+
+  it('answers malformed JSON with invalidSyntax and bodies over 1 MiB with 413, in SCIM shape', async () => {
+    expectScimError(await s.req('POST', '/Users', { raw: '{"userName": ' }), 400, 'invalidSyntax');
+    expectScimError(await s.req('POST', '/Users', { raw: JSON.stringify({ userName: 'big@example.com', title: 'x'.repeat(1024 * 1024) }) }), 413);
+    expectScimError(await s.req('PATCH', `/Users/${userId}`, { body: { Operations: 'nope' } }), 400, 'invalidSyntax');
+    expectScimError(await s.req('PATCH', `/Users/${userId}`, { body: { Operations: [{ op: 'explode', path: 'title' }] } }), 400, 'invalidSyntax');
+    expectScimError(await s.req('POST', '/Users', { body: ['not', 'an', 'object'] }), 400, 'invalidValue');
+    expectScimError(await s.req('POST', '/Users', { body: { name: { givenName: 'no userName' } } }), 400, 'invalidValue');
+    expectScimError(await s.req('POST', '/Users', { body: { userName: 'x@example.com', active: 'maybe' } }), 400, 'invalidValue');
+  });
+
+  it('answers unknown routes, /Me and wrong methods with SCIM errors', async () => {
+    expectScimError(await s.req('GET', '/Nope'), 404);
+    expectScimError(await s.req('GET', '/Users/a/b'), 404);
+    expectScimError(await s.req('GET', '/scim/v2'), 404);
+    expectScimError(await s.req('GET', '/Me'), 501);
+    expectScimError(await s.req('DELETE', '/Users'), 405);
+    expectScimError(await s.req('GET', '/Bulk'), 405);
+  });
+
+  it('hides internal failures: 500 with a SCIM body and no stack', async () => {
+    t.container.scimLifecycle = { ...t.container.scimLifecycle, userDeactivated: async () => { throw new Error('secret internals at /srv/app.ts:12'); } };
+    const res = await s.req('PATCH', `/Users/${userId}`, { body: { Operations: [{ op: 'replace', value: { active: false } }] } });
+    expectScimError(res, 500);
+    expect(res.text).not.toContain('secret internals');
+  });
+});
+
+describe('tenant isolation', () => {
+  it("answers another directory's token with 401 and its resource ids with 404", async () => {
+    const other = await createScimDirectory(t);
+    const otherUser = (await other.req('POST', '/Users', { body: { userName: 'other@example.com' } })).body.id as string;
+    // A's token on B's URL.
+    expectScimError(await other.req('GET', '/Users', { token: s.token }), 401);
+    expectScimError(await s.req('GET', `${other.base}/Users/${otherUser}`), 401);
+    // B's resource id under A's URL with A's token.
+    const before = await snapshot();
+    expectScimError(await s.req('GET', `/Users/${otherUser}`), 404);
+    expectScimError(await s.req('PATCH', `/Users/${otherUser}`, { body: { Operations: [{ op: 'replace', value: { active: false } }] } }), 404);
+    expectScimError(await s.req('PUT', `/Users/${otherUser}`, { body: { userName: 'hijack@example.com' } }), 404);
+    expectScimError(await s.req('DELETE', `/Users/${otherUser}`), 404);
+    expect(await snapshot()).toBe(before);
+    // Lists and filters never show the other directory's users.
+    const list = await s.req('GET', `/Users?filter=${enc('userName eq "other@example.com"')}`);
+    expect(list.body.totalResults).toBe(0);
+    expect((await s.req('GET', '/Users')).body.totalResults).toBe(1);
+    // A group in A cannot take B's user as a member.
+    expectScimError(await s.req('POST', '/Groups', { body: { displayName: 'g', members: [{ value: otherUser }] } }), 400, 'invalidValue');
+  });
+
+  it('answers a missing or unknown token with 401 and WWW-Authenticate', async () => {
+    const missing = await s.req('GET', '/Users', { token: null });
+    expectScimError(missing, 401);
+    expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expectScimError(await s.req('GET', '/Users', { token: 'osd_guess' }), 401);
+  });
+});
+
+describe('per-directory rate limit', () => {
+  it('answers 429 with Retry-After past RATE_LIMIT_SCIM_PER_MINUTE, for that directory only', async () => {
+    await t.close();
+    t = await startTestApp({ env: { RATE_LIMIT_SCIM_PER_MINUTE: '3' } });
+    s = await createScimDirectory(t);
+    const other = await createScimDirectory(t);
+    for (let i = 0; i < 3; i++) expect((await s.req('GET', '/ServiceProviderConfig')).status).toBe(200);
+    const limited = await s.req('GET', '/Users');
+    expectScimError(limited, 429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect((await other.req('GET', '/Users')).status).toBe(200);
+    // The counters live in the database (shared by instances).
+    const rows = await t.container.db('rate_limits').where('bucket', `scim:${s.directoryId}`);
+    expect(Number(rows[0].count)).toBe(4);
+  });
+});
