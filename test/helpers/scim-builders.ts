@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../../src/platform/db.js';
 import type { ApiResponse, TestApp } from './app.js';
+import type { ScimLifecycleListener } from '../../src/modules/scim/lifecycle.js';
 
 /**
  * Connections are another module's API; SCIM tests insert the row directly (migrations/003) so they
@@ -86,4 +87,14 @@ export function substitute<T>(value: T, vars: Record<string, string>): T {
   if (Array.isArray(value)) return value.map((v) => substitute(v, vars)) as T;
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [substitute(k, vars), substitute(v, vars)])) as T;
   return value;
+}
+
+const HOOKS = ['userProvisioned', 'userDeactivated', 'userReactivated', 'userDeleted', 'groupMembersAdded', 'groupMembersRemoved', 'groupDeleted'] as const;
+
+/** Replaces some lifecycle hooks of the app's listener, keeping the others working. */
+export function overrideLifecycle(t: TestApp, overrides: Partial<Record<(typeof HOOKS)[number], (trx: unknown, change: never) => Promise<void>>>): void {
+  const base = t.container.scimLifecycle;
+  t.container.scimLifecycle = Object.fromEntries(
+    HOOKS.map((h) => [h, overrides[h] ?? ((trx: never, change: never) => (base[h] as (a: never, b: never) => Promise<void>).call(base, trx, change))]),
+  ) as unknown as ScimLifecycleListener;
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createScimDirectory, type ScimClient } from '../helpers/scim-builders.js';
+import { createScimDirectory, overrideLifecycle, type ScimClient } from '../helpers/scim-builders.js';
 
 const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 let t: TestApp;
@@ -86,7 +86,7 @@ describe('hostile SCIM input', () => {
   });
 
   it('hides internal failures: 500 with a SCIM body and no stack', async () => {
-    t.container.scimLifecycle = { ...t.container.scimLifecycle, userDeactivated: async () => { throw new Error('secret internals at /srv/app.ts:12'); } };
+    overrideLifecycle(t, { userDeactivated: async () => { throw new Error('secret internals at /srv/app.ts:12'); } });
     const res = await s.req('PATCH', `/Users/${userId}`, { body: { Operations: [{ op: 'replace', value: { active: false } }] } });
     expectScimError(res, 500);
     expect(res.text).not.toContain('secret internals');

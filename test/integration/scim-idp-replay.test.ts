@@ -11,11 +11,17 @@ beforeEach(async () => {
   t = await startTestApp();
   s = await createScimDirectory(t, { domains: ['example.com', 'contoso.com'] });
   calls = [];
-  const record = (hook: string) => async (_trx: unknown, change: { action: string; members?: unknown[] }) => {
-    calls.push({ hook, action: change.action, members: change.members?.length });
-  };
+  // Record every hook, then hand over to the real listener (flags), so the sequences run through it too.
+  const base = t.container.scimLifecycle;
+  const hooks = ['userProvisioned', 'userDeactivated', 'userReactivated', 'userDeleted', 'groupMembersAdded', 'groupMembersRemoved', 'groupDeleted'] as const;
   t.container.scimLifecycle = Object.fromEntries(
-    ['userProvisioned', 'userDeactivated', 'userReactivated', 'userDeleted', 'groupMembersAdded', 'groupMembersRemoved', 'groupDeleted'].map((h) => [h, record(h)]),
+    hooks.map((hook) => [
+      hook,
+      async (trx: never, change: { action: string; members?: unknown[] }) => {
+        calls.push({ hook, action: change.action, members: change.members?.length });
+        await (base[hook] as (a: never, b: never) => Promise<void>).call(base, trx, change as never);
+      },
+    ]),
   ) as unknown as ScimLifecycleListener;
 });
 afterEach(async () => {
