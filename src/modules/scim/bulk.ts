@@ -78,7 +78,10 @@ export async function runBulk(d: ScimDispatcher, ctx: ScimContext, body: unknown
       let path: string;
       let data: unknown;
       try {
-        path = resolveRefs(op.path, ids);
+        path = op.path
+          .split('/')
+          .map((seg) => resolveRefs(seg, ids))
+          .join('/');
         data = resolveRefs(op.data, ids);
       } catch (err) {
         if (err instanceof Unresolved && ops.some((o, j) => o.bulkId === err.bulkId && pending.includes(j) && j !== i)) waiting.push(i);
