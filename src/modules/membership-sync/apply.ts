@@ -42,7 +42,9 @@ export async function applyPlan(
     else keep.push(c.organizationId);
   }
 
-  await mq.insertMembershipsOfUser(trx, ctx.userId, run.added, 'sso', ctx.at);
+  // A SCIM-triggered grant (`scim_and_login`) records its channel as the membership's source.
+  const source = ctx.trigger === 'scim' ? 'scim' : 'sso';
+  await mq.insertMembershipsOfUser(trx, ctx.userId, run.added, source, ctx.at);
   await mq.restoreMemberships(trx, ctx.userId, run.restored.map((r) => r.organization_id), ctx.at);
   for (const [role, orgIds] of roleChanges) await mq.setRoleOfUser(trx, ctx.userId, orgIds, role, ctx.at);
   const flagReasons = new Map<string, string[]>();
@@ -56,9 +58,9 @@ export async function applyPlan(
   const events: EventInput[] = [];
   const record = (action: EventInput['type'], organizationId: string, detail: Record<string, unknown>) => {
     audit.push({ action, actor: ctx.actor, organizationId, targetUserId: ctx.userId, detail: { ...detail, sync_run_id: runId } });
-    events.push({ type: action, organizationId, userId: ctx.userId, data: { ...detail, source: 'sso', trigger: ctx.trigger } });
+    events.push({ type: action, organizationId, userId: ctx.userId, data: { ...detail, trigger: ctx.trigger, connection_id: ctx.connectionId } });
   };
-  for (const a of run.added) record('membership.added', a.organization_id, { role: a.role, source: 'sso' });
+  for (const a of run.added) record('membership.added', a.organization_id, { role: a.role, source });
   for (const r of run.restored) record('membership.restored', r.organization_id, {});
   for (const u of run.updated) record('membership.role_changed', u.organization_id, { from_role: u.from_role, to_role: u.to_role });
   for (const f of run.flagged) record('membership.flagged', f.organization_id, { reason: f.reason, evidence: ctx.evidence });

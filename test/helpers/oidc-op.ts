@@ -1,0 +1,78 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Provider from 'oidc-provider';
+import type { Browser, Hop } from './sso-browser.js';
+
+export interface OpAccount {
+  sub: string;
+  email: string;
+  email_verified?: boolean;
+  name?: string;
+  groups?: string[];
+  oid?: string;
+}
+
+/**
+ * An independent OpenID Provider (oidc-provider) on loopback, with its development login and
+ * consent pages, so tests drive the real authorization-code flow through a browser.
+ */
+export class OidcTestOp {
+  private server?: Server;
+  private provider?: Provider;
+  issuer = '';
+  readonly accounts = new Map<string, OpAccount>();
+
+  private handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end();
+
+  /** Listens first: the issuer URL goes into the connection, whose redirect URI the client needs. */
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => this.handler(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.issuer = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  configure(client: { client_id: string; client_secret: string; redirect_uris: string[] }): void {
+    this.provider = new Provider(this.issuer, {
+      clients: [{ ...client, grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post' }],
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups', 'oid'] },
+      scopes: ['openid', 'email', 'profile', 'groups'],
+      conformIdTokenClaims: false,
+      features: { devInteractions: { enabled: true } },
+      pkce: { required: () => true },
+      cookies: { keys: ['oidc-test-op-cookie-key-0123456789'] },
+      findAccount: async (_ctx, sub) => {
+        const account = this.accounts.get(sub);
+        if (!account) return undefined;
+        return { accountId: sub, claims: async () => ({ ...account }) };
+      },
+    });
+    this.handler = this.provider.callback() as unknown as typeof this.handler;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+}
+
+/** Follows redirects, fills the OP's login form as `login` and accepts consent, back to our site. */
+export async function signInAtOp(browser: Browser, startUrl: string, login: string, opts: { headers?: Record<string, string> } = {}): Promise<Hop> {
+  let hop = await browser.request('GET', startUrl, opts);
+  for (let i = 0; i < 20; i++) {
+    const location = hop.headers.get('location');
+    if (hop.status >= 300 && hop.status < 400 && location) {
+      hop = await browser.request('GET', new URL(location, hop.url).href, opts);
+      continue;
+    }
+    const form = /<form[^>]*action="([^"]+)"[^>]*method="post"/i.exec(hop.text);
+    if (hop.status === 200 && form) {
+      const fields: Record<string, string> = {};
+      for (const m of hop.text.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/gi)) fields[m[1]!] = m[2]!;
+      if (/name="login"/.test(hop.text)) Object.assign(fields, { login, password: 'any-password' });
+      hop = await browser.request('POST', new URL(form[1]!, hop.url).href, { body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...opts.headers } });
+      continue;
+    }
+    return hop;
+  }
+  throw new Error('too many hops');
+}
