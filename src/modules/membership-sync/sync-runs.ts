@@ -66,7 +66,7 @@ export async function insertSyncRun(db: Executor, run: SyncRun, directoryId: str
   });
   const orgs = new Set([...run.added, ...run.updated, ...run.flagged, ...run.restored, ...run.skipped].map((c) => c.organization_id));
   const rows = [...orgs].map((organization_id) => ({ sync_run_id: run.id, organization_id }));
-  for (let i = 0; i < rows.length; i += 300) await db('sync_run_organizations').insert(rows.slice(i, i + 300));
+  for (let i = 0; i < rows.length; i += 500) await db('sync_run_organizations').insert(rows.slice(i, i + 500));
 }
 
 export async function latestSyncRunOfUser(db: Executor, userId: string, trigger?: SyncTrigger): Promise<SyncRun | null> {

@@ -127,7 +127,7 @@ export async function insertMembershipsOfUser(
     joined_at: at,
     last_synced_at: at,
   }));
-  for (let i = 0; i < rows.length; i += 200) await db('memberships').insert(rows.slice(i, i + 200));
+  for (let i = 0; i < rows.length; i += 500) await db('memberships').insert(rows.slice(i, i + 500));
 }
 
 /** Sets one role on several of a user's memberships. */
