@@ -149,6 +149,7 @@ describe('SAML responses that must be refused (fixtures/saml/responses)', () => 
     ['unknown-in-response-to', 'invalid_response'],
     ['signature-wrapping', 'invalid_response'],
     ['doctype-entities', 'invalid_response'],
+    ['beyond-clock-skew', 'invalid_response'],
   ];
   for (const [scenario, reason] of cases) {
     it(`${scenario} → 400 ${reason}, nobody signed in`, async () => {
@@ -162,6 +163,12 @@ describe('SAML responses that must be refused (fixtures/saml/responses)', () => 
       expect(await t.container.db('identities')).toHaveLength(0);
     });
   }
+
+  it('accepts an IdP clock up to 60 s ahead (within-clock-skew)', async () => {
+    const requestId = await issuedRequestId();
+    const { samlResponse } = conn.idp.scenario('within-clock-skew', { acsUrl: conn.acsUrl, spEntityId: conn.spEntityId, requestId, user: alice });
+    expect((await postAcs(samlResponse)).status).toBe(200);
+  });
 
   it('accepts a response signed at the assertion only', async () => {
     const requestId = await issuedRequestId();

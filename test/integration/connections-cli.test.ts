@@ -1,0 +1,52 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../helpers/process.js';
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
+
+const databases: TestDatabase[] = [];
+const cert = readFileSync(new URL('../../fixtures/saml/keys/idp-test-only.crt', import.meta.url), 'utf8');
+afterAll(async () => {
+  for (const d of databases) await d.cleanup();
+});
+
+async function databaseUrl(): Promise<string> {
+  if (!TEST_DATABASE_URL) return `sqlite:${join(tempDir(), 'orgsync.sqlite')}`;
+  const d = await createTestDatabase('postgres');
+  databases.push(d);
+  return d.url;
+}
+
+describe('orgsync connection create', () => {
+  it('creates a connection from a JSON file, prints the SP settings, and fails with one line on errors', async () => {
+    const env = { DATABASE_URL: await databaseUrl(), ORGSYNC_SECRET: 'cli-test-secret-0123456789', PUBLIC_URL: 'https://sso.example.com' };
+    expect((await runCli(['org', 'create', 'acme'], env)).code).toBe(0);
+    const dir = tempDir();
+    const file = join(dir, 'conn.json');
+    writeFileSync(file, JSON.stringify({
+      name: 'acme-okta',
+      type: 'saml',
+      domains: ['acme.com'],
+      idp: { entity_id: 'urn:idp', sso_url: 'https://idp.example/sso', certificates: [cert] },
+      membership_rules: [{ organization: 'acme', role: 'member' }],
+    }));
+    const created = await runCli(['connection', 'create', '--file', file, '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const body = JSON.parse(created.stdout);
+    expect(body.sp.acs_url).toBe(`https://sso.example.com/sso/saml/${body.id}/acs`);
+    expect(body.membership_rules[0].organization).toBe('acme');
+
+    const table = await runCli(['connection', 'create', '--file', file], env);
+    expect(table.code).toBe(1);
+    expect(table.stderr.trim().split('\n')).toHaveLength(1);
+    expect(table.stderr).toMatch(/already/);
+
+    writeFileSync(file, JSON.stringify({ name: 'x', type: 'saml', domains: [], idp: { entity_id: 'urn:x', sso_url: 'https://idp.example/sso', certificates: [cert] } }));
+    const invalid = await runCli(['connection', 'create', '--file', file], env);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/domains/);
+    const missing = await runCli(['connection', 'create', '--file', join(dir, 'nope.json')], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read/);
+  });
+});
