@@ -3,6 +3,7 @@ import type { Config } from './config/index.js';
 import { createContainer, type Container } from './container.js';
 import { createApp } from './app.js';
 import type { Logger } from './platform/logger.js';
+import { AutoRemoveJob } from './modules/flags/auto-remove.js';
 
 export interface RunningServer {
   container: Container;
@@ -56,6 +57,9 @@ export async function startServer(config: Config, logger?: Logger, limits: Serve
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info({ url, public_url: config.publicUrl }, 'orgsync listening');
+  // Background jobs start here, never in the container: tests and the CLI build containers too.
+  const autoRemove = new AutoRemoveJob(container, `instance-${container.ids.uuid()}`);
+  autoRemove.start();
   return {
     container,
     server,
@@ -65,6 +69,7 @@ export async function startServer(config: Config, logger?: Logger, limits: Serve
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await autoRemove.stop();
       await container.close();
     },
   };

@@ -17,6 +17,7 @@ export async function removeMemberships(
   org: OrganizationRow,
   members: MembershipBrief[],
   actor: Actor,
+  extra: Record<string, unknown> = {},
 ): Promise<void> {
   if (members.length === 0) return;
   const userIds = members.map((m) => m.user_id);
@@ -30,6 +31,7 @@ export async function removeMemberships(
     source: m.source,
     flagged_reason: m.flagged_reason,
     removal_record: org.connection_id !== null,
+    ...extra,
   });
   await deps.audit.record(trx, ...members.map((m) => ({ action: 'membership.removed', actor, organizationId: org.id, targetUserId: m.user_id, detail: detail(m) })));
   await deps.events.emit(trx, ...members.map((m) => ({ type: 'membership.removed' as const, organizationId: org.id, userId: m.user_id, data: { ...detail(m), actor } })));
