@@ -19,6 +19,7 @@ import * as m017 from './017-events.js';
 import * as m018 from './018-job-locks.js';
 import * as m150 from './150-identity-login-groups.js';
 import * as m100 from './100-directory-resource-counts.js';
+import * as m200 from './200-memberships-flagged-at-index.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -50,6 +51,7 @@ const migrations: Array<[string, Migration]> = [
   ['018-job-locks', m018],
   ['150-identity-login-groups', m150],
   ['100-directory-resource-counts', m100],
+  ['200-memberships-flagged-at-index', m200],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
