@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createContainer, type Container } from './container.js';
 import { createDb, migrateDown, migrateLatest } from './platform/db.js';
 import { createLogger } from './platform/logger.js';
-import { startServer } from './server.js';
+import { serveUntilSignalled } from './server.js';
 import { ALL_SCOPES, isScope } from './http/scopes.js';
 import { isAppError } from './platform/errors.js';
 import type { Actor } from './modules/audit/types.js';
@@ -41,12 +41,7 @@ export function buildCli(): Command {
   program
     .command('serve')
     .description('start the server (same as npm start)')
-    .action(async () => {
-      const running = await startServer(loadConfig());
-      const stop = () => void running.stop().then(() => process.exit(0));
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-    });
+    .action(async () => serveUntilSignalled(loadConfig()));
 
   program
     .command('migrate')

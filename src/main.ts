@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './config/index.js';
-import { startServer } from './server.js';
+import { serveUntilSignalled } from './server.js';
 
 async function main(): Promise<void> {
   let config;
@@ -12,23 +12,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const running = await startServer(config);
-  const log = running.container.logger;
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down: draining in-flight requests');
-    running.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  await serveUntilSignalled(config);
 }
 
 main().catch((err: unknown) => {

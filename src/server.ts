@@ -13,7 +13,6 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Migrates, bootstraps the first API key, and listens. Shared by `npm start` and `orgsync serve`. */
 export interface ServerLimits {
   /** A client must finish sending headers within this time (slowloris). */
   headersTimeoutMs: number;
@@ -26,6 +25,7 @@ export interface ServerLimits {
 
 export const DEFAULT_LIMITS: ServerLimits = { headersTimeoutMs: 20_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, checkIntervalMs: 2_000 };
 
+/** Migrates, bootstraps the first API key, starts background jobs and listens. */
 export async function startServer(config: Config, logger?: Logger, limits: ServerLimits = DEFAULT_LIMITS): Promise<RunningServer> {
   const container = await createContainer({ config, logger, migrate: true });
   const log = container.logger;
@@ -73,4 +73,34 @@ export async function startServer(config: Config, logger?: Logger, limits: Serve
       await container.close();
     },
   };
+}
+
+/**
+ * `npm start` and `orgsync serve`: start, then on SIGTERM/SIGINT drain in-flight requests and exit 0.
+ * The handlers are installed before start-up, so a signal that arrives while migrating still ends
+ * the process cleanly once it is up.
+ */
+export async function serveUntilSignalled(config: Config): Promise<void> {
+  let running: RunningServer | undefined;
+  let requested: string | undefined;
+  const shutdown = (signal: string) => {
+    if (!running) {
+      requested ??= signal;
+      return;
+    }
+    const current = running;
+    running = undefined;
+    current.container.logger.info({ signal }, 'shutting down: draining in-flight requests');
+    current.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        current.container.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  running = await startServer(config);
+  if (requested) shutdown(requested);
 }
