@@ -2,6 +2,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import type { Container } from '../../container.js';
 import { isScope } from '../../http/scopes.js';
 import { membershipsOfUser } from '../memberships/queries.js';
+import { connectionIdForDomain } from '../connections/queries.js';
 import { html } from './html.js';
 import { layout, csrfField, type ViewContext } from './layout.js';
 import { csrfToken } from './csrf.js';
@@ -27,8 +28,15 @@ function signInPage(ctx: ViewContext, opts: { error?: string } = {}) {
         Only the key's id is kept in your session; the page shows what the key's scopes allow.</p>
       <button type="submit">Sign in</button>
     </form>
-    <p class="help">Organization owners and admins can also sign in through their organization's SSO and then open
-      <a href="/admin">/admin</a>: they see only the organizations they administer.</p>
+  </section>
+  <section class="card narrow" aria-labelledby="sso-title">
+    <h2 id="sso-title">Organization owners and admins</h2>
+    <form method="get" action="/admin/sso" class="stack">
+      <label for="sso-email">Work email</label>
+      <input id="sso-email" name="email" type="email" autocomplete="email" required aria-describedby="sso-help">
+      <p id="sso-help" class="help">Sign in through your organization's identity provider. You will see only the organizations where you are an owner or admin.</p>
+      <button type="submit" class="secondary">Continue with SSO</button>
+    </form>
   </section>`);
 }
 
@@ -59,6 +67,20 @@ export function authRoutes(c: Container): Router {
     csrfToken(req);
     await promisify((cb) => req.session.save(cb));
     res.redirect(303, '/admin/organizations');
+  });
+
+  // Finds the connection that verified the email's domain and starts its sign-in, back to /admin.
+  r.get('/sso', async (req, res) => {
+    const email = typeof req.query.email === 'string' ? req.query.email.trim().toLowerCase() : '';
+    const domain = email.includes('@') ? email.slice(email.lastIndexOf('@') + 1) : '';
+    const connectionId = domain ? await connectionIdForDomain(c.db, domain) : undefined;
+    const connection = connectionId ? await c.connections.get(connectionId) : undefined;
+    if (!connection) {
+      req.session.adminFlash = { kind: 'error', text: `No SSO connection has verified the domain of "${email}". Sign in with an API key instead.` };
+      res.redirect(303, '/admin/sign-in');
+      return;
+    }
+    res.redirect(303, `${connection.sp.login_url}?return_to=${encodeURIComponent('/admin/organizations')}`);
   });
 
   r.post('/sign-out', async (req, res) => {
@@ -98,7 +120,10 @@ async function resolvePrincipal(c: Container, req: Request): Promise<AdminPrinci
     if (!user?.active) return undefined;
     // Only organizations where the user is an active owner or admin; flagged members have no access.
     const administered = (await membershipsOfUser(c.db, userId)).filter((m) => m.status === 'active' && (m.role === 'owner' || m.role === 'admin'));
-    if (administered.length === 0) return undefined;
+    if (administered.length === 0) {
+      req.session.adminFlash = { kind: 'error', text: `${user.email} is not an owner or admin of any organization. Sign in with an API key instead.` };
+      return undefined;
+    }
     return { kind: 'sso', userId, label: user.email, organizationIds: new Set(administered.map((m) => m.organization_id)) };
   }
   return undefined;

@@ -90,3 +90,13 @@ export function confirmPage(ctx: ViewContext, opts: { title: string; message: st
 
 export const formatTime = (iso: string | null | undefined): SafeHtml =>
   iso ? html`<time datetime="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')}</time>` : html`<span class="muted">—</span>`;
+
+/** A read-only value with a copy button (the button appears only when the script runs). */
+export function copyField(id: string, label: string, value: string): SafeHtml {
+  return html`<div class="setting">
+    <label for="${id}">${label}</label>
+    <input id="${id}" value="${value}" readonly spellcheck="false">
+    <button type="button" class="secondary" data-copy="${id}" hidden aria-label="Copy ${label}">Copy</button>
+    <span id="${id}-status" class="copy-status" role="status" aria-live="polite"></span>
+  </div>`;
+}

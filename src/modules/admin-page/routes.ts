@@ -10,6 +10,7 @@ import { connectionPages } from './pages/connections.js';
 import { memberPages } from './pages/members.js';
 import { memberActions } from './pages/member-actions.js';
 import { reportPages } from './pages/report.js';
+import { directoryPages } from './pages/directories.js';
 
 const ASSETS = fileURLToPath(new URL('./assets', import.meta.url));
 
@@ -44,6 +45,7 @@ export function adminPage(c: Container, session: RequestHandler): Router {
   r.use(reportPages(c));
   r.use(auditPages(c));
   r.use(connectionPages(c));
+  r.use(directoryPages(c));
   r.use(adminNotFound);
   r.use(adminErrorHandler(c.logger));
   return r;

@@ -3,21 +3,12 @@ import type { Container } from '../../../container.js';
 import { cursorOf } from '../../../http/pagination.js';
 import type { ConnectionView } from '../../connections/model.js';
 import { html, href, type SafeHtml } from '../html.js';
-import { layout, type ViewContext } from '../layout.js';
+import { copyField, layout, type ViewContext } from '../layout.js';
 import { queryString, viewContext } from '../context.js';
-import { principalOf, requireCan } from '../principal.js';
+import { can, principalOf, requireCan } from '../principal.js';
+import { directoryOf, scimSection } from './directories.js';
 
 const PAGE_SIZE = 20;
-
-/** A read-only value with a copy button (the button appears only when the script runs). */
-export function copyField(id: string, label: string, value: string): SafeHtml {
-  return html`<div class="setting">
-    <label for="${id}">${label}</label>
-    <input id="${id}" value="${value}" readonly spellcheck="false">
-    <button type="button" class="secondary" data-copy="${id}" hidden aria-label="Copy ${label}">Copy</button>
-    <span id="${id}-status" class="copy-status" role="status" aria-live="polite"></span>
-  </div>`;
-}
 
 function spSettings(conn: ConnectionView): SafeHtml {
   const id = (what: string) => `c-${conn.id}-${what}`;
@@ -68,7 +59,13 @@ export function connectionPages(c: Container): Router {
     const p = principalOf(res);
     requireCan(p, 'read:connections');
     const page = await c.connections.list(PAGE_SIZE, cursorOf(queryString(req, 'from'), 'id'));
-    res.send(connectionsPage(viewContext(req, res, 'connections'), page.items.map((conn) => connectionCard(conn)), page.next).value);
+    const ctx = viewContext(req, res, 'connections');
+    const cards: SafeHtml[] = [];
+    for (const conn of page.items) {
+      const scim = can(p, 'read:directories') ? scimSection(ctx, conn.id, await directoryOf(c, conn.id)) : '';
+      cards.push(connectionCard(conn, scim));
+    }
+    res.send(connectionsPage(ctx, cards, page.next).value);
   });
   return r;
 }
