@@ -6,6 +6,11 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { hasChromium, launchBrowser, screenshotBoth, VIEWPORTS } from '../helpers/browser.js';
 import { seedAdminData, type AdminSeed } from '../helpers/admin-seed.js';
 
+/** Clicks a control that submits a form and waits for the page the redirect lands on. */
+async function submit(page: Page, click: () => Promise<void>): Promise<void> {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), click()]);
+}
+
 describe.skipIf(!hasChromium)('admin page in headless Chromium', () => {
   let t: TestApp;
   let seed: AdminSeed;
@@ -35,8 +40,8 @@ describe.skipIf(!hasChromium)('admin page in headless Chromium', () => {
     await expect.poll(() => page.url()).toBe(`${t.url}/admin/sign-in`);
     await screenshotBoth(page, 'sign-in');
     await page.getByLabel('API key').fill(t.adminKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${t.url}/admin/organizations`);
+    await submit(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+    expect(page.url()).toBe(`${t.url}/admin/organizations`);
     expect(await page.getByRole('status').textContent()).toContain('Signed in with API key');
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Organizations');
     await screenshotBoth(page, 'organizations');
@@ -73,8 +78,8 @@ describe.skipIf(!hasChromium)('admin page in headless Chromium', () => {
     expect(await page.getByRole('row', { name: /Linus Torvalds/ }).count()).toBe(1);
 
     await remove.click();
-    await dialog.getByRole('button', { name: 'Remove member' }).click();
-    await page.waitForURL(`${t.url}/admin/organizations/acme?tab=flagged`);
+    await submit(page, () => dialog.getByRole('button', { name: 'Remove member' }).click());
+    expect(page.url()).toBe(`${t.url}/admin/organizations/acme?tab=flagged`);
     expect(await page.getByRole('status').textContent()).toBe('Removed Linus Torvalds from Acme Corporation.');
     expect(await page.getByRole('row', { name: /Linus Torvalds/ }).count()).toBe(0);
     expect(await page.getByRole('row', { name: /Margaret Hamilton/ }).count()).toBe(1);
@@ -99,8 +104,8 @@ describe.skipIf(!hasChromium)('admin page in headless Chromium', () => {
     await page.getByRole('link', { name: 'Remove all flagged' }).click();
     const dialog = page.getByRole('dialog', { name: 'Please confirm' });
     expect(await dialog.textContent()).toContain('Remove all 1 flagged members from Acme Corporation?');
-    await dialog.getByRole('button', { name: 'Remove all flagged' }).click();
-    await page.waitForURL(`${t.url}/admin/organizations/acme?tab=flagged`);
+    await submit(page, () => dialog.getByRole('button', { name: 'Remove all flagged' }).click());
+    expect(page.url()).toBe(`${t.url}/admin/organizations/acme?tab=flagged`);
     expect(await page.getByRole('status').textContent()).toBe('Removed 1 flagged member.');
     expect(await page.getByText('No flagged members. Nothing needs removing.').count()).toBe(1);
   });
@@ -108,13 +113,13 @@ describe.skipIf(!hasChromium)('admin page in headless Chromium', () => {
   it('offers add and invite for an organization no connection governs', async () => {
     await page.goto(`${t.url}/admin/organizations/globex`);
     await page.getByLabel('Existing user\'s email').fill('ada@acme.com');
-    await page.getByRole('button', { name: 'Add member' }).click();
-    await page.waitForURL(`${t.url}/admin/organizations/globex`);
+    await submit(page, () => page.getByRole('button', { name: 'Add member' }).click());
+    expect(page.url()).toBe(`${t.url}/admin/organizations/globex`);
     expect(await page.getByRole('status').textContent()).toBe('Added ada@acme.com as member.');
     expect(await page.getByRole('row', { name: /Ada Lovelace/ }).count()).toBe(1);
     await page.getByLabel('Invite by email').fill('new@globex.com');
     await page.getByLabel('Role').nth(1).selectOption('admin');
-    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await submit(page, () => page.getByRole('button', { name: 'Send invitation' }).click());
     expect(await page.getByRole('status').textContent()).toBe('Invited new@globex.com as admin.');
     await screenshotBoth(page, 'members-ungoverned');
   });
@@ -131,11 +136,30 @@ describe.skipIf(!hasChromium)('admin page in headless Chromium', () => {
     await screenshotBoth(page, 'connections');
   });
 
+  it('creates a SCIM directory and rotates its token, each new token shown once', async () => {
+    await submit(page, () => page.getByRole('button', { name: 'Create SCIM directory' }).click());
+    const first = await page.getByLabel('Bearer token', { exact: true }).inputValue();
+    expect(first).toMatch(/^osd_/);
+    await screenshotBoth(page, 'scim-token');
+    await page.getByRole('link', { name: 'Back to connections' }).click();
+    await page.waitForURL(`${t.url}/admin/connections`);
+    const base = await page.getByLabel('SCIM base URL', { exact: true }).inputValue();
+    expect(base).toMatch(new RegExp(`^${t.url}/scim/v2/`));
+    await page.getByLabel('Old token keeps working for').selectOption('0');
+    await submit(page, () => page.getByRole('button', { name: 'Rotate token' }).click());
+    const second = await page.getByLabel('Bearer token', { exact: true }).inputValue();
+    expect(second).not.toBe(first);
+    const status = (token: string) => fetch(`${base}/Users?count=1`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+    expect(await status(first)).toBe(401);
+    expect(await status(second)).toBe(200);
+    await page.goto(`${t.url}/admin/connections`);
+  });
+
   it('shows the audit log with filters', async () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByLabel('Action').fill('connection.created');
-    await page.getByRole('button', { name: 'Filter' }).click();
-    await page.waitForURL(/action=connection.created/);
+    await submit(page, () => page.getByRole('button', { name: 'Filter' }).click());
+    expect(page.url()).toContain('action=connection.created');
     expect(await page.locator('tbody tr').count()).toBe(1);
     await screenshotBoth(page, 'audit-log');
   });
@@ -164,8 +188,8 @@ describe.skipIf(!hasChromium)('admin page in headless Chromium', () => {
   });
 
   it('signs out', async () => {
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL(`${t.url}/admin/sign-in`);
+    await submit(page, () => page.getByRole('button', { name: 'Sign out' }).click());
+    expect(page.url()).toBe(`${t.url}/admin/sign-in`);
     await page.goto(`${t.url}/admin/organizations`);
     expect(page.url()).toBe(`${t.url}/admin/sign-in`);
     expect(pageErrors).toEqual([]);
