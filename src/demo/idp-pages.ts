@@ -7,7 +7,7 @@ const STYLE =
   '.banner{background:#fff3cd;border:1px solid #e0b200;padding:.6rem 1rem;border-radius:6px}' +
   'table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}' +
   'button{cursor:pointer;margin:.1rem}form{display:inline}.muted{color:#666}.msg{background:#e8f4ff;border:1px solid #7ab8ff;padding:.5rem 1rem;border-radius:6px}' +
-  'code{background:#f4f4f4;padding:0 .2rem}.off{color:#a00;font-weight:600}';
+  'code{background:#f4f4f4;padding:0 .2rem;word-break:break-all}.off{color:#a00;font-weight:600}';
 
 export function layout(title: string, body: string): string {
   return (

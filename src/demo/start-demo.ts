@@ -106,7 +106,6 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
 
 /** What the demo prints: where to click, in order. */
 export function demoInstructions(d: RunningDemo): string {
-  const o = d.seeded.organizations;
   return [
     '',
     '  orgsync demo — FOR DEMONSTRATION ONLY (a built-in identity provider that lets anyone sign in)',
@@ -127,7 +126,7 @@ export function demoInstructions(d: RunningDemo): string {
     '                   (or "Remove from group" next to Sales): the IdP sends the SCIM request.',
     `  4. See the flag: ${d.publicUrl}/admin  (sign in with the admin API key above), or`,
     `                   curl -H "Authorization: Bearer ${d.apiKey}" ${d.publicUrl}/api/v1/organizations/acme-sales/sync-report`,
-    `  5. Remove it:    on /admin, or  curl -X DELETE -H "Authorization: Bearer ${d.apiKey}" "${d.publicUrl}/api/v1/organizations/${o['acme-sales']}/members?status=flagged"`,
+    `  5. Remove it:    on /admin, or  curl -X DELETE -H "Authorization: Bearer ${d.apiKey}" "${d.publicUrl}/api/v1/organizations/acme-sales/members?status=flagged"`,
     '',
     `  OpenID Connect:  ${d.idp.links!.oidcLoginUrl}  (log in as "dave", any password)`,
     '  Press Ctrl+C to stop. Every start uses a new database file.',
