@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { startDemo, demoInstructions, type RunningDemo } from '../../src/demo/start-demo.js';
+import { AdminClient } from '../helpers/admin-client.js';
 import { Browser, type Hop } from '../helpers/sso-browser.js';
 import { tempDir } from '../helpers/process.js';
 
@@ -63,7 +64,7 @@ describe('the demo story', () => {
     expect((await carol.json()).totalResults).toBe(1);
   });
 
-  it('sign in over SAML → /account synced → remove from group and deactivate at the IdP → flags → admin removes them', async () => {
+  it('sign in over SAML → /account synced → remove from group and deactivate at the IdP → flags on /admin → admin removes them', async () => {
     const b = new Browser();
     const chooser = await b.follow('GET', `${demo.seeded.saml.login_url}?return_to=%2Faccount`);
     expect(chooser.url.startsWith(demo.idp.url)).toBe(true);
@@ -96,8 +97,19 @@ describe('the demo story', () => {
     expect(again.text).toContain('is deactivated at the IdP');
     expect(again.text).not.toContain('Continue as Alice');
 
-    for (const org of ['acme-engineering', 'acme-sales']) expect((await api('DELETE', `/organizations/${org}/members?status=flagged`)).status).toBe(204);
-    expect((await api('GET', '/organizations/acme-engineering/members?status=all')).body.members).toEqual([]);
+    // The admin page, signed in with the printed key: the Flagged tab, then "Remove all flagged".
+    const admin = new AdminClient(demo.publicUrl);
+    expect((await admin.signIn(demo.apiKey)).status).toBe(303);
+    const tab = await admin.get(`/admin/organizations/${demo.seeded.organizations['acme-engineering']}?tab=flagged`);
+    expect(tab.status).toBe(200);
+    expect(tab.text).toContain('alice@acme.example');
+    await admin.get(`/admin/organizations/${demo.seeded.organizations['acme-engineering']}/remove-flagged`);
+    expect((await admin.post(`/admin/organizations/${demo.seeded.organizations['acme-engineering']}/remove-flagged`)).status).toBe(303);
+    // And through the API for the other organization.
+    expect((await api('DELETE', '/organizations/acme-sales/members?status=flagged')).status).toBe(204);
+    for (const org of ['acme-engineering', 'acme-sales']) expect((await api('GET', `/organizations/${org}/members?status=all`)).body.members).toEqual([]);
+    const removals = (await api('GET', '/audit-logs?action=membership.removed')).body.audit_logs as Array<{ actor: { type: string } }>;
+    expect(removals.map((e) => e.actor.type).sort()).toEqual(['admin_page', 'api_key']);
     // The account is kept.
     expect((await api('GET', '/users?email=alice%40acme.example')).body.users).toHaveLength(1);
   });
