@@ -20,6 +20,9 @@ import * as m018 from './018-job-locks.js';
 import * as m150 from './150-identity-login-groups.js';
 import * as m100 from './100-directory-resource-counts.js';
 import * as m200 from './200-memberships-flagged-at-index.js';
+import * as m250 from './250-webhooks.js';
+import * as m251 from './251-webhook-deliveries.js';
+import * as m252 from './252-webhook-delivery-attempts.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -52,6 +55,9 @@ const migrations: Array<[string, Migration]> = [
   ['150-identity-login-groups', m150],
   ['100-directory-resource-counts', m100],
   ['200-memberships-flagged-at-index', m200],
+  ['250-webhooks', m250],
+  ['251-webhook-deliveries', m251],
+  ['252-webhook-delivery-attempts', m252],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

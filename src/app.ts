@@ -22,6 +22,8 @@ import { adminPage } from './modules/admin-page/routes.js';
 import { meRoutes, ssoRoutes } from './modules/sso/routes.js';
 import { directoryRoutes } from './modules/directories/routes.js';
 import { scimErrorHandler, scimNotFound, scimRoutes } from './modules/scim/routes.js';
+import { eventRoutes } from './modules/events/routes.js';
+import { webhookRoutes } from './modules/webhooks/routes.js';
 
 /** Builds the express app from a container. No I/O happens here. */
 export function createApp(c: Container): Express {
@@ -58,6 +60,8 @@ export function registerApiOperations(c: Container): ApiRouter {
   reportRoutes(c, api);
   reconcileRoutes(c, api);
   directoryRoutes(c, api);
+  eventRoutes(c, api);
+  webhookRoutes(c, api);
   return api;
 }
 

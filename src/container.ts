@@ -20,6 +20,7 @@ import { ReconcileService } from './modules/flags/reconcile.js';
 import { MemberService } from './modules/members/service.js';
 import { ReportService } from './modules/reports/service.js';
 import { DirectoryService } from './modules/directories/service.js';
+import { WebhookService } from './modules/webhooks/service.js';
 
 export interface ContainerOptions {
   config: Config;
@@ -42,6 +43,7 @@ export interface Container {
   rateLimiter: RateLimiter;
   audit: AuditService;
   events: EventService;
+  webhooks: WebhookService;
   apiKeys: ApiKeyService;
   organizations: OrganizationService;
   users: UserService;
@@ -78,6 +80,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     rateLimiter: new RateLimiter(db, clock),
     audit,
     events,
+    webhooks: new WebhookService(db, clock, ids, secretBox, audit, config.webhookAllowPrivateTargets),
     apiKeys: new ApiKeyService(db, clock, ids, audit),
     organizations: new OrganizationService(db, clock, ids, audit),
     users: new UserService(db),

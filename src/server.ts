@@ -4,6 +4,7 @@ import { createContainer, type Container } from './container.js';
 import { createApp } from './app.js';
 import type { Logger } from './platform/logger.js';
 import { AutoRemoveJob } from './modules/flags/auto-remove.js';
+import { WebhookWorker } from './modules/webhooks/worker.js';
 
 export interface RunningServer {
   container: Container;
@@ -60,11 +61,16 @@ export async function startServer(config: Config, logger?: Logger, limits: Serve
   // Background jobs start here, never in the container: tests and the CLI build containers too.
   const autoRemove = new AutoRemoveJob(container, `instance-${container.ids.uuid()}`);
   autoRemove.start();
+  // Webhook delivery and event retention run in every server process; leases and row locks in the
+  // database keep instances from doing the same work twice.
+  const worker = new WebhookWorker(container);
+  worker.start();
   return {
     container,
     server,
     url,
     stop: async () => {
+      await worker.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

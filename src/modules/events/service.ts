@@ -1,7 +1,10 @@
-import type { Db, Executor } from '../../platform/db.js';
-import { parseJson } from '../../platform/db.js';
+import type { Db, Executor, Trx } from '../../platform/db.js';
+import { dialectOf } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
+import { listEvents, toEvent, type EventFilter, type EventRow, type OrgsyncEvent } from './queries.js';
+
+export { toEvent, type OrgsyncEvent } from './queries.js';
 
 /** Event types are the audit action names for membership and user lifecycle changes. */
 export const EVENT_TYPES = [
@@ -18,6 +21,8 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+export const isEventType = (s: string): s is EventType => (EVENT_TYPES as readonly string[]).includes(s);
+
 export interface EventInput {
   type: EventType;
   organizationId?: string | null;
@@ -25,47 +30,31 @@ export interface EventInput {
   data?: Record<string, unknown>;
 }
 
-export interface OrgsyncEvent {
-  cursor: string;
-  id: string;
-  type: EventType;
-  at: string;
-  organization_id: string | null;
-  user_id: string | null;
-  data: Record<string, unknown>;
-}
-
-interface EventRow {
-  seq: number | string;
-  id: string;
-  type: EventType;
-  at: string;
-  organization_id: string | null;
-  user_id: string | null;
-  data: string;
-}
-
-export const toEvent = (r: EventRow): OrgsyncEvent => ({
-  cursor: String(r.seq),
-  id: r.id,
-  type: r.type,
-  at: r.at,
-  organization_id: r.organization_id,
-  user_id: r.user_id,
-  data: parseJson(r.data, {}),
-});
+/** Any constant works; it only has to be the same in every instance sharing the database. */
+const OUTBOX_LOCK_KEY = 7_242_010_001;
 
 /**
  * The outbox. `emit` must be called with the transaction of the change it describes, so the event
  * exists exactly when the change does. The sequence number is the replay cursor.
+ *
+ * Readers advance a cursor past every sequence number they have seen, so a number must never become
+ * visible after a higher one. PostgreSQL hands out sequence values at insert time, not at commit, so
+ * on PostgreSQL `emit` takes a transaction-scoped advisory lock: event-writing transactions commit
+ * in sequence order. The lock is held from `emit` to commit, so call `emit` after the change's other
+ * writes. SQLite has a single writer, which gives the same guarantee for free.
  */
 export class EventService {
   constructor(private readonly db: Db, private readonly clock: Clock, private readonly ids: IdGenerator) {}
 
   async emit(exec: Executor, ...events: EventInput[]): Promise<void> {
     if (events.length === 0) return;
+    if (dialectOf(exec) === 'pg' && !(exec as Trx).isTransaction) {
+      // An xact lock outside a transaction would be released before the insert commits.
+      await exec.transaction((trx) => this.emit(trx, ...events));
+      return;
+    }
     const at = this.clock.now().toISOString();
-    const rows = events.map((e) => ({
+    const rows: Omit<EventRow, 'seq'>[] = events.map((e) => ({
       id: this.ids.uuid(),
       type: e.type,
       at,
@@ -73,14 +62,12 @@ export class EventService {
       user_id: e.userId ?? null,
       data: JSON.stringify(e.data ?? {}),
     }));
+    if (dialectOf(exec) === 'pg') await exec.raw('SELECT pg_advisory_xact_lock(?)', [OUTBOX_LOCK_KEY]);
     for (let i = 0; i < rows.length; i += 100) await exec('events').insert(rows.slice(i, i + 100));
   }
 
-  async list(f: { after?: number; take: number; organizationId?: string; types?: string[] }): Promise<OrgsyncEvent[]> {
-    const q = this.db<EventRow>('events').orderBy('seq', 'asc').limit(f.take);
-    if (f.after !== undefined) q.where('seq', '>', f.after);
-    if (f.organizationId) q.where('organization_id', f.organizationId);
-    if (f.types?.length) q.whereIn('type', f.types);
-    return (await q).map(toEvent);
+  /** Events after a cursor, oldest first. */
+  async list(f: EventFilter): Promise<OrgsyncEvent[]> {
+    return (await listEvents(this.db, f)).map(toEvent);
   }
 }
