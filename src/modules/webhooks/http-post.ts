@@ -23,9 +23,13 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 export function postWebhook(rawUrl: string, body: string, headers: Record<string, string>, opts: PostOptions): Promise<PostOutcome> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
+  const url = new URL(rawUrl);
+  const host = hostOf(url);
+  if (!opts.allowPrivateTargets && isIP(host) && !isPublicAddress(host)) {
+    return Promise.resolve({ kind: 'failed', status: null, error: `refused: ${host} is not a public address`, durationMs: 0 });
+  }
   return new Promise((resolve) => {
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
     const finish = (o: PostOutcome) => {
       if (settled) return;
       settled = true;
@@ -34,13 +38,6 @@ export function postWebhook(rawUrl: string, body: string, headers: Record<string
       resolve(o);
     };
     const fail = (error: string, status: number | null = null) => finish({ kind: 'failed', status, error, durationMs: elapsed() });
-
-    const url = new URL(rawUrl);
-    const host = hostOf(url);
-    if (!opts.allowPrivateTargets && isIP(host) && !isPublicAddress(host)) {
-      fail(`refused: ${host} is not a public address`);
-      return;
-    }
     const client = url.protocol === 'https:' ? https : http;
     const req = client.request(url, {
       method: 'POST',
@@ -49,7 +46,7 @@ export function postWebhook(rawUrl: string, body: string, headers: Record<string
       // A fresh connection per attempt: every attempt re-resolves and re-checks the target.
       agent: false,
     });
-    timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       req.destroy();
       fail(`timeout: no complete response within ${opts.timeoutMs} ms`);
     }, opts.timeoutMs);
