@@ -24,7 +24,7 @@ export interface Webhook {
   /** Why the endpoint is disabled: `delivery_failing` (after 24 h of failures) or `disabled_by_admin`. */
   disabled_reason: string | null;
   disabled_at: string | null;
-  /** When the current run of failed attempts started; null while deliveries succeed. */
+  /** When the oldest delivery still waiting for a retry first failed; null when none is. */
   failing_since: string | null;
   created_at: string;
   updated_at: string;
