@@ -11,7 +11,6 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('cursor').notNullable().defaultTo(0);
     t.string('disabled_reason', 60);
     t.string('disabled_at', 32);
-    t.string('failing_since', 32);
     t.string('created_at', 32).notNullable();
     t.string('updated_at', 32).notNullable();
   });

@@ -70,11 +70,14 @@ export async function startServer(config: Config, logger?: Logger, limits: Serve
     server,
     url,
     stop: async () => {
-      await worker.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      // Requests drain while in-flight deliveries are cancelled (they go back to the queue).
+      await Promise.all([
+        worker.stop(),
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+      ]);
       await autoRemove.stop();
       await container.close();
     },

@@ -55,11 +55,6 @@ async function record(d: DeliverDeps, row: DeliveryRow, hook: WebhookRow, token:
     let changed: number;
     if (outcome.kind === 'delivered') {
       changed = await updateClaimedDelivery(trx, row.id, token, { ...common, status: 'delivered', delivered_at: at, last_error: null });
-      // The endpoint stops counting as failing once no delivery is waiting for a retry.
-      if (changed) {
-        const stuck = await trx('webhook_deliveries').where({ webhook_id: hook.id, status: 'pending' }).where('attempts', '>', 0).first('id');
-        if (!stuck) await trx('webhooks').where({ id: hook.id }).whereNotNull('failing_since').update({ failing_since: null });
-      }
       result = 'delivered';
     } else if (now.getTime() - Date.parse(firstAttemptAt) >= GIVE_UP_AFTER_MS) {
       changed = await updateClaimedDelivery(trx, row.id, token, { ...common, status: 'failed', last_error: outcome.error });
@@ -68,7 +63,6 @@ async function record(d: DeliverDeps, row: DeliveryRow, hook: WebhookRow, token:
     } else {
       const next = new Date(now.getTime() + retryDelayMs(attempts, d.random)).toISOString();
       changed = await updateClaimedDelivery(trx, row.id, token, { ...common, next_attempt_at: next, last_error: outcome.error });
-      if (changed) await trx('webhooks').where({ id: hook.id }).whereNull('failing_since').update({ failing_since: at });
       result = 'retry';
     }
     // Our lease ran out and another worker took the delivery over: its attempt is the one that counts.

@@ -11,7 +11,6 @@ export interface WebhookRow {
   cursor: number | string;
   disabled_reason: string | null;
   disabled_at: string | null;
-  failing_since: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -30,14 +29,14 @@ export interface Webhook {
   updated_at: string;
 }
 
-export const toWebhook = (r: WebhookRow): Webhook => ({
+export const toWebhook = (r: WebhookRow, failingSince: string | null = null): Webhook => ({
   id: r.id,
   url: r.url,
   events: parseJson<EventType[]>(r.events, []),
   enabled: toBool(r.enabled),
   disabled_reason: r.disabled_reason,
   disabled_at: r.disabled_at,
-  failing_since: r.failing_since,
+  failing_since: failingSince,
   created_at: r.created_at,
   updated_at: r.updated_at,
 });
@@ -54,6 +53,19 @@ export function listWebhooks(db: Executor, take: number, afterId?: string): Prom
   const q = db<WebhookRow>('webhooks').orderBy('id').limit(take);
   if (afterId) q.where('id', '>', afterId);
   return q;
+}
+
+/** Derived, not stored: the first failed attempt of the oldest delivery still waiting for a retry. */
+export async function failingSince(db: Executor, webhookIds: string[]): Promise<Map<string, string>> {
+  if (webhookIds.length === 0) return new Map();
+  const rows = (await db('webhook_deliveries')
+    .select('webhook_id')
+    .min({ since: 'first_attempt_at' })
+    .whereIn('webhook_id', webhookIds)
+    .where('status', 'pending')
+    .where('attempts', '>', 0)
+    .groupBy('webhook_id')) as Array<{ webhook_id: string; since: string | null }>;
+  return new Map(rows.filter((r) => r.since).map((r) => [r.webhook_id, r.since!]));
 }
 
 export const enabledWebhookIds = async (db: Executor): Promise<string[]> =>

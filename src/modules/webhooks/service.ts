@@ -37,7 +37,6 @@ export class WebhookService {
         cursor: await maxEventSeq(trx),
         disabled_reason: input.enabled === false ? 'disabled_by_admin' : null,
         disabled_at: input.enabled === false ? now : null,
-        failing_since: null,
         created_at: now,
         updated_at: now,
       };
@@ -49,12 +48,14 @@ export class WebhookService {
   }
 
   async get(id: string): Promise<q.Webhook> {
-    return q.toWebhook(await this.row(id));
+    const row = await this.row(id);
+    return q.toWebhook(row, (await q.failingSince(this.db, [id])).get(id));
   }
 
   async list(take: number, afterId?: string): Promise<Page<q.Webhook>> {
     const page = toPage(await q.listWebhooks(this.db, take + 1, afterId), take, (r) => ({ id: r.id }));
-    return { items: page.items.map(q.toWebhook), next: page.next };
+    const failing = await q.failingSince(this.db, page.items.map((r) => r.id));
+    return { items: page.items.map((r) => q.toWebhook(r, failing.get(r.id))), next: page.next };
   }
 
   /**
@@ -69,11 +70,11 @@ export class WebhookService {
       const changes: Partial<q.WebhookRow> = { updated_at: now };
       if (url !== undefined) changes.url = url;
       if (patch.events) changes.events = JSON.stringify([...new Set(patch.events)]);
-      if (patch.enabled === true) Object.assign(changes, { enabled: true, disabled_reason: null, disabled_at: null, failing_since: null });
+      if (patch.enabled === true) Object.assign(changes, { enabled: true, disabled_reason: null, disabled_at: null });
       if (patch.enabled === false && current.enabled) Object.assign(changes, { enabled: false, disabled_reason: 'disabled_by_admin', disabled_at: now });
       await q.updateWebhook(trx, id, changes);
       await this.audit.record(trx, { action: 'webhook.updated', actor, detail: { webhook_id: id, ...patch } });
-      return q.toWebhook({ ...current, ...changes });
+      return q.toWebhook({ ...current, ...changes }, (await q.failingSince(trx, [id])).get(id));
     });
   }
 

@@ -44,7 +44,8 @@ export class WebhookWorker {
     if (!this.stopped) return;
     this.stopped = false;
     this.abort = new AbortController();
-    this.schedule(0);
+    // The first round waits one interval, keeping start-up (and a quick stop) free of background work.
+    this.schedule(this.opts.pollIntervalMs);
   }
 
   /** Stops polling, cancels in-flight requests (their deliveries go back to the queue) and waits. */
