@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Container } from '../../container.js';
 import { pruneExpired } from '../events/retention.js';
 import { claimDueDeliveries } from './delivery-queries.js';
@@ -33,7 +34,7 @@ export class WebhookWorker {
   private running: Promise<unknown> | undefined;
   private stopped = true;
   private lastPruneCheck = -Infinity;
-  private abort = new AbortController();
+  private abort = this.newAbortController();
   private readonly opts: Required<WorkerOptions>;
 
   constructor(private readonly c: Container, opts: WorkerOptions = {}) {
@@ -43,7 +44,7 @@ export class WebhookWorker {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.abort = new AbortController();
+    this.abort = this.newAbortController();
     // The first round waits one interval, keeping start-up (and a quick stop) free of background work.
     this.schedule(this.opts.pollIntervalMs);
   }
@@ -54,6 +55,13 @@ export class WebhookWorker {
     clearTimeout(this.timer);
     this.abort.abort();
     await this.running?.catch(() => undefined);
+  }
+
+  /** Every in-flight request of a round listens on the signal, so allow one listener per claim. */
+  private newAbortController(): AbortController {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    return controller;
   }
 
   private schedule(ms: number): void {
