@@ -50,7 +50,8 @@ export function run(cmd: string, args: string[], env: Record<string, string>, in
 
 /** Starts `src/main.ts` (what `npm start` runs) and waits until /healthz answers. */
 export async function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const port = await freePort();
+  // A caller that needs the port up front (PUBLIC_URL of several instances) passes PORT itself.
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, MAIN_ARGS, {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },

@@ -3,7 +3,7 @@ import { SamlTestIdp, type IdpUser } from './saml-idp.js';
 import { Browser } from './sso-browser.js';
 
 /** A SAML connection to a fresh test IdP, with the IdP importing our SP metadata like an admin would. */
-export async function samlConnection(t: TestApp, body: Record<string, unknown> = {}): Promise<{ idp: SamlTestIdp; id: string; acsUrl: string; spEntityId: string }> {
+export async function samlConnection(t: Pick<TestApp, 'api' | 'url'>, body: Record<string, unknown> = {}): Promise<{ idp: SamlTestIdp; id: string; acsUrl: string; spEntityId: string }> {
   const idp = new SamlTestIdp();
   await idp.start();
   const res = await t.api('POST', '/api/v1/connections', {
@@ -16,7 +16,7 @@ export async function samlConnection(t: TestApp, body: Record<string, unknown> =
 }
 
 /** Signs in through the IdP as `user` with a fresh browser; returns the browser and the last page. */
-export async function samlLogin(t: TestApp, conn: { idp: SamlTestIdp; id: string }, user: IdpUser, returnTo?: string) {
+export async function samlLogin(t: Pick<TestApp, 'url'>, conn: { idp: SamlTestIdp; id: string }, user: IdpUser, returnTo?: string) {
   const browser = new Browser();
   conn.idp.user = user;
   const q = returnTo === undefined ? '' : `?return_to=${encodeURIComponent(returnTo)}`;
@@ -25,7 +25,7 @@ export async function samlLogin(t: TestApp, conn: { idp: SamlTestIdp; id: string
   return { browser, page, me: me.status === 200 ? JSON.parse(me.text) : null, meStatus: me.status };
 }
 
-export async function createOrgs(t: TestApp, ...names: string[]): Promise<Record<string, string>> {
+export async function createOrgs(t: Pick<TestApp, 'api'>, ...names: string[]): Promise<Record<string, string>> {
   const ids: Record<string, string> = {};
   for (const name of names) {
     const res = await t.api('POST', '/api/v1/organizations', { body: { name } });

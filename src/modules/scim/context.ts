@@ -6,6 +6,7 @@ import { touchDirectory } from '../directories/queries.js';
 import { preconditionFailed, uniqueness } from './errors.js';
 import { isUniqueViolation } from '../../platform/db-errors.js';
 import { etagOf } from './user-view.js';
+import { retryingTransaction } from '../../platform/retry.js';
 
 /** One authenticated SCIM request: which directory, for whom, and when it arrived. */
 export interface ScimContext {
@@ -31,13 +32,14 @@ export function checkIfMatch(ifMatch: string | undefined, version: number): void
 /**
  * Runs a SCIM write in one transaction (the lifecycle listener, audit and events share it), records
  * directory activity, and maps unique-constraint failures on either database to 409 uniqueness.
+ * A transaction that lost a race with another instance runs again before that mapping applies.
  */
 export async function write<T>(c: Container, ctx: ScimContext, what: string, fn: (trx: Trx) => Promise<T>): Promise<T> {
   // Activity is reported to the second: a burst of writes updates the directory row once a second.
   const last = ctx.activity.get(ctx.directoryId);
   const touch = last === undefined || last.slice(0, 19) !== ctx.at.slice(0, 19);
   try {
-    const result = await c.db.transaction(async (trx) => {
+    const result = await retryingTransaction(c.db, async (trx) => {
       const r = await fn(trx);
       if (touch) await touchDirectory(trx, ctx.directoryId, ctx.at);
       return r;

@@ -1,5 +1,6 @@
 import type { Trx } from '../../platform/db.js';
 import type { IdGenerator } from '../../platform/ids.js';
+import { lockKeys } from '../../platform/retry.js';
 
 /** What the linking rule and the global user need from a SCIM user. */
 export interface GlobalUserFields {
@@ -29,6 +30,8 @@ export async function linkGlobalUser(trx: Trx, connectionId: string, f: GlobalUs
     if (identity) return { userId: identity.user_id, created: false };
   }
   const candidates = [...new Set([f.userName.toLowerCase(), f.primaryEmail?.toLowerCase()].filter((e): e is string => !!e && domainOf(e) !== null))];
+  // The same lock a sign-in takes: a login racing this create links to one account, not two.
+  await lockKeys(trx, [...candidates, (f.primaryEmail ?? f.userName).toLowerCase()].map((e) => `user-email:${e}`));
   if (candidates.length) {
     const verified = new Set<string>(
       await trx('connection_domains').where({ connection_id: connectionId }).whereIn('domain', [...new Set(candidates.map((e) => domainOf(e)!))]).pluck('domain'),

@@ -2,6 +2,7 @@ import type { Db, Trx } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { isAppError } from '../../platform/errors.js';
+import { lockKeys, retryingTransaction } from '../../platform/retry.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
 import type { EventService } from '../events/service.js';
@@ -38,7 +39,7 @@ export class LoginService {
   async login(connection: Connection, profile: LoginProfile): Promise<LoginResult> {
     const actor: Actor = { type: 'login', id: connection.id };
     try {
-      return await this.db.transaction((trx) => this.loginIn(trx, connection, profile, actor));
+      return await retryingTransaction(this.db, (trx) => this.loginIn(trx, connection, profile, actor));
     } catch (err) {
       if (isAppError(err) && (err.code === 'email_domain_not_verified' || err.code === 'user_deactivated' || err.code === 'invalid_response')) {
         await this.audit.record(this.db, {
@@ -57,6 +58,8 @@ export class LoginService {
     if (!profile.email) throw ssoFailure('invalid_response', { why: 'The response carried no email address.' });
     if (!connection.domains.includes(domainOf(profile.email))) throw ssoFailure('email_domain_not_verified');
 
+    // A SCIM create or another sign-in of this person on another instance must not create a second account.
+    await lockKeys(trx, [`user-email:${profile.email.toLowerCase()}`]);
     const directoryId = await directoryOfConnection(trx, connection.id);
     // Email links accounts only when the IdP vouches for it (the domain is verified above).
     const emailTrusted = profile.emailVerified !== false;

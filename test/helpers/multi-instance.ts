@@ -1,0 +1,81 @@
+import type { ChildProcess } from 'node:child_process';
+import type { ApiResponse, TestApp } from './app.js';
+import { freePort, startMain, stopProcess } from './process.js';
+import { Browser, autoPostForm } from './sso-browser.js';
+import type { SamlTestIdp, IdpUser } from './saml-idp.js';
+
+/** One running server process, reachable like a TestApp for the helpers that only need url + api. */
+export interface Instance extends Pick<TestApp, 'url' | 'api'> {
+  child: ChildProcess;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+async function jsonRequest(url: string, method: string, headers: Record<string, string>, body?: string): Promise<ApiResponse> {
+  const res = await fetch(url, { method, headers, body, redirect: 'manual' });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+/** Starts `src/main.ts` on `port` with `env`; `api` speaks the management API with `adminKey`. */
+export async function startInstance(env: Record<string, string>, adminKey: string, port?: number): Promise<Instance> {
+  const p = port ?? (await freePort());
+  const s = await startMain({ ...env, PORT: String(p) });
+  return {
+    child: s.child,
+    url: s.url,
+    output: s.output,
+    stop: (signal = 'SIGTERM') => stopProcess(s.child, signal),
+    api: (method, path, opts = {}) => {
+      const headers: Record<string, string> = { ...opts.headers };
+      const key = opts.key === undefined ? adminKey : opts.key;
+      if (key) headers.authorization = `Bearer ${key}`;
+      const body = opts.body !== undefined ? JSON.stringify(opts.body) : opts.raw;
+      if (body !== undefined) headers['content-type'] ??= 'application/json';
+      return jsonRequest(s.url + path, method, headers, body);
+    },
+  };
+}
+
+/** SCIM over real HTTP against one instance. */
+export function scimOn(url: string, directoryId: string, token: string) {
+  return (method: string, path: string, body?: unknown): Promise<ApiResponse> =>
+    jsonRequest(`${url}/scim/v2/${directoryId}${path}`, method, { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' }, body === undefined ? undefined : JSON.stringify(body));
+}
+
+/**
+ * A SAML sign-in that starts on one instance and whose IdP form is posted to another (as a load
+ * balancer would route the two requests): the AuthnRequest id must be found in the shared database.
+ */
+let idpTurn: Promise<unknown> = Promise.resolve();
+
+export async function crossInstanceLogin(start: string, acsOn: string, connectionId: string, idp: SamlTestIdp, user: IdpUser): Promise<{ status: number; location: string | null; me: ApiResponse }> {
+  const browser = new Browser();
+  const toIdp = await browser.request('GET', `${start}/sso/saml/${connectionId}/login`);
+  // The test IdP answers for whoever is "signed in" there: take turns at the IdP, race at the ACS.
+  const turn = idpTurn.then(async () => {
+    idp.user = user;
+    return browser.request('GET', toIdp.headers.get('location') ?? 'missing-location');
+  });
+  idpTurn = turn.catch(() => undefined);
+  const idpPage = await turn;
+  const form = autoPostForm(idpPage.text);
+  if (!form) throw new Error(`IdP answered ${idpPage.status}: ${idpPage.text.slice(0, 200)}`);
+  const acs = new URL(form.action);
+  const target = `${acsOn}${acs.pathname}`;
+  const done = await browser.request('POST', target, { body: new URLSearchParams(form.fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const me = await browser.request('GET', `${acsOn}/api/v1/me`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(me.text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: done.status, location: done.headers.get('location'), me: { status: me.status, headers: me.headers, body: parsed, text: me.text } };
+}
