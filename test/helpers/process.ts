@@ -78,7 +78,8 @@ export async function startMain(env: Record<string, string>): Promise<{ child: C
 
 export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   return new Promise((res) => {
-    if (child.exitCode !== null) return res(child.exitCode);
+    // A process killed by a signal has exitCode null and signalCode set: it is gone all the same.
+    if (child.exitCode !== null || child.signalCode !== null) return res(child.exitCode);
     child.once('exit', (code) => res(code));
     child.kill(signal);
   });
