@@ -39,7 +39,7 @@ async function killMidTransaction(db: Knex, server: Instance, lock: string, wait
 
 const count = async (q: Knex.QueryBuilder) => Number(((await q.count({ n: '*' })) as Array<{ n: string | number }>)[0]!.n);
 
-describe.skipIf(!TEST_DATABASE_URL)('SIGKILL in the middle of a write: all of the change or none of it', { timeout: 120_000 }, () => {
+describe.skipIf(!TEST_DATABASE_URL)('SIGKILL in the middle of a write: all of the change or none of it', { timeout: 240_000 }, () => {
   let d: TestDatabase;
   let db: Knex;
   let env: Record<string, string>;
@@ -111,7 +111,7 @@ describe.skipIf(!TEST_DATABASE_URL)('SIGKILL in the middle of a write: all of th
   });
 });
 
-describe('SQLite: a server and the CLI writing one database file at once', { timeout: 120_000 }, () => {
+describe('SQLite: a server and the CLI writing one database file at once', { timeout: 240_000 }, () => {
   it('both succeed (WAL and busy timeout, no "database is locked")', async () => {
     const url = `sqlite:${join(tempDir(), 'orgsync.sqlite')}`;
     const s = await startInstance({ DATABASE_URL: url, ORGSYNC_BOOTSTRAP_API_KEY: KEY, LOG_LEVEL: 'warn' }, KEY);

@@ -27,7 +27,7 @@ const email = (i: number) => `user${i}@acme.com`;
 const userBody = (i: number) => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: email(i), externalId: `ext-${i}`, name: { givenName: `U${i}`, familyName: 'Test' }, emails: [{ value: email(i), type: 'work', primary: true }], active: true });
 const statuses = (rs: Array<{ status: number }>) => rs.map((r) => r.status).sort();
 
-describe.skipIf(!TEST_DATABASE_URL)('two instances on one PostgreSQL database', { timeout: 60_000 }, () => {
+describe.skipIf(!TEST_DATABASE_URL)('two instances on one PostgreSQL database', () => {
   beforeAll(async () => {
     d = await createTestDatabase('postgres');
     db = knexFactory({ client: 'pg', connection: d.url, pool: { min: 0, max: 2 } });

@@ -12,7 +12,7 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-describe('captured logs of a real server at LOG_LEVEL=trace', { timeout: 60_000 }, () => {
+describe('captured logs of a real server at LOG_LEVEL=trace', () => {
   it('never contain SCIM tokens, SAMLResponse payloads, session cookies or API keys', async () => {
     let url = `sqlite:${join(tempDir(), 'orgsync.sqlite')}`;
     if (TEST_DATABASE_URL) {
