@@ -74,7 +74,9 @@ describe.skipIf(!TEST_DATABASE_URL)('SIGKILL in the middle of a write: all of th
     const group = await scim()('POST', '/Groups', { displayName: 'Everyone' });
     expect(group.status).toBe(201);
 
-    // 1. SCIM: the PATCH inserts every member row, then blocks on the directory's activity stamp.
+    // 1. SCIM: the PATCH inserts every member row, then blocks on the directory's activity stamp
+    // (written at most once a second per process: wait for the next second so this write stamps it).
+    await new Promise((r) => setTimeout(r, 1100));
     const patch = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: scimUsers.map((u) => ({ value: u.id })) }] };
     await killMidTransaction(db, s, `SELECT id FROM directories WHERE id = '${dir.body.id}' FOR UPDATE`, /update "directories"/i, () => scim()('PATCH', `/Groups/${group.body.id}`, patch));
     s = await start();
