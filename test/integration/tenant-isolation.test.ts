@@ -73,6 +73,8 @@ const bodies: Record<string, (target: { user: string }) => unknown> = {
   'PATCH /organizations/{org}/members/{user}': () => ({ role: 'member' }),
   'POST /directories/{id}/tokens': () => ({}),
   'POST /directories/{id}/reconcile': () => ({}),
+  'PATCH /webhooks/{id}': () => ({ enabled: false }),
+  'POST /webhooks/{id}/deliveries/{delivery}/redeliver': () => ({}),
 };
 
 describe('management API sweep', () => {
