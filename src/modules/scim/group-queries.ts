@@ -21,7 +21,7 @@ export interface MemberRef {
 }
 
 /** SQLite allows 32,766 bound values per statement; chunks stay well below on both databases. */
-const CHUNK = 500;
+const CHUNK = 1000;
 const chunks = <T>(items: T[]): T[][] => {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
@@ -55,6 +55,23 @@ export async function existingUsers(db: Executor, directoryId: string, ids: stri
   for (const part of chunks(ids)) {
     const rows = await db('scim_users').where({ directory_id: directoryId }).whereIn('id', part).select<Array<{ id: string; user_id: string | null }>>('id', 'user_id');
     for (const r of rows) out.set(r.id, r.user_id);
+  }
+  return out;
+}
+
+/**
+ * For member candidates: which are users of this directory (with their global user) and which are
+ * already members, in one query per chunk (cost follows `ids`, not the group's size).
+ */
+export async function memberCandidates(db: Executor, directoryId: string, groupId: string, ids: string[]): Promise<Map<string, { userId: string | null; member: boolean }>> {
+  const out = new Map<string, { userId: string | null; member: boolean }>();
+  for (const part of chunks(ids)) {
+    const rows = await db('scim_users as u')
+      .leftJoin('scim_group_members as m', (j) => j.on('m.scim_user_id', '=', 'u.id').andOn('m.group_id', '=', db.raw('?', [groupId])))
+      .where('u.directory_id', directoryId)
+      .whereIn('u.id', part)
+      .select<Array<{ id: string; user_id: string | null; member_id: string | null }>>('u.id', 'u.user_id', 'm.scim_user_id as member_id');
+    for (const r of rows) out.set(r.id, { userId: r.user_id, member: r.member_id !== null });
   }
   return out;
 }

@@ -117,14 +117,13 @@ export class ScimGroupService {
     let changed = false;
     if (add.size) {
       const ids = [...add];
-      const users = await q.existingUsers(trx, ctx.directoryId, ids);
-      const unknown = ids.filter((x) => !users.has(x));
+      const candidates = await q.memberCandidates(trx, ctx.directoryId, row.id, ids);
+      const unknown = ids.filter((x) => !candidates.has(x));
       if (unknown.length) throw invalidValue(`No such user in this directory: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}.`);
-      const already = await q.existingMembers(trx, row.id, ids);
-      const fresh = ids.filter((x) => !already.has(x));
+      const fresh = ids.filter((x) => !candidates.get(x)!.member);
       if (fresh.length) {
         await q.insertMembers(trx, ctx.directoryId, row.id, fresh, ctx.at);
-        await this.c.scimLifecycle.groupMembersAdded(trx, this.change(ctx, row, fresh.map((x) => ({ scimUserId: x, userId: users.get(x) ?? null })), action.replace('members', 'members add')));
+        await this.c.scimLifecycle.groupMembersAdded(trx, this.change(ctx, row, fresh.map((x) => ({ scimUserId: x, userId: candidates.get(x)!.userId })), action.replace('members', 'members add')));
         changed = true;
       }
     }
