@@ -168,6 +168,23 @@ describe('groups', () => {
     expect(rows).toHaveLength(0);
   });
 
+  it('adds and removes more members in one request than one SQL statement takes', async () => {
+    const now = new Date().toISOString();
+    const ids = Array.from({ length: 1200 }, (_, i) => `u-${String(i).padStart(5, '0')}`);
+    for (let i = 0; i < ids.length; i += 200) {
+      await t.container.db('scim_users').insert(
+        ids.slice(i, i + 200).map((id) => ({ id, directory_id: s.directoryId, user_name: `${id}@acme.test`, user_name_lower: `${id}@acme.test`, active: true, data: JSON.stringify({ userName: `${id}@acme.test`, active: true }), version: 1, created_at: now, updated_at: now })),
+      );
+    }
+    const g = (await s.req('POST', '/Groups', { body: { displayName: 'Big' } })).body;
+    const add = await s.req('PATCH', `/Groups/${g.id}`, { body: { Operations: [{ op: 'add', path: 'members', value: ids.map((value) => ({ value })) }] } });
+    expect(add.status, add.text).toBe(204);
+    const remove = await s.req('PATCH', `/Groups/${g.id}`, { body: { Operations: [{ op: 'remove', path: 'members', value: ids.slice(0, 600).map((value) => ({ value })) }] } });
+    expect(remove.status).toBe(204);
+    const rows = await t.container.db('scim_group_members').where({ group_id: g.id }).orderBy('scim_user_id').pluck('scim_user_id');
+    expect(rows).toEqual(ids.slice(600));
+  });
+
   it('deleting a user removes it from its groups but keeps the groups', async () => {
     const u = await createUser({ userName: 'gone@acme.test' });
     const g = (await s.req('POST', '/Groups', { body: { displayName: 'Keep', members: [{ value: u.id }] } })).body;

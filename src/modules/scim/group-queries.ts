@@ -20,11 +20,13 @@ export interface MemberRef {
   userId: string | null;
 }
 
-/** SQLite allows 32,766 bound values per statement; chunks stay well below on both databases. */
-const CHUNK = 1000;
-const chunks = <T>(items: T[]): T[][] => {
+/**
+ * Lookups bind up to 1,000 ids (SQLite allows 32,766 bound values); multi-row inserts stay at 500
+ * rows, because knex writes them for SQLite as a compound SELECT, which SQLite caps at 500 terms.
+ */
+const chunks = <T>(items: T[], size = 1000): T[][] => {
   const out: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 };
 
@@ -87,7 +89,7 @@ export async function existingMembers(db: Executor, groupId: string, ids: string
 }
 
 export async function insertMembers(db: Executor, directoryId: string, groupId: string, ids: string[], at: string): Promise<void> {
-  for (const part of chunks(ids)) {
+  for (const part of chunks(ids, 500)) {
     await db('scim_group_members').insert(part.map((id) => ({ group_id: groupId, scim_user_id: id, directory_id: directoryId, added_at: at })));
   }
 }
