@@ -48,8 +48,12 @@ export function run(cmd: string, args: string[], env: Record<string, string>, in
   });
 }
 
-/** Starts `src/main.ts` (what `npm start` runs) and waits until /healthz answers. */
-export async function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+/**
+ * Starts `src/main.ts` (what `npm start` runs) and waits until it answers /healthz. When its log level
+ * lets it announce itself, it also waits for its own "listening" line, so a server of another test
+ * that took the port in between is never mistaken for this one; a lost port race starts over.
+ */
+export async function startMain(env: Record<string, string>, attempt = 1): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   // A caller that needs the port up front (PUBLIC_URL of several instances) passes PORT itself.
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, MAIN_ARGS, {
@@ -61,12 +65,17 @@ export async function startMain(env: Record<string, string>): Promise<{ child: C
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const level = env.LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info';
+  const announces = ['info', 'debug', 'trace'].includes(level);
+  const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited early:\n${out}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      if (/EADDRINUSE/.test(out) && !env.PORT && attempt < 3) return startMain(env, attempt + 1);
+      throw new Error(`server exited early:\n${out}`);
+    }
     try {
       const r = await fetch(`${url}/healthz`);
-      if (r.ok) return { child, url, output: () => out };
+      if (r.ok && (!announces || out.includes(`"url":"${url}"`))) return { child, url, output: () => out };
     } catch {
       // not listening yet
     }
