@@ -6,6 +6,7 @@ import * as mq from '../memberships/queries.js';
 import type { FlagEvidence, Role } from '../memberships/types.js';
 import type { Change } from './plan.js';
 import type { SyncRun } from './sync-runs.js';
+import { emptyRun } from '../reports/sync-runs.js';
 
 export interface ApplyContext {
   userId: string;
@@ -28,7 +29,7 @@ export async function applyPlan(
   runId: string,
   changes: readonly Change[],
 ): Promise<SyncRun> {
-  const run: SyncRun = { id: runId, trigger: ctx.trigger, user_id: ctx.userId, connection_id: ctx.connectionId, at: ctx.at, added: [], updated: [], flagged: [], restored: [], skipped: [], error: null };
+  const run: SyncRun = emptyRun({ id: runId, trigger: ctx.trigger, user_id: ctx.userId, connection_id: ctx.connectionId, directory_id: null, at: ctx.at });
   const roleChanges = new Map<Role, string[]>();
   const keep: string[] = [];
   for (const c of changes) {

@@ -57,7 +57,7 @@ export class MembershipSyncService {
     };
     const run = await applyPlan(trx, { audit: this.audit, events: this.events }, { userId, connectionId: connection.id, trigger: input.trigger, actor: input.actor, at, evidence }, this.ids.uuid(), changes);
     if (!input.alwaysRecord && !changedSomething(run)) return null;
-    await insertSyncRun(trx, run, null);
+    await insertSyncRun(trx, run);
     return run;
   }
 

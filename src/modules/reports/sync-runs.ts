@@ -20,7 +20,7 @@ export interface SyncRun {
   error: string | null;
 }
 
-interface SyncRunRow {
+export interface SyncRunRow {
   id: string;
   trigger: SyncTrigger;
   user_id: string | null;
