@@ -3,11 +3,6 @@ import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
 import type { MembershipKey } from './writer.js';
 
-/** Ends a user's sign-in sessions at once (IdP deactivation or deletion). */
-export async function revokeSessions(db: Executor, userId: string): Promise<number> {
-  return db('sessions').where({ user_id: userId }).delete();
-}
-
 /**
  * Clears removal records for an explicit IdP re-grant (or an admin), audited as `removal.cleared`.
  * Returns the records that existed.

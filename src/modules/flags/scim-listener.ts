@@ -8,7 +8,8 @@ import type { ScimGroupMembershipChange, ScimLifecycleListener, ScimUserChange }
 import { emptyRun, insertSyncRuns, type SyncRun } from '../reports/sync-runs.js';
 import { groupsOfScimUsers, grantedOrganizations, organizationsGrantedByGroup, rulesOfConnection } from './grants.js';
 import type { FlagWriter, MembershipKey } from './writer.js';
-import { clearRemovalRecords, revokeSessions } from './removal-records.js';
+import { clearRemovalRecords } from './removal-records.js';
+import { revokeUserSessions } from '../../http/session-store.js';
 
 const ALL_FLAG_REASONS: FlagReason[] = ['idp_deactivated', 'idp_deleted', 'idp_group_removed', 'not_in_directory', 'login_lost_grant'];
 /** Flags that a reactivation or re-creation answers: the user is back in the directory. */
@@ -96,7 +97,7 @@ export class ScimFlagListener implements ScimLifecycleListener {
     if (!change.userId) return;
     const userId = change.userId;
     // Revoked whatever the memberships: an IdP-disabled user must not keep a live session.
-    await revokeSessions(trx, userId);
+    await revokeUserSessions(trx, userId);
     const keys = (await governedMembershipsOfUser(trx, userId, change.connectionId)).map((m) => ({ organizationId: m.organization_id, userId }));
     const flagged = await this.writer.flag(trx, keys, reason, this.evidence(change), scimActor(change.directoryId), reflag);
     if (flagged.length === 0) return;
