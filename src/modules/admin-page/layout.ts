@@ -7,7 +7,7 @@ export interface ViewContext {
   csrf: string;
   flash?: { kind: 'ok' | 'error'; text: string };
   /** Which top navigation entry is current. */
-  section?: 'organizations' | 'audit' | 'connections';
+  section?: 'organizations' | 'audit' | 'connections' | 'webhooks';
 }
 
 export const csrfField = (ctx: ViewContext): SafeHtml => html`<input type="hidden" name="${CSRF_FIELD}" value="${ctx.csrf}">`;
@@ -21,6 +21,7 @@ function nav(ctx: ViewContext): SafeHtml {
     ${can(p, 'read:organizations') ? link('organizations', '/admin/organizations', 'Organizations') : ''}
     ${can(p, 'read:audit_logs') ? link('audit', '/admin/audit', 'Audit log') : ''}
     ${can(p, 'read:connections') ? link('connections', '/admin/connections', 'Connections') : ''}
+    ${can(p, 'read:webhooks') ? link('webhooks', '/admin/webhooks', 'Webhooks') : ''}
   </ul></nav>
   <form method="post" action="/admin/sign-out" class="sign-out">
     ${csrfField(ctx)}

@@ -11,6 +11,7 @@ import { memberPages } from './pages/members.js';
 import { memberActions } from './pages/member-actions.js';
 import { reportPages } from './pages/report.js';
 import { directoryPages } from './pages/directories.js';
+import { webhookPages } from './pages/webhooks.js';
 
 const ASSETS = fileURLToPath(new URL('./assets', import.meta.url));
 
@@ -46,6 +47,7 @@ export function adminPage(c: Container, session: RequestHandler): Router {
   r.use(auditPages(c));
   r.use(connectionPages(c));
   r.use(directoryPages(c));
+  r.use(webhookPages(c));
   r.use(adminNotFound);
   r.use(adminErrorHandler(c.logger));
   return r;
