@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { scimClient, type ScimCall } from '../helpers/scim-client.js';
 import { createOrgs, samlConnection, samlLogin } from '../helpers/sso-setup.js';
 import type { SamlTestIdp } from '../helpers/saml-idp.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
@@ -19,7 +20,7 @@ let clock: ManualClock;
 let conn: { idp: SamlTestIdp; id: string };
 let receiver: Receiver;
 let worker: WebhookWorker;
-let scim: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+let scim: ScimCall;
 
 beforeEach(async () => {
   clock = new ManualClock(new Date());
@@ -32,15 +33,7 @@ beforeEach(async () => {
     ],
   });
   const dir = (await t.api('POST', '/api/v1/directories', { body: { connection_id: conn.id, name: 'Acme IdP' } })).body;
-  scim = async (method, path, body) => {
-    const res = await fetch(dir.scim_base_url + path, {
-      method,
-      headers: { authorization: `Bearer ${dir.token}`, 'content-type': 'application/scim+json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  scim = scimClient(dir);
   receiver = await startReceiver();
   worker = new WebhookWorker(t.container, { random: () => 1 });
 });

@@ -5,13 +5,14 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { scimClient, type ScimCall } from '../helpers/scim-client.js';
 import { createOrgs, samlConnection, samlLogin } from '../helpers/sso-setup.js';
 import type { SamlTestIdp } from '../helpers/saml-idp.js';
 
 let t: TestApp;
 let conn: { idp: SamlTestIdp; id: string };
 let orgs: Record<string, string>;
-let scim: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+let scim: ScimCall;
 
 const alice = { nameId: 'alice@acme.com', email: 'alice@acme.com' };
 
@@ -25,15 +26,7 @@ beforeEach(async () => {
     ],
   });
   const dir = (await t.api('POST', '/api/v1/directories', { body: { connection_id: conn.id, name: 'Acme IdP' } })).body;
-  scim = async (method, path, body) => {
-    const res = await fetch(dir.scim_base_url + path, {
-      method,
-      headers: { authorization: `Bearer ${dir.token}`, 'content-type': 'application/scim+json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  scim = scimClient(dir);
 });
 afterEach(async () => {
   await conn.idp.stop();
