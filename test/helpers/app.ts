@@ -45,25 +45,7 @@ export async function startTestApp(
   }
   const admin = await container.apiKeys.create({ name: 'test-admin', scopes: [...ALL_SCOPES] }, { type: 'system', id: null });
 
-  const api: TestApp['api'] = async (method, path, opts = {}) => {
-    const headers: Record<string, string> = { ...opts.headers };
-    const key = opts.key === undefined ? admin.key : opts.key;
-    if (key) headers.authorization = `Bearer ${key}`;
-    let body: string | undefined = opts.raw;
-    if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers['content-type'] ??= 'application/json';
-    } else if (opts.raw !== undefined) headers['content-type'] ??= 'application/json';
-    const res = await fetch(url + path, { method, headers, body, redirect: 'manual' });
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, headers: res.headers, body: parsed, text };
-  };
+  const api = apiClient(url, admin.key);
 
   return {
     container,
@@ -79,4 +61,29 @@ export async function startTestApp(
       await database.cleanup();
     },
   };
+}
+
+/** JSON over real HTTP to a base URL; `key` defaults to `defaultKey` (pass null for none). */
+export function apiClient(baseUrl: string, defaultKey: string): TestApp['api'] {
+  return async (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    const key = opts.key === undefined ? defaultKey : opts.key;
+    if (key) headers.authorization = `Bearer ${key}`;
+    const body = opts.body !== undefined ? JSON.stringify(opts.body) : opts.raw;
+    if (body !== undefined) headers['content-type'] ??= 'application/json';
+    return jsonRequest(baseUrl + path, method, headers, body);
+  };
+}
+
+/** One request; the body is parsed as JSON when it is JSON. */
+export async function jsonRequest(url: string, method: string, headers: Record<string, string>, body?: string): Promise<ApiResponse> {
+  const res = await fetch(url, { method, headers, body, redirect: 'manual' });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, body: parsed, text };
 }

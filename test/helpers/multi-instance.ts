@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { ApiResponse, TestApp } from './app.js';
+import { apiClient, jsonRequest, type ApiResponse, type TestApp } from './app.js';
 import { freePort, startMain, stopProcess } from './process.js';
 import { Browser, autoPostForm } from './sso-browser.js';
 import type { SamlTestIdp, IdpUser } from './saml-idp.js';
@@ -11,18 +11,6 @@ export interface Instance extends Pick<TestApp, 'url' | 'api'> {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-async function jsonRequest(url: string, method: string, headers: Record<string, string>, body?: string): Promise<ApiResponse> {
-  const res = await fetch(url, { method, headers, body, redirect: 'manual' });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, headers: res.headers, body: parsed, text };
-}
-
 /** Starts `src/main.ts` on `port` with `env`; `api` speaks the management API with `adminKey`. */
 export async function startInstance(env: Record<string, string>, adminKey: string, port?: number): Promise<Instance> {
   const p = port ?? (await freePort());
@@ -32,14 +20,7 @@ export async function startInstance(env: Record<string, string>, adminKey: strin
     url: s.url,
     output: s.output,
     stop: (signal = 'SIGTERM') => stopProcess(s.child, signal),
-    api: (method, path, opts = {}) => {
-      const headers: Record<string, string> = { ...opts.headers };
-      const key = opts.key === undefined ? adminKey : opts.key;
-      if (key) headers.authorization = `Bearer ${key}`;
-      const body = opts.body !== undefined ? JSON.stringify(opts.body) : opts.raw;
-      if (body !== undefined) headers['content-type'] ??= 'application/json';
-      return jsonRequest(s.url + path, method, headers, body);
-    },
+    api: apiClient(s.url, adminKey),
   };
 }
 
