@@ -80,10 +80,21 @@ export class OidcService {
         claims = { ...info, ...claims };
       }
     } catch (err) {
-      throw ssoFailure('invalid_response', { why: (err as Error).message });
+      throw ssoFailure('invalid_response', { why: failureWhy(err) });
     }
     const verified = claims.email_verified;
     const emailVerified = verified === undefined || verified === null ? null : !(verified === false || verified === 'false');
     return toLoginProfile('oidc', String(claims.sub), claims, c.attribute_mapping, emailVerified);
   }
+}
+
+/**
+ * openid-client's message names the kind of failure ("unexpected JWT claim value encountered"); the
+ * check that failed ("unexpected ID Token "nonce" claim value") is its cause's message. Only
+ * messages are kept: the cause itself carries the token's claims.
+ */
+function failureWhy(err: unknown): string {
+  const message = (err as Error).message;
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error && cause.message && cause.message !== message ? `${message}: ${cause.message}` : message;
 }
