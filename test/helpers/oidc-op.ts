@@ -1,3 +1,4 @@
+import { createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
@@ -21,6 +22,14 @@ export class OidcTestOp {
   private provider?: Provider;
   issuer = '';
   readonly accounts = new Map<string, OpAccount>();
+  /**
+   * When set, every ID token the token endpoint issues has its claims passed through this and is
+   * signed again with the OP's own key (same header, same kid): a deliberately wrong but genuinely
+   * signed ID token, so the only fault is the claim a test changes.
+   */
+  tamperIdToken?: (claims: Record<string, unknown>) => Record<string, unknown>;
+  /** The OP's only signing key, published at its jwks_uri. */
+  private readonly signingKey: KeyObject = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 
   private handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end();
 
@@ -40,13 +49,30 @@ export class OidcTestOp {
       features: { devInteractions: { enabled: true } },
       pkce: { required: () => true },
       cookies: { keys: ['oidc-test-op-cookie-key-0123456789'] },
+      jwks: { keys: [{ ...this.signingKey.export({ format: 'jwk' }), kid: 'oidc-test-op', use: 'sig', alg: 'RS256' } as never] },
       findAccount: async (_ctx, sub) => {
         const account = this.accounts.get(sub);
         if (!account) return undefined;
         return { accountId: sub, claims: async () => ({ ...account }) };
       },
     });
+    this.provider.use(async (ctx, next) => {
+      await next();
+      const body = ctx.body as { id_token?: unknown } | undefined;
+      if (this.tamperIdToken && ctx.oidc?.route === 'token' && ctx.status === 200 && typeof body?.id_token === 'string') {
+        body.id_token = this.resign(body.id_token, this.tamperIdToken);
+      }
+    });
     this.handler = this.provider.callback() as unknown as typeof this.handler;
+  }
+
+  /** Decodes a compact JWS, changes its claims and signs it again (RS256) with the OP's key. */
+  private resign(jwt: string, tamper: (claims: Record<string, unknown>) => Record<string, unknown>): string {
+    const [header, payload] = jwt.split('.');
+    if (JSON.parse(Buffer.from(header!, 'base64url').toString()).alg !== 'RS256') throw new Error('the test OP signs ID tokens with RS256 only');
+    const claims = tamper(JSON.parse(Buffer.from(payload!, 'base64url').toString()) as Record<string, unknown>);
+    const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+    return `${input}.${createSign('RSA-SHA256').update(input).sign(this.signingKey).toString('base64url')}`;
   }
 
   async stop(): Promise<void> {
