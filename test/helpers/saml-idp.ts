@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as samlify from 'samlify';
@@ -84,22 +84,74 @@ export class SamlTestIdp {
     return fillResponseTemplate(template, this.entityId, v);
   }
 
-  /** A base64 SAMLResponse for a scenario fixture (`responses/<name>.json`, or a raw `.xml`). */
+  /**
+   * What an attacker holding one genuine sign-in has to work with: a response for `v.user` signed at
+   * the response, and its assertion signed on its own, plus the pieces cut out of them. Wrapping
+   * fixtures (`responses/*.xml`) name these pieces as placeholders:
+   * - `ORIGINAL_RESPONSE`: the signed response without its Signature element;
+   *   `RESPONSE_SIGNATURE` that Signature, `RESPONSE_SIGNATURE_CONTENT` its children (SignedInfo,
+   *   SignatureValue, KeyInfo), to rebuild it around something else;
+   * - `ORIGINAL_ASSERTION`, `SIGNED_ASSERTION`, `ASSERTION_SIGNATURE`, `ASSERTION_SIGNATURE_CONTENT`
+   *   the same for the assertion, and `ORIGINAL_ASSERTION_ID` its ID.
+   */
+  signedParts(v: Omit<ResponseVars, 'overrides'>): { assertionId: string; signedResponse: string; parts: Record<string, string> } {
+    const legit = this.fill(read('responses/response.template.xml'), v);
+    const signedResponse = sign(legit.xml, 'response', 'idp-test-only');
+    const originalAssertion = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(legit.xml)![0];
+    const signedAssertion = sign(originalAssertion, 'assertion', 'idp-test-only');
+    const signatureOf = (xml: string) => {
+      const m = /<Signature xmlns="http:\/\/www\.w3\.org\/2000\/09\/xmldsig#">([\s\S]*?)<\/Signature>/.exec(xml);
+      if (!m) throw new Error('no Signature element in the signed XML');
+      return { whole: m[0], content: m[1]! };
+    };
+    const rs = signatureOf(signedResponse);
+    const as = signatureOf(signedAssertion);
+    return {
+      assertionId: legit.assertionId,
+      signedResponse,
+      parts: {
+        // As the signer serialized them (it writes empty elements as `<x/>`), minus the signature.
+        ORIGINAL_RESPONSE: signedResponse.replace(rs.whole, ''),
+        RESPONSE_SIGNATURE: rs.whole,
+        RESPONSE_SIGNATURE_CONTENT: rs.content,
+        ORIGINAL_ASSERTION: signedAssertion.replace(as.whole, ''),
+        SIGNED_ASSERTION: signedAssertion,
+        ASSERTION_SIGNATURE: as.whole,
+        ASSERTION_SIGNATURE_CONTENT: as.content,
+        ORIGINAL_ASSERTION_ID: legit.assertionId,
+      },
+    };
+  }
+
+  /**
+   * A base64 SAMLResponse for a scenario fixture: `responses/<name>.json` (the response template
+   * with overrides, signed as it says, optionally tampered with after signing), or a raw
+   * `responses/<name>.xml` (filled, then given the genuinely signed pieces it names).
+   */
   scenario(name: string, v: Omit<ResponseVars, 'overrides'>): { samlResponse: string; assertionId: string } {
-    if (name === 'signature-wrapping') {
-      const legit = this.fill(read('responses/response.template.xml'), v);
-      const assertion = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(legit.xml)![0];
-      const signedAssertion = sign(assertion, 'assertion', 'idp-test-only');
-      const xml = this.fill(read('responses/signature-wrapping.xml'), v).xml.replace('{{SIGNED_ASSERTION}}', signedAssertion.replace(/^<\?xml[^>]*>/, ''));
-      return { samlResponse: Buffer.from(xml).toString('base64'), assertionId: legit.assertionId };
+    if (existsSync(new URL(`responses/${name}.xml`, fixtures))) {
+      // A leading comment documents the fixture; it is not part of what is sent.
+      const template = read(`responses/${name}.xml`).replace(/^<!--[\s\S]*?-->\s*/, '');
+      const filled = this.fill(template, v);
+      const signed = /\{\{(ORIGINAL|SIGNED|RESPONSE_SIGNATURE|ASSERTION_SIGNATURE)/.test(filled.xml) ? this.signedParts(v) : null;
+      const xml = signed ? filled.xml.replace(/\{\{([A-Z_]+)\}\}/g, (m, k: string) => signed.parts[k] ?? m) : filled.xml;
+      if (/\{\{[A-Z_]+\}\}/.test(xml)) throw new Error(`unfilled placeholder in responses/${name}.xml`);
+      return { samlResponse: Buffer.from(xml).toString('base64'), assertionId: signed?.assertionId ?? filled.assertionId };
     }
-    if (name === 'doctype-entities') {
-      const { xml, assertionId } = this.fill(read('responses/doctype-entities.xml'), v);
-      return { samlResponse: Buffer.from(xml).toString('base64'), assertionId };
-    }
-    const spec = JSON.parse(read(`responses/${name}.json`)) as { sign: 'response' | 'assertion' | 'none'; key: KeyName; vars: Record<string, string> };
+    const spec = JSON.parse(read(`responses/${name}.json`)) as {
+      sign: 'response' | 'assertion' | 'none';
+      key: KeyName;
+      vars: Record<string, string>;
+      after_signing?: { strip_signatures?: boolean; replace?: string; with?: string };
+    };
     const { xml, assertionId } = this.fill(read('responses/response.template.xml'), { ...v, overrides: spec.vars });
-    const signed = spec.sign === 'none' ? xml : sign(xml, spec.sign, spec.key);
+    let signed = spec.sign === 'none' ? xml : sign(xml, spec.sign, spec.key);
+    const after = spec.after_signing;
+    if (after?.strip_signatures) signed = signed.replace(/<Signature xmlns="http:\/\/www\.w3\.org\/2000\/09\/xmldsig#">[\s\S]*?<\/Signature>/g, '');
+    if (after?.replace !== undefined) {
+      if (!signed.includes(after.replace)) throw new Error(`responses/${name}.json: "${after.replace}" not found after signing`);
+      signed = signed.split(after.replace).join(after.with ?? '');
+    }
     return { samlResponse: Buffer.from(signed).toString('base64'), assertionId };
   }
 }
