@@ -109,6 +109,15 @@ describe('SAML responses refused (fixtures/saml/responses)', () => {
     });
   }
 
+  it('signature stripped: alice’s signed response without its signature, edited to ceo → 400 invalid_response', async () => {
+    const { samlResponse } = conn.idp.scenario('signature-stripped', { acsUrl: conn.acsUrl, spEntityId: conn.spEntityId, requestId: await requestId(), user: alice });
+    const xml = Buffer.from(samlResponse, 'base64').toString();
+    expect(xml).toContain('>ceo@acme.com<');
+    expect(xml).not.toContain('alice@acme.com');
+    expect(xml).not.toContain('Signature');
+    await expectRefusedBySignatureCheck(samlResponse);
+  });
+
   it('comment injection in NameID never signs in the truncated subject', async () => {
     const spec = JSON.parse(fixture('comment-injection-nameid.json')) as { vars: Record<string, string>; after_signing: { replace: string; with: string } };
     const v = { acsUrl: conn.acsUrl, spEntityId: conn.spEntityId, requestId: await requestId(), user: alice, overrides: spec.vars };
