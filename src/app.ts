@@ -1,5 +1,4 @@
 import express, { Router, type Express } from 'express';
-import helmet from 'helmet';
 import type { Container } from './container.js';
 import { apiKeyAuth, bearerToken } from './http/api-auth.js';
 import { apiErrorHandler, apiNotFound } from './http/api-errors.js';
@@ -21,7 +20,8 @@ import { sessionMiddleware } from './http/session.js';
 import { adminPage } from './modules/admin-page/routes.js';
 import { meRoutes, ssoRoutes } from './modules/sso/routes.js';
 import { directoryRoutes } from './modules/directories/routes.js';
-import { scimErrorHandler, scimNotFound, scimRoutes } from './modules/scim/routes.js';
+import { scimRoutes } from './modules/scim/routes.js';
+import { apiSecurityHeaders, pageSecurityHeaders } from './http/security-headers.js';
 import { eventRoutes } from './modules/events/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 
@@ -31,7 +31,9 @@ export function createApp(c: Container): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(accessLog(c.logger));
-  app.use(helmet());
+  // SCIM first: it is the busiest path and shares no prefix with the rest.
+  app.use('/scim', apiSecurityHeaders(), scimRoutes(c));
+  app.use(pageSecurityHeaders());
   app.use(healthRoutes(c));
 
   const session = sessionMiddleware(c);
@@ -39,8 +41,6 @@ export function createApp(c: Container): Express {
   app.use(meRoutes(c));
   app.use('/api/v1', managementApi(c));
   app.use('/admin', adminPage(c, session));
-  app.use('/scim/v2/:directory', scimRoutes(c));
-  app.use('/scim', scimNotFound, scimErrorHandler(c));
   app.use(ssoRoutes(c));
 
   app.use(apiNotFound);

@@ -107,6 +107,37 @@ export function inTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>): Promise<
   return db.transaction(fn);
 }
 
+type SqlValue = string | number | boolean | null;
+interface SqliteConnection {
+  prepare(sql: string): { all(bindings: unknown[]): unknown[] };
+}
+interface PooledClient {
+  acquireConnection(): Promise<SqliteConnection>;
+  releaseConnection(connection: SqliteConnection): Promise<unknown>;
+}
+
+/**
+ * Runs one read-only statement written in SQL that both databases accept (double-quoted identifiers,
+ * `?` placeholders) and returns its rows. On SQLite outside a transaction it goes straight to the
+ * pooled connection and its cached prepared statement: the SCIM hot paths run a single indexed
+ * SELECT whose cost knex's builder and runner would otherwise double. Everywhere else it is a
+ * `knex.raw`, so transactions and PostgreSQL behave exactly as with any other query.
+ */
+export async function selectRows<T>(db: Executor, sql: string, bindings: readonly SqlValue[]): Promise<T[]> {
+  if (dialectOf(db) === 'sqlite' && !db.isTransaction) {
+    const client = db.client as unknown as PooledClient;
+    const connection = await client.acquireConnection();
+    try {
+      // better-sqlite3 binds no booleans; knex would send them as 1/0 too.
+      return connection.prepare(sql).all(bindings.map((b) => (typeof b === 'boolean' ? Number(b) : b))) as T[];
+    } finally {
+      await client.releaseConnection(connection);
+    }
+  }
+  const result = (await db.raw(sql, bindings as SqlValue[])) as { rows?: T[] } | T[];
+  return Array.isArray(result) ? result : (result.rows ?? []);
+}
+
 /** Booleans come back from SQLite as 0/1. */
 export const toBool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';
 

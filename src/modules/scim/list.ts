@@ -1,14 +1,14 @@
 import type { Container } from '../../container.js';
-import { dialectOf } from '../../platform/db.js';
+import { dialectOf, selectRows } from '../../platform/db.js';
 import type { JsonObject } from './coerce.js';
 import { invalidValue } from './errors.js';
-import { compileFilter, sortExpression, type CompileContext } from './filter/compile.js';
+import { compileFilter, sortExpression, type Binding, type CompileContext } from './filter/compile.js';
 import { parseAttrRef, parseFilter } from './filter/parser.js';
 import { GROUP_SQL, USER_SQL } from './filter/sql-spec.js';
 import { GROUP_TYPE, USER_TYPE } from './resource-types.js';
 import { parseProjection, project, wants } from './projection.js';
 import type { ScimContext } from './context.js';
-import { USER_VIEW_COLUMNS, groupsColumn, type UserViewRow } from './user-queries.js';
+import { USER_VIEW_COLUMNS, groupsColumnSql, type UserViewRow } from './user-queries.js';
 import { GROUP_VIEW_COLUMNS, membersOfGroups, type GroupViewRow } from './group-queries.js';
 import { userResource } from './user-view.js';
 import { groupResource } from './group-view.js';
@@ -49,32 +49,34 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
   const descending = query.sortOrder?.toLowerCase() === 'descending';
   const sort = query.sortBy ? sortExpression(cctx, parseAttrRef(query.sortBy)) : null;
 
-  const base = () => {
-    const b = c.db(spec.table).where(`${spec.table}.directory_id`, ctx.directoryId);
-    if (where) b.whereRaw(where.sql, where.bindings);
-    return b;
-  };
+  // One SQL string per request shape (the statement is prepared once and reused on SQLite).
+  const t = `"${spec.table}"`;
+  let from = `FROM ${t} WHERE ${t}."directory_id" = ?`;
+  const fromBindings: Binding[] = [ctx.directoryId];
+  if (where) {
+    from += ` AND (${where.sql})`;
+    fromBindings.push(...where.bindings);
+  }
   let rows: Array<UserViewRow | GroupViewRow> = [];
   const withGroups = kind === 'User' && wants(projection, 'groups');
   if (count > 0) {
-    const page = base()
-      .select(kind === 'User' ? USER_VIEW_COLUMNS.map((col) => `${spec.table}.${col}`) : GROUP_VIEW_COLUMNS)
-      .limit(count)
-      .offset(startIndex - 1);
-    const dir = descending ? 'desc' : 'asc';
-    if (sort) page.orderByRaw(`(${sort.sql}) IS NULL, ${sort.sql} ${dir}`, [...sort.bindings, ...sort.bindings]);
-    page.orderBy([{ column: `${spec.table}.created_at`, order: dir }, { column: `${spec.table}.id`, order: dir }]);
-    if (withGroups) page.select(groupsColumn(c.db));
-    rows = await page;
+    const columns = (kind === 'User' ? USER_VIEW_COLUMNS : GROUP_VIEW_COLUMNS).map((col) => `${t}."${col}"`);
+    if (withGroups) columns.push(groupsColumnSql(cctx.dialect));
+    const dir = descending ? 'DESC' : 'ASC';
+    const order = `${t}."created_at" ${dir}, ${t}."id" ${dir}`;
+    const sql = `SELECT ${columns.join(', ')} ${from} ORDER BY ${sort ? `(${sort.sql}) IS NULL, ${sort.sql} ${dir}, ` : ''}${order} LIMIT ? OFFSET ?`;
+    const bindings = sort ? [...fromBindings, ...sort.bindings, ...sort.bindings, count, startIndex - 1] : [...fromBindings, count, startIndex - 1];
+    rows = await selectRows<UserViewRow | GroupViewRow>(c.db, sql, bindings);
   }
   let total: number;
   if (rows.length > 0 && rows.length < count) total = startIndex - 1 + rows.length;
   else if (rows.length === 0 && startIndex === 1 && count > 0) total = 0;
   else if (!where) {
-    const d = await c.db('directories').where({ id: ctx.directoryId }).first<{ n: number | string } | undefined>(kind === 'User' ? 'scim_user_count as n' : 'scim_group_count as n');
-    total = Number(d?.n ?? 0);
+    const kept = kind === 'User' ? 'scim_user_count' : 'scim_group_count';
+    const d = await selectRows<{ n: number | string }>(c.db, `SELECT "${kept}" AS "n" FROM "directories" WHERE "id" = ?`, [ctx.directoryId]);
+    total = Number(d[0]?.n ?? 0);
   } else {
-    const r = await base().count<Array<{ n: number | string }>>({ n: '*' });
+    const r = await selectRows<{ n: number | string }>(c.db, `SELECT count(*) AS "n" ${from}`, fromBindings);
     total = Number(r[0]?.n ?? 0);
   }
 

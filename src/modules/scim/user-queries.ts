@@ -1,6 +1,4 @@
-import type { Knex } from 'knex';
 import type { Executor } from '../../platform/db.js';
-import { dialectOf } from '../../platform/db.js';
 
 export interface ScimUserRow {
   id: string;
@@ -79,9 +77,9 @@ export async function groupsOfUsers(db: Executor, directoryId: string, userIds: 
  * The user's groups as a JSON array column of the same SELECT, so a list page with `groups` costs
  * one query instead of two (`[{"id","display"}]`, `[]` when none).
  */
-export function groupsColumn(db: Executor): Knex.Raw {
+export function groupsColumnSql(dialect: 'sqlite' | 'pg'): string {
   const from = `FROM "scim_group_members" "gm" JOIN "scim_groups" "g" ON "g"."id" = "gm"."group_id" WHERE "gm"."scim_user_id" = "scim_users"."id"`;
-  return dialectOf(db) === 'pg'
-    ? db.raw(`(SELECT coalesce(json_agg(json_build_object('id', "g"."id", 'display', "g"."display_name") ORDER BY "g"."display_name_lower"), '[]'::json)::text ${from}) AS "groups_json"`)
-    : db.raw(`(SELECT json_group_array(json_object('id', "g"."id", 'display', "g"."display_name")) ${from}) AS "groups_json"`);
+  return dialect === 'pg'
+    ? `(SELECT coalesce(json_agg(json_build_object('id', "g"."id", 'display', "g"."display_name") ORDER BY "g"."display_name_lower"), '[]'::json)::text ${from}) AS "groups_json"`
+    : `(SELECT json_group_array(json_object('id', "g"."id", 'display', "g"."display_name")) ${from}) AS "groups_json"`;
 }
