@@ -23,6 +23,7 @@ import * as m200 from './200-memberships-flagged-at-index.js';
 import * as m250 from './250-webhooks.js';
 import * as m251 from './251-webhook-deliveries.js';
 import * as m252 from './252-webhook-delivery-attempts.js';
+import * as m253 from './253-identities-external-id-index.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -58,6 +59,7 @@ const migrations: Array<[string, Migration]> = [
   ['250-webhooks', m250],
   ['251-webhook-deliveries', m251],
   ['252-webhook-delivery-attempts', m252],
+  ['253-identities-external-id-index', m253],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -90,8 +90,11 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     scimLifecycle: new ScimFlagListener(flagWriter, audit, ids, {
       // `membership_sync: scim_and_login`: SCIM grants go through the login-sync rule engine at once.
       forConnection: async (trx, id) => {
+        // One column decides; the whole connection (rules, domains) is loaded only when it applies.
+        const mode = await trx('connections').where({ id }).first<{ membership_sync: string } | undefined>('membership_sync');
+        if (mode?.membership_sync !== 'scim_and_login') return null;
         const connection = await container.connections.load(trx, id);
-        if (connection?.membership_sync !== 'scim_and_login') return null;
+        if (!connection) return null;
         return async (userId, actor) => {
           await container.membershipSync.syncUser(trx, { connection, userId, trigger: 'scim', actor, lostGrant: null });
         };

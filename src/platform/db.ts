@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../../migrations/index.js';
 
@@ -30,7 +32,7 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     const path = url.slice('sqlite:'.length);
     const filename = path === ':memory:' ? ':memory:' : resolve(path);
     if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
-    return knexFactory({
+    const db = knexFactory({
       log: knexLog(options.log),
       client: 'better-sqlite3',
       connection: { filename },
@@ -46,6 +48,8 @@ export function createDb(url: string, options: DbOptions = {}): Db {
             conn.pragma('synchronous = NORMAL');
             conn.pragma('foreign_keys = ON');
             conn.pragma('busy_timeout = 5000');
+            // Checkpoints run in a worker (below); this is only the backstop for a WAL that keeps growing.
+            if (filename !== ':memory:') conn.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
             done(null, conn);
           } catch (err) {
             done(err as Error, conn);
@@ -53,6 +57,9 @@ export function createDb(url: string, options: DbOptions = {}): Db {
         },
       },
     });
+    // The file exists once the first connection is open; the pool opens it eagerly (min: 1).
+    if (filename !== ':memory:') void db.raw('select 1').then(() => checkpointInBackground(db, filename), () => {});
+    return db;
   }
   return knexFactory({
     log: knexLog(options.log),
@@ -62,6 +69,42 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     pool: { min: options.pool?.min ?? 0, max: options.pool?.max ?? 10 },
     acquireConnectionTimeout: 10_000,
   });
+}
+
+/**
+ * SQLite checkpoints the WAL into the database file whenever the WAL passes its threshold, inside the
+ * commit that crossed it, with two fsyncs: at the default 1,000 pages that is every few dozen SCIM
+ * writes, each paying tens of milliseconds on the request path. Instead a worker thread with its own
+ * connection runs a PASSIVE checkpoint (it never blocks readers or the writer) once a second, so a
+ * commit only appends to the WAL. The raised threshold is the backstop if the worker falls behind.
+ */
+const AUTOCHECKPOINT_PAGES = 20_000;
+const CHECKPOINT_EVERY_MS = 1000;
+
+const CHECKPOINT_WORKER = `
+const { workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.filename, { fileMustExist: true });
+db.pragma('busy_timeout = 5000');
+setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+}, workerData.everyMs);
+`;
+
+function checkpointInBackground(db: Db, filename: string): void {
+  const worker = new Worker(CHECKPOINT_WORKER, {
+    eval: true,
+    workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), filename, everyMs: CHECKPOINT_EVERY_MS },
+  });
+  worker.unref();
+  worker.on('error', () => {});
+  // knex drops its pool on destroy(): the worker ends with it.
+  const watch = setInterval(() => {
+    if ((db.client as { pool?: unknown }).pool) return;
+    clearInterval(watch);
+    void worker.terminate();
+  }, 200);
+  watch.unref();
 }
 
 function knexLog(log: DbLog | undefined) {

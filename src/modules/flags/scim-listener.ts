@@ -109,6 +109,11 @@ export class ScimFlagListener implements ScimLifecycleListener {
   private async restoreUser(trx: Trx, change: ScimUserChange): Promise<void> {
     if (!change.userId) return;
     const userId = change.userId;
+    if (change.newAccount) {
+      // Nothing to restore or clear on an account this write created; grants may still apply.
+      await this.applyGrants(trx, change.connectionId, [userId], scimActor(change.directoryId));
+      return;
+    }
     const keys = (await governedMembershipsOfUser(trx, userId, change.connectionId)).map((m) => ({ organizationId: m.organization_id, userId }));
     const governedOrgIds = await trx('organizations').where({ connection_id: change.connectionId }).pluck('id');
     const actor = scimActor(change.directoryId);

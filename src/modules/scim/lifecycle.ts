@@ -14,6 +14,8 @@ export interface ScimUserChange {
   at: string;
   /** What the IdP sent, for flag evidence: e.g. `PATCH active=false`, `PUT active=false`, `DELETE`. */
   action: string;
+  /** The global user was created by this very write, so it has no memberships or removal records yet. */
+  newAccount?: boolean;
 }
 
 export interface ScimGroupMembershipChange {

@@ -48,7 +48,7 @@ export class ScimUserService {
       // Re-created after a DELETE: the IdP grants the account again (a brand-new user has no tombstone).
       if (!created) await trx('scim_user_tombstones').where({ directory_id: ctx.directoryId, user_id: userId }).delete();
       await this.record(trx, ctx, row, ['user.provisioned'], 'POST /Users');
-      await this.c.scimLifecycle.userProvisioned(trx, this.change(ctx, row, 'POST /Users'));
+      await this.c.scimLifecycle.userProvisioned(trx, { ...this.change(ctx, row, 'POST /Users'), newAccount: created });
       return row;
     });
     return userResource(row, ctx.baseUrl);
