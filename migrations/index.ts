@@ -24,6 +24,7 @@ import * as m250 from './250-webhooks.js';
 import * as m251 from './251-webhook-deliveries.js';
 import * as m252 from './252-webhook-delivery-attempts.js';
 import * as m253 from './253-identities-external-id-index.js';
+import * as m254 from './254-lean-log-indexes.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -60,6 +61,7 @@ const migrations: Array<[string, Migration]> = [
   ['251-webhook-deliveries', m251],
   ['252-webhook-delivery-attempts', m252],
   ['253-identities-external-id-index', m253],
+  ['254-lean-log-indexes', m254],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,5 +1,5 @@
 import type { Db, Trx } from './db.js';
-import { dialectOf } from './db.js';
+import { dialectOf, inTransaction } from './db.js';
 import { isRetryable, isUniqueViolation } from './db-errors.js';
 
 /**
@@ -11,7 +11,7 @@ import { isRetryable, isUniqueViolation } from './db-errors.js';
 export async function retryingTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>, attempts = 4): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction(fn);
+      return await inTransaction(db, fn);
     } catch (err) {
       if (attempt >= attempts || !(isRetryable(err) || isUniqueViolation(err))) throw err;
       // Jitter so two instances that collided do not collide again in lockstep.

@@ -57,9 +57,13 @@ export async function maxEventSeq(db: Executor): Promise<number> {
   return Number(row?.m ?? 0);
 }
 
-/** Deletes up to `limit` events older than `before`; returns how many went. */
+/**
+ * Deletes up to `limit` events older than `before`; returns how many went. Events are appended in
+ * time order, so the oldest are the lowest `seq`: only the first `limit` rows are ever examined.
+ */
 export async function deleteEventsBefore(db: Executor, before: string, limit: number): Promise<number> {
   return db('events')
-    .whereIn('seq', db('events').select('seq').where('at', '<', before).orderBy('seq').limit(limit))
+    .whereIn('seq', db('events').select('seq').orderBy('seq').limit(limit))
+    .where('at', '<', before)
     .delete();
 }
