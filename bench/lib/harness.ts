@@ -105,3 +105,26 @@ export function printTable(baseline: LoadResult, rows: Array<[string, LoadResult
     console.log(`| ${name} | ${fmt(r.rps, 0)} | ${fmt(r.rps / baseline.rps)} | ${fmt(r.p50ms)} | ${fmt(r.p99ms)} | ${r.errors} | ${target ?? ''} |`);
   }
 }
+
+/** One case and the bare route measured right before it: the machine's speed drifts over a run. */
+export interface PairedResult {
+  name: string;
+  result: LoadResult;
+  baseline: LoadResult;
+  target?: string;
+}
+
+export async function paired(name: string, measure: () => Promise<LoadResult>, baselineOpts: LoadOptions, target?: string): Promise<PairedResult> {
+  const baseline = await measureBaseline(baselineOpts);
+  const result = await measure();
+  return { name, result, baseline, target };
+}
+
+/** Prints each case with the bare route measured next to it and the ratio of the two. */
+export function printPaired(rows: PairedResult[]): void {
+  console.log('| case | req/s | bare route req/s (just before) | ratio | p50 ms | p99 ms | errors | target |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.name} | ${fmt(r.result.rps, 0)} | ${fmt(r.baseline.rps, 0)} | ${fmt(r.result.rps / r.baseline.rps)} | ${fmt(r.result.p50ms)} | ${fmt(r.result.p99ms)} | ${r.result.errors} | ${r.target ?? ''} |`);
+  }
+}

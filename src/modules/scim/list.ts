@@ -83,7 +83,7 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
   let resources: JsonObject[];
   if (kind === 'User') {
     resources = (rows as Array<UserViewRow & { groups_json?: string }>).map((r) =>
-      project(userResource(r, ctx.baseUrl, r.groups_json ? (JSON.parse(r.groups_json) as Array<{ id: string; display: string }>) : undefined), projection),
+      project(userResource(r, ctx.baseUrl, r.groups_json && r.groups_json !== '[]' ? (JSON.parse(r.groups_json) as Array<{ id: string; display: string }>) : undefined), projection),
     );
   } else {
     const ids = rows.map((r) => r.id);
