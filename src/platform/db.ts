@@ -207,9 +207,9 @@ function sqliteTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>): Promise<T> 
   return t.run(fn);
 }
 
-type SqlValue = string | number | boolean | null;
+export type SqlValue = string | number | boolean | null;
 interface SqliteConnection {
-  prepare(sql: string): { all(bindings: unknown[]): unknown[] };
+  prepare(sql: string): { all(bindings: unknown[]): unknown[]; run(bindings: unknown[]): unknown };
   exec(sql: string): void;
   readonly inTransaction: boolean;
 }
@@ -227,17 +227,49 @@ interface PooledClient {
  */
 export async function selectRows<T>(db: Executor, sql: string, bindings: readonly SqlValue[]): Promise<T[]> {
   if (dialectOf(db) === 'sqlite' && !db.isTransaction) {
-    const client = db.client as unknown as PooledClient;
-    const connection = await client.acquireConnection();
-    try {
-      // better-sqlite3 binds no booleans; knex would send them as 1/0 too.
-      return connection.prepare(sql).all(bindings.map((b) => (typeof b === 'boolean' ? Number(b) : b))) as T[];
-    } finally {
-      await client.releaseConnection(connection);
-    }
+    return onSqliteConnection(db, sql, bindings, (connection, values) => connection.prepare(sql).all(values) as T[]);
   }
   const result = (await db.raw(sql, bindings as SqlValue[])) as { rows?: T[] } | T[];
   return Array.isArray(result) ? result : (result.rows ?? []);
+}
+
+/**
+ * Inserts rows that all have the same columns. On SQLite, inside a transaction (where the rows land
+ * atomically) or for a single row, it is one cached prepared INSERT run per row on the connection;
+ * otherwise, and on PostgreSQL, a knex insert. The write paths of SCIM and login sync insert a
+ * handful of rows per request, where building knex queries costs more than running them.
+ */
+export async function insertRows(db: Executor, table: string, rows: ReadonlyArray<Record<string, SqlValue | undefined>>): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0]!);
+  const sameShape = rows.every((r) => Object.keys(r).length === columns.length && columns.every((c) => c in r));
+  if (dialectOf(db) !== 'sqlite' || !sameShape || (rows.length > 1 && !db.isTransaction)) {
+    for (let i = 0; i < rows.length; i += 100) await db(table).insert(rows.slice(i, i + 100));
+    return;
+  }
+  const sql = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+  await onSqliteConnection(db, sql, [], (connection) => {
+    const statement = connection.prepare(sql);
+    for (const row of rows) statement.run(columns.map((c) => sqliteValue(row[c])));
+  });
+}
+
+const sqliteValue = (v: SqlValue | undefined): string | number | null => (v === undefined ? null : typeof v === 'boolean' ? Number(v) : v);
+
+/**
+ * Runs `work` on the pooled SQLite connection (or a transaction's), announcing the statement to the
+ * database's `query` listeners as knex would. Errors keep the driver's codes (`SQLITE_CONSTRAINT_*`).
+ */
+async function onSqliteConnection<T>(db: Executor, sql: string, bindings: readonly SqlValue[], work: (connection: SqliteConnection, values: unknown[]) => T): Promise<T> {
+  const client = db.client as unknown as PooledClient & { emit(event: string, obj: unknown): void };
+  const connection = await client.acquireConnection();
+  try {
+    const values = bindings.map(sqliteValue);
+    client.emit('query', { sql, bindings: values, method: 'raw' });
+    return work(connection, values);
+  } finally {
+    await client.releaseConnection(connection);
+  }
 }
 
 /** Booleans come back from SQLite as 0/1. */

@@ -1,5 +1,5 @@
 import type { Db, Executor, Trx } from '../../platform/db.js';
-import { dialectOf } from '../../platform/db.js';
+import { dialectOf, insertRows } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { listEvents, toEvent, type EventFilter, type EventRow, type OrgsyncEvent } from './queries.js';
@@ -63,7 +63,7 @@ export class EventService {
       data: JSON.stringify(e.data ?? {}),
     }));
     if (dialectOf(exec) === 'pg') await exec.raw('SELECT pg_advisory_xact_lock(?)', [OUTBOX_LOCK_KEY]);
-    for (let i = 0; i < rows.length; i += 100) await exec('events').insert(rows.slice(i, i + 100));
+    await insertRows(exec, 'events', rows);
   }
 
   /** Events after a cursor, oldest first. */

@@ -1,4 +1,4 @@
-import type { Trx } from '../../platform/db.js';
+import { insertRows, type Trx } from '../../platform/db.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { lockKeys } from '../../platform/retry.js';
 
@@ -48,7 +48,7 @@ export async function linkGlobalUser(trx: Trx, connectionId: string, f: GlobalUs
   }
   const id = ids.uuid();
   const email = f.primaryEmail ?? f.userName;
-  await trx('users').insert({
+  await insertRows(trx, 'users', [{
     id,
     email,
     email_lower: email.toLowerCase(),
@@ -59,7 +59,7 @@ export async function linkGlobalUser(trx: Trx, connectionId: string, f: GlobalUs
     created_at: now,
     updated_at: now,
     last_login_at: null,
-  });
+  }]);
   return { userId: id, created: true };
 }
 

@@ -1,4 +1,4 @@
-import type { Executor } from '../../platform/db.js';
+import { insertRows, type Executor, type SqlValue } from '../../platform/db.js';
 
 export interface ScimUserRow {
   id: string;
@@ -32,8 +32,8 @@ export const findScimUser = (db: Executor, directoryId: string, id: string) =>
   db<ScimUserRow>('scim_users').where({ directory_id: directoryId, id }).first();
 
 export async function insertScimUser(db: Executor, row: ScimUserRow, emails: EmailRow[]): Promise<void> {
-  await db('scim_users').insert(row);
-  if (emails.length) await db('scim_user_emails').insert(emails);
+  await insertRows(db, 'scim_users', [row as unknown as Record<string, SqlValue>]);
+  await insertRows(db, 'scim_user_emails', emails as unknown as Array<Record<string, SqlValue>>);
 }
 
 /** Writes the new state and bumps the version; `expectedVersion` guards against a concurrent write. */
