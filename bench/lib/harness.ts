@@ -106,25 +106,50 @@ export function printTable(baseline: LoadResult, rows: Array<[string, LoadResult
   }
 }
 
-/** One case and the bare route measured right before it: the machine's speed drifts over a run. */
+/** One case and the bare route measured next to it: the machine's speed drifts within a run. */
 export interface PairedResult {
   name: string;
   result: LoadResult;
   baseline: LoadResult;
+  /** Median of the per-round ratios (each round: the bare route, then the case). */
+  ratio: number;
   target?: string;
 }
 
-export async function paired(name: string, measure: () => Promise<LoadResult>, baselineOpts: LoadOptions, target?: string): Promise<PairedResult> {
-  const baseline = await measureBaseline(baselineOpts);
-  const result = await measure();
-  return { name, result, baseline, target };
+const merge = (parts: LoadResult[]): LoadResult => {
+  const requests = parts.reduce((n, p) => n + p.requests, 0);
+  const seconds = parts.reduce((n, p) => n + p.seconds, 0);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  return { requests, errors: parts.reduce((n, p) => n + p.errors, 0), seconds, rps: requests / seconds, p50ms: median(parts.map((p) => p.p50ms)), p99ms: Math.max(...parts.map((p) => p.p99ms)) };
+};
+
+/**
+ * Alternates the bare route and the case for `rounds` rounds, splitting the time between them, and
+ * takes the median ratio: a virtual machine's speed can swing by half within seconds, and a ratio
+ * between neighbours is what stays meaningful. `measure` is called once per round with its share of
+ * the duration.
+ */
+export async function paired(name: string, measure: (durationMs: number) => Promise<LoadResult>, baselineOpts: LoadOptions, target?: string, rounds = 3): Promise<PairedResult> {
+  const share = Math.max(500, Math.round((baselineOpts.durationMs ?? 3000) / rounds));
+  const bases: LoadResult[] = [];
+  const results: LoadResult[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const b = await measureBaseline({ ...baselineOpts, durationMs: share });
+    const r = await measure(share);
+    bases.push(b);
+    results.push(r);
+    ratios.push(r.rps / b.rps);
+  }
+  ratios.sort((a, b) => a - b);
+  return { name, result: merge(results), baseline: merge(bases), ratio: ratios[Math.floor(ratios.length / 2)]!, target };
 }
 
-/** Prints each case with the bare route measured next to it and the ratio of the two. */
+/** Prints each case with the bare route measured alongside it and the median ratio of the two. */
 export function printPaired(rows: PairedResult[]): void {
-  console.log('| case | req/s | bare route req/s (just before) | ratio | p50 ms | p99 ms | errors | target |');
+  console.log('| case | req/s | bare route req/s (alongside) | ratio (median of rounds) | p50 ms | p99 ms | errors | target |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.name} | ${fmt(r.result.rps, 0)} | ${fmt(r.baseline.rps, 0)} | ${fmt(r.result.rps / r.baseline.rps)} | ${fmt(r.result.p50ms)} | ${fmt(r.result.p99ms)} | ${r.result.errors} | ${r.target ?? ''} |`);
+    console.log(`| ${r.name} | ${fmt(r.result.rps, 0)} | ${fmt(r.baseline.rps, 0)} | ${fmt(r.ratio)} | ${fmt(r.result.p50ms)} | ${fmt(r.result.p99ms)} | ${r.result.errors} | ${r.target ?? ''} |`);
   }
 }
