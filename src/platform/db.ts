@@ -58,7 +58,7 @@ export function createDb(url: string, options: DbOptions = {}): Db {
       },
     });
     // The file exists once the first connection is open; the pool opens it eagerly (min: 1).
-    if (filename !== ':memory:') void db.raw('select 1').then(() => checkpointInBackground(db, filename), () => {});
+    if (filename !== ':memory:') void db.raw('select 1').then(() => startBackground(db, filename), () => {});
     return db;
   }
   return knexFactory({
@@ -77,32 +77,106 @@ export function createDb(url: string, options: DbOptions = {}): Db {
  * writes, each paying tens of milliseconds on the request path. Instead a worker thread with its own
  * connection runs a PASSIVE checkpoint (it never blocks readers or the writer) once a second, so a
  * commit only appends to the WAL. The raised threshold is the backstop if the worker falls behind.
+ *
+ * The same worker answers the read-only statements of `selectRows` (SCIM lists and filters) on its
+ * connection: they run on the machine's other core instead of between the HTTP work of the main
+ * thread, and see every committed write, as any new SQLite read transaction does.
  */
 const AUTOCHECKPOINT_PAGES = 20_000;
 const CHECKPOINT_EVERY_MS = 1000;
 
-const CHECKPOINT_WORKER = `
-const { workerData } = require('node:worker_threads');
+const BACKGROUND_WORKER = `
+const { workerData, parentPort } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.filename, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
+db.pragma('query_only = ON');
 setInterval(() => {
   try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
 }, workerData.everyMs);
+const statements = new Map();
+parentPort.on('message', ({ id, sql, bindings }) => {
+  try {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      if (!statement.reader) throw Object.assign(new Error('only statements that return rows run here'), { code: 'ORGSYNC_NOT_A_READ' });
+      if (statements.size >= 500) statements.clear();
+      statements.set(sql, statement);
+    }
+    parentPort.postMessage({ id, rows: statement.all(bindings) });
+  } catch (err) {
+    parentPort.postMessage({ id, error: { message: err.message, code: err.code } });
+  }
+});
 `;
 
-function checkpointInBackground(db: Db, filename: string): void {
-  const worker = new Worker(CHECKPOINT_WORKER, {
-    eval: true,
-    workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), filename, everyMs: CHECKPOINT_EVERY_MS },
-  });
-  worker.unref();
-  worker.on('error', () => {});
+interface Pending {
+  resolve: (rows: unknown[]) => void;
+  reject: (err: Error) => void;
+}
+
+/** The main thread's side of the background worker: checkpoints on a timer, reads on request. */
+class SqliteBackground {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private alive = true;
+
+  constructor(private readonly worker: Worker) {
+    worker.unref();
+    worker.on('message', (m: { id: number; rows?: unknown[]; error?: { message: string; code?: string } }) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) worker.unref();
+      if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+      else p.resolve(m.rows ?? []);
+    });
+    const fail = (err: Error) => {
+      this.alive = false;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', () => fail(new Error('the SQLite background worker has stopped')));
+  }
+
+  get available(): boolean {
+    return this.alive;
+  }
+
+  all(sql: string, bindings: unknown[]): Promise<unknown[]> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      // Referenced while a read is pending: a CLI awaiting one must not exit under it.
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, sql, bindings });
+    });
+  }
+
+  stop(): void {
+    this.alive = false;
+    void this.worker.terminate();
+  }
+}
+
+const backgrounds = new WeakMap<Db, SqliteBackground>();
+
+function startBackground(db: Db, filename: string): void {
+  const background = new SqliteBackground(
+    new Worker(BACKGROUND_WORKER, {
+      eval: true,
+      workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), filename, everyMs: CHECKPOINT_EVERY_MS },
+    }),
+  );
+  backgrounds.set(db, background);
   // knex drops its pool on destroy(): the worker ends with it.
   const watch = setInterval(() => {
     if ((db.client as { pool?: unknown }).pool) return;
     clearInterval(watch);
-    void worker.terminate();
+    backgrounds.delete(db);
+    background.stop();
   }, 200);
   watch.unref();
 }
@@ -227,6 +301,12 @@ interface PooledClient {
  */
 export async function selectRows<T>(db: Executor, sql: string, bindings: readonly SqlValue[]): Promise<T[]> {
   if (dialectOf(db) === 'sqlite' && !db.isTransaction) {
+    const background = backgrounds.get(db as Db);
+    if (background?.available) {
+      const values = bindings.map(sqliteValue);
+      (db.client as unknown as { emit(event: string, obj: unknown): void }).emit('query', { sql, bindings: values, method: 'raw' });
+      return (await background.all(sql, values)) as T[];
+    }
     return onSqliteConnection(db, sql, bindings, (connection, values) => connection.prepare(sql).all(values) as T[]);
   }
   const result = (await db.raw(sql, bindings as SqlValue[])) as { rows?: T[] } | T[];
