@@ -120,6 +120,8 @@ interface Pending {
 class SqliteBackground {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Reads answered by the worker so far. */
+  served = 0;
   private alive = true;
 
   constructor(private readonly worker: Worker) {
@@ -130,7 +132,10 @@ class SqliteBackground {
       this.pending.delete(m.id);
       if (this.pending.size === 0) worker.unref();
       if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
-      else p.resolve(m.rows ?? []);
+      else {
+        this.served++;
+        p.resolve(m.rows ?? []);
+      }
     });
     const fail = (err: Error) => {
       this.alive = false;
@@ -143,6 +148,11 @@ class SqliteBackground {
 
   get available(): boolean {
     return this.alive;
+  }
+
+  /** Reads are waiting on the worker: requests are arriving concurrently. */
+  get busy(): boolean {
+    return this.pending.size > 0;
   }
 
   all(sql: string, bindings: unknown[]): Promise<unknown[]> {
@@ -162,6 +172,15 @@ class SqliteBackground {
 }
 
 const backgrounds = new WeakMap<Db, SqliteBackground>();
+
+/** How many reads the background connection of a SQLite file database has answered (0 if none). */
+export const backgroundReads = (db: Db): number => backgrounds.get(db)?.served ?? 0;
+
+/** The single pooled connection is taken (a transaction or a statement holds it, or others wait). */
+function poolBusy(db: Executor): boolean {
+  const pool = (db.client as { pool?: { numUsed(): number; numPendingAcquires(): number } }).pool;
+  return !!pool && (pool.numUsed() > 0 || pool.numPendingAcquires() > 0);
+}
 
 function startBackground(db: Db, filename: string): void {
   const background = new SqliteBackground(
@@ -299,10 +318,12 @@ interface PooledClient {
  * SELECT whose cost knex's builder and runner would otherwise double. Everywhere else it is a
  * `knex.raw`, so transactions and PostgreSQL behave exactly as with any other query.
  */
-export async function selectRows<T>(db: Executor, sql: string, bindings: readonly SqlValue[]): Promise<T[]> {
+export async function selectRows<T>(db: Executor, sql: string, bindings: readonly SqlValue[], options: { offThread?: boolean } = {}): Promise<T[]> {
   if (dialectOf(db) === 'sqlite' && !db.isTransaction) {
     const background = backgrounds.get(db as Db);
-    if (background?.available) {
+    // Off the request thread when asked (concurrent requests), when reads already queue there, or
+    // when the pooled connection is held by a write: a lone client keeps the lower-latency path.
+    if (background?.available && (options.offThread || background.busy || poolBusy(db))) {
       const values = bindings.map(sqliteValue);
       (db.client as unknown as { emit(event: string, obj: unknown): void }).emit('query', { sql, bindings: values, method: 'raw' });
       return (await background.all(sql, values)) as T[];

@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { createApp } from '../../src/app.js';
 import { createLogger } from '../../src/platform/logger.js';
-import { selectRows } from '../../src/platform/db.js';
+import { backgroundReads, selectRows } from '../../src/platform/db.js';
 import { insertConnection } from '../helpers/scim-builders.js';
 
 /**
@@ -60,35 +60,48 @@ async function holdWriteTransaction(): Promise<{ release: () => Promise<void> }>
 const within = <T>(p: Promise<T>, ms = 2000) => Promise.race([p, new Promise<'blocked'>((r) => setTimeout(() => r('blocked'), ms))]);
 
 describe('SQLite reads on the background connection', () => {
-  it('see every committed write at once: each SCIM create is found by the very next filter', async () => {
+  it('see every committed write at once: with clients in parallel, each SCIM create is found by the very next filter', async () => {
     const connectionId = await insertConnection(c.db);
     const d = await c.directories.create({ connection_id: connectionId, name: 'reader' }, { type: 'system', id: null });
     const scim = async (method: string, path: string, body?: unknown) => {
       const r = await fetch(`${url}/scim/v2/${d.id}${path}`, { method, headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/scim+json' }, body: body === undefined ? undefined : JSON.stringify(body) });
       return { status: r.status, body: (await r.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
     };
-    for (let i = 0; i < 40; i++) {
-      const userName = `reader${i}@example.com`;
-      expect((await scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName })).status).toBe(201);
-      const found = await scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
-      expect(found.body.totalResults).toBe(1);
-      expect(found.body.Resources[0].userName).toBe(userName);
-    }
-    expect((await scim('GET', '/Users?count=5')).body).toMatchObject({ totalResults: 40, itemsPerPage: 5 });
+    // Eight clients at once (so reads go to the worker), each creating users and looking each up.
+    const reads: string[] = [];
+    const listener = (q: { sql: string }) => reads.push(q.sql);
+    c.db.on('query', listener);
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, client) => {
+        for (let i = 0; i < 10; i++) {
+          const userName = `reader${client}-${i}@example.com`;
+          expect((await scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName })).status).toBe(201);
+          const found = await scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
+          expect(found.body.totalResults).toBe(1);
+          expect(found.body.Resources[0].userName).toBe(userName);
+        }
+      }),
+    );
+    c.db.removeListener('query', listener);
+    expect(reads.filter((q) => q.startsWith('SELECT "scim_users"')).length).toBe(80);
+    expect(backgroundReads(c.db)).toBeGreaterThan(40); // most of the lookups ran off the request thread
+    expect((await scim('GET', '/Users?count=5')).body).toMatchObject({ totalResults: 80, itemsPerPage: 5 });
   });
 
   it('are neither blocked by an open write transaction nor see its uncommitted rows', async () => {
     const writer = await holdWriteTransaction();
     // A read on the pooled connection would wait for that transaction to end.
+    const before = backgroundReads(c.db);
     expect(await within(selectRows<{ n: number }>(c.db, 'SELECT count(*) AS "n" FROM "probe"', []))).toEqual([{ n: 0 }]);
+    expect(backgroundReads(c.db)).toBe(before + 1);
     await writer.release();
     expect(await selectRows<{ n: number }>(c.db, 'SELECT count(*) AS "n" FROM "probe"', [])).toEqual([{ n: 1 }]);
   });
 
   it('refuse anything but a read, and report SQL errors with the driver code', async () => {
     await c.db.schema.createTable('probe', (tb) => tb.integer('n'));
-    await expect(selectRows(c.db, 'INSERT INTO "probe" ("n") VALUES (?)', [5])).rejects.toMatchObject({ code: 'ORGSYNC_NOT_A_READ' });
-    await expect(selectRows(c.db, 'SELECT nope FROM "probe"', [])).rejects.toMatchObject({ code: 'SQLITE_ERROR' });
+    await expect(selectRows(c.db, 'INSERT INTO "probe" ("n") VALUES (?)', [5], { offThread: true })).rejects.toMatchObject({ code: 'ORGSYNC_NOT_A_READ' });
+    await expect(selectRows(c.db, 'SELECT nope FROM "probe"', [], { offThread: true })).rejects.toMatchObject({ code: 'SQLITE_ERROR' });
     expect(await c.db('probe').count<Array<{ n: number }>>({ n: '*' })).toEqual([{ n: 0 }]);
   });
 });

@@ -18,6 +18,12 @@ export interface ScimContext {
   at: string;
   /** When this process last recorded activity per directory (shared by the requests of one app). */
   activity: Map<string, string>;
+  /**
+   * Several client connections are sending SCIM requests at once. Reads may then run off the request
+   * thread (on SQLite, the background connection): throughput over latency. A lone client sending
+   * one request at a time keeps the lower-latency path.
+   */
+  concurrent?: boolean;
 }
 
 /** `If-Match: *`, `W/"3"`, `"3"`, or a list of them. */

@@ -67,6 +67,18 @@ export function scimRoutes(c: Container): Router {
     }
   };
 
+  // The connections of the latest requests: requests from more than one connection within 20 ms
+  // mean clients working in parallel (reads may then leave the request thread); a single client
+  // sending one request at a time keeps the lowest latency.
+  const recent: Array<{ socket: object; at: number }> = [];
+  const severalClients = (socket: object): boolean => {
+    const now = performance.now();
+    const several = recent.some((r) => r.socket !== socket && now - r.at < 20);
+    recent.push({ socket, at: now });
+    if (recent.length > 8) recent.shift();
+    return several;
+  };
+
   const authenticate: RequestHandler = async (req, res, next) => {
     const target = splitPath(req.path);
     if (!target) throw scimError(404, undefined, `No SCIM endpoint at ${req.path}.`);
@@ -97,6 +109,7 @@ export function scimRoutes(c: Container): Router {
       actor: { type: 'scim', id: dir.directoryId },
       at: c.clock.now().toISOString(),
       activity,
+      concurrent: severalClients(req.socket),
     };
     const ifMatch = req.headers['if-match'];
     const scimReq = { method: req.method, path, query: firstValues(req.query), body: req.body as unknown, ifMatch };
