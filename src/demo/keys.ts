@@ -36,11 +36,19 @@ const utcTime = (d: Date) => tlv(0x17, Buffer.from(d.toISOString().replace(/[-:T
 const name = (cn: string) => seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn, 'utf8')))));
 const SHA256_WITH_RSA = seq(oid('1.2.840.113549.1.1.11'), Buffer.from([0x05, 0x00]));
 
+/**
+ * A DER INTEGER serial from random bytes: positive (high bit clear) and minimally encoded (no leading
+ * zero byte, which X.509 parsers reject as illegal padding), so the first byte is 0x01-0x7f.
+ */
+export function certificateSerial(random: Buffer): Buffer {
+  const serial = Buffer.from(random);
+  serial[0] = (serial[0]! & 0x7f) || 0x01;
+  return serial;
+}
+
 export function generateSigningKey(commonName = 'orgsync demo IdP - for demonstration only', now = new Date()): DemoSigningKey {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  // A positive 16-byte serial (high bit clear).
-  const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f;
+  const serial = certificateSerial(randomBytes(16));
   const tbs = seq(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))),
     tlv(0x02, serial),

@@ -2,7 +2,7 @@ import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateSigningKey } from '../../src/demo/keys.js';
+import { certificateSerial, generateSigningKey } from '../../src/demo/keys.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -35,6 +35,15 @@ describe('the demo stays out of the product', () => {
 });
 
 describe('the demo IdP signing certificate', () => {
+  it('has a serial that is a positive, minimally encoded DER integer whatever the random bytes', () => {
+    for (const first of [0x00, 0x01, 0x7f, 0x80, 0xff]) {
+      const serial = certificateSerial(Buffer.from([first, 0x00, 0x12, 0x34]));
+      expect(serial[0]).toBeGreaterThanOrEqual(0x01);
+      expect(serial[0]).toBeLessThanOrEqual(0x7f);
+      expect(serial.subarray(1)).toEqual(Buffer.from([0x00, 0x12, 0x34]));
+    }
+  });
+
   it('is a fresh self-signed X.509 certificate for the generated key, valid now', () => {
     const a = generateSigningKey();
     const b = generateSigningKey();
