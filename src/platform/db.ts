@@ -313,10 +313,10 @@ interface PooledClient {
 
 /**
  * Runs one read-only statement written in SQL that both databases accept (double-quoted identifiers,
- * `?` placeholders) and returns its rows. On SQLite outside a transaction it goes straight to the
- * pooled connection and its cached prepared statement: the SCIM hot paths run a single indexed
- * SELECT whose cost knex's builder and runner would otherwise double. Everywhere else it is a
- * `knex.raw`, so transactions and PostgreSQL behave exactly as with any other query.
+ * `?` placeholders) and returns its rows. On a SQLite file it runs on the background worker's
+ * connection when `offThread` is asked for (several clients at once), when reads already queue there,
+ * or when a write holds the pooled connection; otherwise on the pooled connection and its cached
+ * prepared statement. In a transaction and on PostgreSQL it is a `knex.raw`.
  */
 export async function selectRows<T>(db: Executor, sql: string, bindings: readonly SqlValue[], options: { offThread?: boolean } = {}): Promise<T[]> {
   if (dialectOf(db) === 'sqlite' && !db.isTransaction) {
@@ -324,9 +324,7 @@ export async function selectRows<T>(db: Executor, sql: string, bindings: readonl
     // Off the request thread when asked (concurrent requests), when reads already queue there, or
     // when the pooled connection is held by a write: a lone client keeps the lower-latency path.
     if (background?.available && (options.offThread || background.busy || poolBusy(db))) {
-      const values = bindings.map(sqliteValue);
-      (db.client as unknown as { emit(event: string, obj: unknown): void }).emit('query', { sql, bindings: values, method: 'raw' });
-      return (await background.all(sql, values)) as T[];
+      return (await background.all(sql, announce(db, sql, bindings))) as T[];
     }
     return onSqliteConnection(db, sql, bindings, (connection, values) => connection.prepare(sql).all(values) as T[]);
   }
@@ -340,7 +338,8 @@ export async function selectRows<T>(db: Executor, sql: string, bindings: readonl
  * otherwise, and on PostgreSQL, a knex insert. The write paths of SCIM and login sync insert a
  * handful of rows per request, where building knex queries costs more than running them.
  */
-export async function insertRows(db: Executor, table: string, rows: ReadonlyArray<Record<string, SqlValue | undefined>>): Promise<void> {
+export async function insertRows<R extends object>(db: Executor, table: string, typedRows: readonly R[]): Promise<void> {
+  const rows = typedRows as unknown as ReadonlyArray<Record<string, SqlValue | undefined>>;
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
   const sameShape = rows.every((r) => Object.keys(r).length === columns.length && columns.every((c) => c in r));
@@ -362,15 +361,20 @@ const sqliteValue = (v: SqlValue | undefined): string | number | null => (v === 
  * database's `query` listeners as knex would. Errors keep the driver's codes (`SQLITE_CONSTRAINT_*`).
  */
 async function onSqliteConnection<T>(db: Executor, sql: string, bindings: readonly SqlValue[], work: (connection: SqliteConnection, values: unknown[]) => T): Promise<T> {
-  const client = db.client as unknown as PooledClient & { emit(event: string, obj: unknown): void };
+  const client = db.client as unknown as PooledClient;
   const connection = await client.acquireConnection();
   try {
-    const values = bindings.map(sqliteValue);
-    client.emit('query', { sql, bindings: values, method: 'raw' });
-    return work(connection, values);
+    return work(connection, announce(db, sql, bindings));
   } finally {
     await client.releaseConnection(connection);
   }
+}
+
+/** Tells the database's `query` listeners about a statement knex does not run; returns the SQLite values. */
+function announce(db: Executor, sql: string, bindings: readonly SqlValue[]): unknown[] {
+  const values = bindings.map(sqliteValue);
+  (db.client as unknown as { emit(event: string, obj: unknown): void }).emit('query', { sql, bindings: values, method: 'raw' });
+  return values;
 }
 
 /** Booleans come back from SQLite as 0/1. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { TestApp } from './app.js';
+import { startTestApp, type TestApp } from './app.js';
+import { AdminClient } from './admin-client.js';
 import { flagMemberships, insertMembership } from '../../src/modules/memberships/queries.js';
 import type { FlagReason, Role } from '../../src/modules/memberships/types.js';
 import { emptyRun, insertSyncRuns } from '../../src/modules/reports/sync-runs.js';
@@ -73,4 +74,13 @@ export async function seedAdminData(t: TestApp): Promise<AdminSeed> {
     },
   ]);
   return { acme: { id: acme.id, name: acme.name }, globex: { id: globex.id, name: globex.name }, connectionId: conn.id, users };
+}
+
+/** A seeded app and an admin-page session signed in with its admin key: the admin HTTP tests' start. */
+export async function startAdminSession(): Promise<{ t: TestApp; seed: AdminSeed; a: AdminClient }> {
+  const t = await startTestApp();
+  const seed = await seedAdminData(t);
+  const a = new AdminClient(t.url);
+  await a.signIn(t.adminKey);
+  return { t, seed, a };
 }

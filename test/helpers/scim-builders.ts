@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../../src/platform/db.js';
-import type { ApiResponse, TestApp } from './app.js';
+import { jsonRequest, type ApiResponse, type TestApp } from './app.js';
 import type { ScimLifecycleListener } from '../../src/modules/scim/lifecycle.js';
 
 /**
@@ -51,15 +51,7 @@ export async function createScimDirectory(t: TestApp, opts: { domains?: string[]
       const headers: Record<string, string> = { 'content-type': 'application/scim+json', ...o.headers };
       if (tok) headers.authorization = `Bearer ${tok}`;
       const body = o.raw ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
-      const r = await fetch(t.url + (path.startsWith('/scim') ? path : base + path), { method, headers, body });
-      const text = await r.text();
-      let parsed: unknown;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = undefined;
-      }
-      return { status: r.status, headers: r.headers, body: parsed, text };
+      return jsonRequest(t.url + (path.startsWith('/scim') ? path : base + path), method, headers, body);
     },
   };
 }

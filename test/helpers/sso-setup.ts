@@ -1,6 +1,7 @@
 import type { TestApp } from './app.js';
 import { SamlTestIdp, type IdpUser } from './saml-idp.js';
 import { Browser } from './sso-browser.js';
+import { scimClient, type ScimCall } from './scim-client.js';
 
 /** A SAML connection to a fresh test IdP, with the IdP importing our SP metadata like an admin would. */
 export async function samlConnection(t: Pick<TestApp, 'api' | 'url'>, body: Record<string, unknown> = {}): Promise<{ idp: SamlTestIdp; id: string; acsUrl: string; spEntityId: string }> {
@@ -33,4 +34,19 @@ export async function createOrgs(t: Pick<TestApp, 'api'>, ...names: string[]): P
     ids[name] = res.body.id;
   }
   return ids;
+}
+
+/**
+ * The story tests' IdP: a SAML connection granting `acme` to everyone and `beta` (as admin) to the
+ * Engineering group, and its SCIM directory. The organizations must exist.
+ */
+export async function acmeIdp(t: Pick<TestApp, 'api' | 'url'>): Promise<{ conn: { idp: SamlTestIdp; id: string }; scim: ScimCall }> {
+  const conn = await samlConnection(t, {
+    membership_rules: [
+      { organization: 'acme', role: 'member' },
+      { organization: 'beta', role: 'admin', groups: ['Engineering'] },
+    ],
+  });
+  const dir = (await t.api('POST', '/api/v1/directories', { body: { connection_id: conn.id, name: 'Acme IdP' } })).body;
+  return { conn, scim: scimClient(dir) };
 }

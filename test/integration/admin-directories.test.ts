@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
 import { AdminClient } from '../helpers/admin-client.js';
-import { seedAdminData, type AdminSeed } from '../helpers/admin-seed.js';
+import { startAdminSession, type AdminSeed } from '../helpers/admin-seed.js';
 
 const tokenIn = (text: string) => /id="new-token" value="([^"]+)"/.exec(text)?.[1];
 
@@ -10,10 +10,7 @@ describe('admin page: SCIM directory and token rotation', () => {
   let seed: AdminSeed;
   let a: AdminClient;
   beforeEach(async () => {
-    t = await startTestApp();
-    seed = await seedAdminData(t);
-    a = new AdminClient(t.url);
-    await a.signIn(t.adminKey);
+    ({ t, seed, a } = await startAdminSession());
   });
   afterEach(async () => {
     await t.close();

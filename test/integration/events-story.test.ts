@@ -6,8 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { scimClient, type ScimCall } from '../helpers/scim-client.js';
-import { createOrgs, samlConnection, samlLogin } from '../helpers/sso-setup.js';
+import type { ScimCall } from '../helpers/scim-client.js';
+import { acmeIdp, createOrgs, samlLogin } from '../helpers/sso-setup.js';
 import type { SamlTestIdp } from '../helpers/saml-idp.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { ManualClock } from '../../src/platform/clock.js';
@@ -26,14 +26,7 @@ beforeEach(async () => {
   clock = new ManualClock(new Date());
   t = await startTestApp({ clock, env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' } });
   await createOrgs(t, 'acme', 'beta');
-  conn = await samlConnection(t, {
-    membership_rules: [
-      { organization: 'acme', role: 'member' },
-      { organization: 'beta', role: 'admin', groups: ['Engineering'] },
-    ],
-  });
-  const dir = (await t.api('POST', '/api/v1/directories', { body: { connection_id: conn.id, name: 'Acme IdP' } })).body;
-  scim = scimClient(dir);
+  ({ conn, scim } = await acmeIdp(t));
   receiver = await startReceiver();
   worker = new WebhookWorker(t.container, { random: () => 1 });
 });

@@ -5,8 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { scimClient, type ScimCall } from '../helpers/scim-client.js';
-import { createOrgs, samlConnection, samlLogin } from '../helpers/sso-setup.js';
+import type { ScimCall } from '../helpers/scim-client.js';
+import { acmeIdp, createOrgs, samlLogin } from '../helpers/sso-setup.js';
 import type { SamlTestIdp } from '../helpers/saml-idp.js';
 
 let t: TestApp;
@@ -19,14 +19,7 @@ const alice = { nameId: 'alice@acme.com', email: 'alice@acme.com' };
 beforeEach(async () => {
   t = await startTestApp();
   orgs = await createOrgs(t, 'acme', 'beta', 'side');
-  conn = await samlConnection(t, {
-    membership_rules: [
-      { organization: 'acme', role: 'member' },
-      { organization: 'beta', role: 'admin', groups: ['Engineering'] },
-    ],
-  });
-  const dir = (await t.api('POST', '/api/v1/directories', { body: { connection_id: conn.id, name: 'Acme IdP' } })).body;
-  scim = scimClient(dir);
+  ({ conn, scim } = await acmeIdp(t));
 });
 afterEach(async () => {
   await conn.idp.stop();

@@ -1,5 +1,5 @@
 import type { Executor } from '../../platform/db.js';
-import { insertRows, parseJson, type SqlValue } from '../../platform/db.js';
+import { insertRows, parseJson } from '../../platform/db.js';
 import type { AuditEvent } from './types.js';
 
 export interface AuditRow {
@@ -17,7 +17,7 @@ export interface AuditRow {
 export async function insertAuditEvents(db: Executor, rows: Omit<AuditRow, 'seq'>[]): Promise<void> {
   if (rows.length === 0) return;
   // Chunked: SQLite caps bound parameters per statement.
-  await insertRows(db, 'audit_events', rows as unknown as Array<Record<string, SqlValue>>);
+  await insertRows(db, 'audit_events', rows);
 }
 
 export interface AuditFilter {

@@ -50,7 +50,7 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
   const sort = query.sortBy ? sortExpression(cctx, parseAttrRef(query.sortBy)) : null;
 
   // One SQL string per request shape (the statement is prepared once and reused on SQLite).
-  const offThread = { offThread: ctx.concurrent === true };
+  const read = { offThread: ctx.concurrent === true };
   const t = `"${spec.table}"`;
   let from = `FROM ${t} WHERE ${t}."directory_id" = ?`;
   const fromBindings: Binding[] = [ctx.directoryId];
@@ -67,17 +67,17 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
     const order = `${t}."created_at" ${dir}, ${t}."id" ${dir}`;
     const sql = `SELECT ${columns.join(', ')} ${from} ORDER BY ${sort ? `(${sort.sql}) IS NULL, ${sort.sql} ${dir}, ` : ''}${order} LIMIT ? OFFSET ?`;
     const bindings = sort ? [...fromBindings, ...sort.bindings, ...sort.bindings, count, startIndex - 1] : [...fromBindings, count, startIndex - 1];
-    rows = await selectRows<UserViewRow | GroupViewRow>(c.db, sql, bindings, offThread);
+    rows = await selectRows<UserViewRow | GroupViewRow>(c.db, sql, bindings, read);
   }
   let total: number;
   if (rows.length > 0 && rows.length < count) total = startIndex - 1 + rows.length;
   else if (rows.length === 0 && startIndex === 1 && count > 0) total = 0;
   else if (!where) {
     const kept = kind === 'User' ? 'scim_user_count' : 'scim_group_count';
-    const d = await selectRows<{ n: number | string }>(c.db, `SELECT "${kept}" AS "n" FROM "directories" WHERE "id" = ?`, [ctx.directoryId], offThread);
+    const d = await selectRows<{ n: number | string }>(c.db, `SELECT "${kept}" AS "n" FROM "directories" WHERE "id" = ?`, [ctx.directoryId], read);
     total = Number(d[0]?.n ?? 0);
   } else {
-    const r = await selectRows<{ n: number | string }>(c.db, `SELECT count(*) AS "n" ${from}`, fromBindings, offThread);
+    const r = await selectRows<{ n: number | string }>(c.db, `SELECT count(*) AS "n" ${from}`, fromBindings, read);
     total = Number(r[0]?.n ?? 0);
   }
 

@@ -1,4 +1,4 @@
-import { insertRows, type Executor, type SqlValue } from '../../platform/db.js';
+import { insertRows, type Executor } from '../../platform/db.js';
 
 export interface ScimUserRow {
   id: string;
@@ -32,8 +32,8 @@ export const findScimUser = (db: Executor, directoryId: string, id: string) =>
   db<ScimUserRow>('scim_users').where({ directory_id: directoryId, id }).first();
 
 export async function insertScimUser(db: Executor, row: ScimUserRow, emails: EmailRow[]): Promise<void> {
-  await insertRows(db, 'scim_users', [row as unknown as Record<string, SqlValue>]);
-  await insertRows(db, 'scim_user_emails', emails as unknown as Array<Record<string, SqlValue>>);
+  await insertRows(db, 'scim_users', [row]);
+  await insertRows(db, 'scim_user_emails', emails);
 }
 
 /** Writes the new state and bumps the version; `expectedVersion` guards against a concurrent write. */
