@@ -25,6 +25,7 @@ import * as m251 from './251-webhook-deliveries.js';
 import * as m252 from './252-webhook-delivery-attempts.js';
 import * as m253 from './253-identities-external-id-index.js';
 import * as m254 from './254-lean-log-indexes.js';
+import * as m255 from './255-partial-nullable-indexes.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -62,6 +63,7 @@ const migrations: Array<[string, Migration]> = [
   ['252-webhook-delivery-attempts', m252],
   ['253-identities-external-id-index', m253],
   ['254-lean-log-indexes', m254],
+  ['255-partial-nullable-indexes', m255],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,5 +1,5 @@
 import type { Config } from './config/index.js';
-import { createDb, migrateLatest, type Db } from './platform/db.js';
+import { createDb, migrateLatest, selectRows, type Db } from './platform/db.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { defaultIds, type IdGenerator } from './platform/ids.js';
 import { createLogger, type Logger } from './platform/logger.js';
@@ -91,7 +91,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
       // `membership_sync: scim_and_login`: SCIM grants go through the login-sync rule engine at once.
       forConnection: async (trx, id) => {
         // One column decides; the whole connection (rules, domains) is loaded only when it applies.
-        const mode = await trx('connections').where({ id }).first<{ membership_sync: string } | undefined>('membership_sync');
+        const [mode] = await selectRows<{ membership_sync: string }>(trx, 'SELECT "membership_sync" FROM "connections" WHERE "id" = ?', [id]);
         if (mode?.membership_sync !== 'scim_and_login') return null;
         const connection = await container.connections.load(trx, id);
         if (!connection) return null;

@@ -48,6 +48,9 @@ export function createDb(url: string, options: DbOptions = {}): Db {
             conn.pragma('synchronous = NORMAL');
             conn.pragma('foreign_keys = ON');
             conn.pragma('busy_timeout = 5000');
+            // Statement journals (a statement inside a transaction that may fail half-way) stay in
+            // memory instead of a temporary file created and deleted every few SCIM writes.
+            conn.pragma('temp_store = MEMORY');
             // Checkpoints run in a worker (below); this is only the backstop for a WAL that keeps growing.
             if (filename !== ':memory:') conn.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
             done(null, conn);
@@ -75,14 +78,28 @@ export function createDb(url: string, options: DbOptions = {}): Db {
  * SQLite checkpoints the WAL into the database file whenever the WAL passes its threshold, inside the
  * commit that crossed it, with two fsyncs: at the default 1,000 pages that is every few dozen SCIM
  * writes, each paying tens of milliseconds on the request path. Instead a worker thread with its own
- * connection runs a PASSIVE checkpoint (it never blocks readers or the writer) once a second, so a
- * commit only appends to the WAL. The raised threshold is the backstop if the worker falls behind.
+ * connection copies committed pages into the database file with PASSIVE checkpoints (they never block
+ * readers or the writer), within 25 ms of a commit, on the machine's other core.
+ *
+ * Under a steady stream of writes a passive checkpoint rarely finds the WAL fully copied, and only a
+ * fully copied WAL is started over from its beginning. So once the WAL holds 10,000 pages (about
+ * 40 MB) the worker follows its passive checkpoint with a RESTART one that does not wait: if no write
+ * is under way it takes the write lock, copies the few pages written since, and resets the WAL (a
+ * write arriving meanwhile waits a millisecond or two); otherwise it tries again at the next poll.
+ * Writes back to back without a gap (a bulk load) leave it no chance: then SQLite's own threshold,
+ * raised to 20,000 pages, has the commit that crossed it copy what the worker has not, and the next
+ * write starts the WAL over. Before, the worker ran once a second and the writer's threshold did every
+ * restart: at about 900 SCIM creates a second that commit copied the whole WAL, about 75 ms a second.
  *
  * The same worker answers the read-only statements of `selectRows` (SCIM lists and filters) on its
- * connection: they run on the machine's other core instead of between the HTTP work of the main
- * thread, and see every committed write, as any new SQLite read transaction does.
+ * connection: they run on the other core instead of between the HTTP work of the main thread, and
+ * see every committed write, as any new SQLite read transaction does.
  */
 const AUTOCHECKPOINT_PAGES = 20_000;
+/** The worker starts the WAL over once it holds this many pages (about 40 MB). */
+const RESTART_PAGES = 10_000;
+/** How often the worker looks for new commits to checkpoint; at least every CHECKPOINT_EVERY_MS regardless. */
+const CHECKPOINT_POLL_MS = 25;
 const CHECKPOINT_EVERY_MS = 1000;
 
 const BACKGROUND_WORKER = `
@@ -91,9 +108,28 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.filename, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
 db.pragma('query_only = ON');
+// The main thread counts its commits in shared memory; a checkpoint follows new commits within one
+// poll, and runs at least every everyMs for writes made elsewhere (another process, autocommit).
+const commits = new Int32Array(workerData.commits);
+let seen = -1; // the first poll checkpoints whatever was committed before the worker started
+let last = Date.now();
 setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
-}, workerData.everyMs);
+  const now = Date.now();
+  const count = Atomics.load(commits, 0);
+  if (count === seen && now - last < workerData.everyMs) return;
+  seen = count;
+  last = now;
+  try {
+    const [passive] = db.pragma('wal_checkpoint(PASSIVE)');
+    if (passive && passive.log >= workerData.restartPages) {
+      // Start the WAL over: with no busy wait, this takes the write lock only if no write is under
+      // way (else it is one more passive checkpoint, and the next poll tries again), copies the few
+      // pages written since the passive one, and resets the WAL.
+      db.pragma('busy_timeout = 0');
+      try { db.pragma('wal_checkpoint(RESTART)'); } finally { db.pragma('busy_timeout = 5000'); }
+    }
+  } catch {}
+}, workerData.pollMs);
 const statements = new Map();
 parentPort.on('message', ({ id, sql, bindings }) => {
   try {
@@ -124,7 +160,10 @@ class SqliteBackground {
   served = 0;
   private alive = true;
 
-  constructor(private readonly worker: Worker) {
+  constructor(
+    private readonly worker: Worker,
+    private readonly commits: Int32Array,
+  ) {
     worker.unref();
     worker.on('message', (m: { id: number; rows?: unknown[]; error?: { message: string; code?: string } }) => {
       const p = this.pending.get(m.id);
@@ -148,6 +187,11 @@ class SqliteBackground {
 
   get available(): boolean {
     return this.alive;
+  }
+
+  /** A write transaction committed: the worker checkpoints it within one poll. */
+  committed(): void {
+    Atomics.add(this.commits, 0, 1);
   }
 
   /** Reads are waiting on the worker: requests are arriving concurrently. */
@@ -183,11 +227,13 @@ function poolBusy(db: Executor): boolean {
 }
 
 function startBackground(db: Db, filename: string): void {
+  const commits = new SharedArrayBuffer(4);
   const background = new SqliteBackground(
     new Worker(BACKGROUND_WORKER, {
       eval: true,
-      workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), filename, everyMs: CHECKPOINT_EVERY_MS },
+      workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), filename, commits, pollMs: CHECKPOINT_POLL_MS, everyMs: CHECKPOINT_EVERY_MS, restartPages: RESTART_PAGES },
     }),
+    new Int32Array(commits),
   );
   backgrounds.set(db, background);
   // knex drops its pool on destroy(): the worker ends with it.
@@ -278,6 +324,7 @@ class SqliteTransactions {
       connection.exec('BEGIN IMMEDIATE');
       const result = await fn(this.trx);
       connection.exec('COMMIT');
+      backgrounds.get(this.db)?.committed();
       return result;
     } catch (err) {
       if (connection.inTransaction) connection.exec('ROLLBACK');
@@ -313,14 +360,15 @@ interface PooledClient {
 
 /**
  * Runs one read-only statement written in SQL that both databases accept (double-quoted identifiers,
- * `?` placeholders) and returns its rows. On a SQLite file it runs on the background worker's
- * connection when `offThread` is asked for (several clients at once), when reads already queue there,
- * or when a write holds the pooled connection; otherwise on the pooled connection and its cached
- * prepared statement. In a transaction and on PostgreSQL it is a `knex.raw`.
+ * `?` placeholders) and returns its rows. On a SQLite file, outside a transaction, it runs on the
+ * background worker's connection when `offThread` is asked for (several clients at once), when reads
+ * already queue there, or when a write holds the pooled connection; otherwise, and in a transaction,
+ * on the pooled (or the transaction's) connection and its cached prepared statement. On PostgreSQL
+ * it is a `knex.raw`.
  */
 export async function selectRows<T>(db: Executor, sql: string, bindings: readonly SqlValue[], options: { offThread?: boolean } = {}): Promise<T[]> {
-  if (dialectOf(db) === 'sqlite' && !db.isTransaction) {
-    const background = backgrounds.get(db as Db);
+  if (dialectOf(db) === 'sqlite') {
+    const background = db.isTransaction ? undefined : backgrounds.get(db as Db);
     // Off the request thread when asked (concurrent requests), when reads already queue there, or
     // when the pooled connection is held by a write: a lone client keeps the lower-latency path.
     if (background?.available && (options.offThread || background.busy || poolBusy(db))) {

@@ -1,4 +1,4 @@
-import { insertRows, type Trx } from '../../platform/db.js';
+import { insertRows, selectRows, type Trx } from '../../platform/db.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { lockKeys } from '../../platform/retry.js';
 
@@ -26,16 +26,24 @@ const domainOf = (email: string): string | null => {
  */
 export async function linkGlobalUser(trx: Trx, connectionId: string, f: GlobalUserFields, ids: IdGenerator, now: string): Promise<{ userId: string; created: boolean }> {
   if (f.externalId) {
-    const identity = await trx('identities').where({ connection_id: connectionId, external_id: f.externalId }).orderBy('created_at').first<{ user_id: string } | undefined>('user_id');
+    const [identity] = await selectRows<{ user_id: string }>(
+      trx,
+      'SELECT "user_id" FROM "identities" WHERE "connection_id" = ? AND "external_id" = ? ORDER BY "created_at" LIMIT 1',
+      [connectionId, f.externalId],
+    );
     if (identity) return { userId: identity.user_id, created: false };
   }
   const candidates = [...new Set([f.userName.toLowerCase(), f.primaryEmail?.toLowerCase()].filter((e): e is string => !!e && domainOf(e) !== null))];
   // The same lock a sign-in takes: a login racing this create links to one account, not two.
   await lockKeys(trx, [...candidates, (f.primaryEmail ?? f.userName).toLowerCase()].map((e) => `user-email:${e}`));
   if (candidates.length) {
-    const verified = new Set<string>(
-      await trx('connection_domains').where({ connection_id: connectionId }).whereIn('domain', [...new Set(candidates.map((e) => domainOf(e)!))]).pluck('domain'),
+    const domains = [...new Set(candidates.map((e) => domainOf(e)!))];
+    const rows = await selectRows<{ domain: string }>(
+      trx,
+      `SELECT "domain" FROM "connection_domains" WHERE "connection_id" = ? AND "domain" IN (${domains.map(() => '?').join(', ')})`,
+      [connectionId, ...domains],
     );
+    const verified = new Set(rows.map((r) => r.domain));
     const allowed = candidates.filter((e) => verified.has(domainOf(e)!));
     if (allowed.length) {
       const users = await trx('users').whereIn('email_lower', allowed).orderBy('created_at').select<Array<{ id: string; email_lower: string }>>('id', 'email_lower');
