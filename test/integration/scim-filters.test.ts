@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createScimDirectory, type ScimClient } from '../helpers/scim-builders.js';
 import { ManualClock } from '../../src/platform/clock.js';
+import { dialectName } from '../helpers/db.js';
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 let t: TestApp;
@@ -163,5 +164,40 @@ describe('paging, sorting and attribute selection', () => {
     } finally {
       t.container.db.removeListener('query', listener);
     }
+  });
+});
+
+describe('query plans', () => {
+  /** The plan of `sql`, as text; PostgreSQL is told to avoid sequential scans (a handful of rows would not need an index). */
+  const planOf = async (sql: string, bindings: unknown[]): Promise<string> => {
+    const db = t.container.db;
+    if (dialectName === 'sqlite') {
+      const rows = (await db.raw(`EXPLAIN QUERY PLAN ${sql}`, bindings as never)) as Array<{ detail: string }>;
+      return rows.map((r) => r.detail).join('\n');
+    }
+    return db.transaction(async (trx) => {
+      await trx.raw('SET LOCAL enable_seqscan = off');
+      const res = (await trx.raw(`EXPLAIN ${sql}`, bindings as never)) as { rows: Array<{ 'QUERY PLAN': string }> };
+      return res.rows.map((r) => r['QUERY PLAN']).join('\n');
+    });
+  };
+
+  it('lookups by displayName and audit reads by organization use their partial indexes', async () => {
+    const seen: Array<{ sql: string; bindings: unknown[] }> = [];
+    const listener = (q: { sql: string; bindings?: unknown[] }) => seen.push({ sql: q.sql, bindings: q.bindings ?? [] });
+    t.container.db.on('query', listener);
+    try {
+      expect(await users('displayName eq "BOB"')).toEqual(['bob@example.com']);
+    } finally {
+      t.container.db.removeListener('query', listener);
+    }
+    const page = seen.find((q) => q.sql.includes('display_name_lower'));
+    expect(page, seen.map((q) => q.sql).join('\n')).toBeDefined();
+    // The filter's own condition, as a count of a large directory's matches runs it (without
+    // statistics the planner may walk the page's created-order index instead, to skip a sort).
+    const where = /FROM "scim_users" WHERE (.*) ORDER BY/.exec(page!.sql)![1]!.replace(/\$\d+/g, '?');
+    expect(await planOf(`SELECT count(*) FROM "scim_users" WHERE ${where}`, page!.bindings.slice(0, 2))).toContain('scim_users_dir_display_idx');
+    const audit = t.container.db('audit_events').where('organization_id', 'org-1').orderBy('seq', 'desc').limit(50).toSQL();
+    expect(await planOf(audit.sql, [...audit.bindings])).toContain('audit_events_org_idx');
   });
 });
