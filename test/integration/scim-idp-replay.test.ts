@@ -86,4 +86,22 @@ describe('recorded identity-provider sequences', () => {
     expect(dir.body).toMatchObject({ users: 1, groups: 0 });
     expect(dir.body.last_activity_at).toEqual(expect.any(String));
   });
+
+  it('replays the JumpCloud sequence: "id": null on create and PUT, repeated member adds, delete leaves the group', async () => {
+    const vars = await replay('jumpcloud');
+    expect(calls.map((c) => c.hook)).toEqual(['userProvisioned', 'groupMembersAdded', 'userDeactivated', 'userDeleted']);
+    expect(await t.container.db('scim_group_members').where({ group_id: vars.groupId })).toEqual([]);
+  });
+
+  it('replays the OneLogin sequence: "id": null, a group created with its member, a re-applied add, members replaced by none', async () => {
+    const vars = await replay('onelogin');
+    expect(calls).toEqual([
+      { hook: 'userProvisioned', action: 'POST /Users', members: undefined },
+      { hook: 'groupMembersAdded', action: 'POST /Groups', members: 1 },
+      { hook: 'groupMembersRemoved', action: 'PATCH members remove', members: 1 }, // the replace removed one member
+      { hook: 'userDeactivated', action: 'PATCH active=false', members: undefined },
+      { hook: 'groupDeleted', action: 'DELETE /Groups', members: 0 },
+    ]);
+    expect(await t.container.db('scim_groups').where({ id: vars.groupId }).first()).toBeUndefined();
+  });
 });
