@@ -84,8 +84,8 @@ export function createDb(url: string, options: DbOptions = {}): Db {
  * Under a steady stream of writes a passive checkpoint rarely finds the WAL fully copied, and only a
  * fully copied WAL is started over from its beginning. So once the WAL holds 10,000 pages (about
  * 40 MB) the worker follows its passive checkpoint with a RESTART one that does not wait: if no write
- * is under way it takes the write lock, copies the few pages written since, and resets the WAL (a
- * write arriving meanwhile waits a millisecond or two); otherwise it tries again at the next poll.
+ * is under way it takes the write lock, copies the pages written since, and resets the WAL (a write
+ * arriving meanwhile waits for it, a few milliseconds); otherwise it tries again at the next poll.
  * Writes back to back without a gap (a bulk load) leave it no chance: then SQLite's own threshold,
  * raised to 20,000 pages, has the commit that crossed it copy what the worker has not, and the next
  * write starts the WAL over. Before, the worker ran once a second and the writer's threshold did every
