@@ -58,24 +58,28 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
     from += ` AND (${where.sql})`;
     fromBindings.push(...where.bindings);
   }
-  let rows: Array<UserViewRow | GroupViewRow> = [];
+  let rows: Array<(UserViewRow | GroupViewRow) & { kept_total?: number | string }> = [];
   const withGroups = kind === 'User' && wants(projection, 'groups');
+  const kept = `SELECT "${kind === 'User' ? 'scim_user_count' : 'scim_group_count'}" AS "n" FROM "directories" WHERE "id" = ?`;
   if (count > 0) {
     const columns = (kind === 'User' ? USER_VIEW_COLUMNS : GROUP_VIEW_COLUMNS).map((col) => `${t}."${col}"`);
     if (withGroups) columns.push(groupsColumnSql(cctx.dialect));
+    // Without a filter a full page's totalResults is the directory's kept count: it comes with the
+    // page (one statement, not two).
+    if (!where) columns.push(`(${kept}) AS "kept_total"`);
     const dir = descending ? 'DESC' : 'ASC';
     const order = `${t}."created_at" ${dir}, ${t}."id" ${dir}`;
     const sql = `SELECT ${columns.join(', ')} ${from} ORDER BY ${sort ? `(${sort.sql}) IS NULL, ${sort.sql} ${dir}, ` : ''}${order} LIMIT ? OFFSET ?`;
-    const bindings = sort ? [...fromBindings, ...sort.bindings, ...sort.bindings, count, startIndex - 1] : [...fromBindings, count, startIndex - 1];
-    rows = await selectRows<UserViewRow | GroupViewRow>(c.db, sql, bindings, read);
+    const selectBindings = where ? [] : [ctx.directoryId];
+    const bindings = sort ? [...selectBindings, ...fromBindings, ...sort.bindings, ...sort.bindings, count, startIndex - 1] : [...selectBindings, ...fromBindings, count, startIndex - 1];
+    rows = await selectRows(c.db, sql, bindings, read);
   }
   let total: number;
   if (rows.length > 0 && rows.length < count) total = startIndex - 1 + rows.length;
   else if (rows.length === 0 && startIndex === 1 && count > 0) total = 0;
   else if (!where) {
-    const kept = kind === 'User' ? 'scim_user_count' : 'scim_group_count';
-    const d = await selectRows<{ n: number | string }>(c.db, `SELECT "${kept}" AS "n" FROM "directories" WHERE "id" = ?`, [ctx.directoryId], read);
-    total = Number(d[0]?.n ?? 0);
+    const n = rows[0]?.kept_total ?? (await selectRows<{ n: number | string }>(c.db, kept, [ctx.directoryId], read))[0]?.n;
+    total = Number(n ?? 0);
   } else {
     const r = await selectRows<{ n: number | string }>(c.db, `SELECT count(*) AS "n" ${from}`, fromBindings, read);
     total = Number(r[0]?.n ?? 0);
