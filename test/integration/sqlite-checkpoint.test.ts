@@ -67,8 +67,10 @@ it('starts the WAL over again and again under a steady stream of writes, so it s
   };
   // Writes with gaps, like requests: the worker starts the WAL over soon after 10,000 pages.
   expect(await write(900, () => new Promise((r) => setTimeout(r, 1)))).toBeLessThan(14_000);
-  // Writes back to back leave the worker no gap to take the write lock in: the writer's own
-  // threshold (20,000 pages) starts it over, copying only what the worker has not.
-  expect(await write(1800, () => undefined)).toBeLessThan(26_000);
-  expect(await count(d)).toBe(2700 * 20);
+  // Writes back to back (54,000 pages) leave the worker no gap to take the write lock in: the
+  // writer's own threshold (20,000 pages) starts it over, copying only what the worker has not. Its
+  // checkpoint can find the worker's under way and try again at the next commit, so under load the
+  // WAL overshoots by some thousands of pages, but it keeps starting over.
+  expect(await write(2700, () => undefined)).toBeLessThan(40_000);
+  expect(await count(d)).toBe(3600 * 20);
 });
