@@ -108,18 +108,19 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.filename, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
 db.pragma('query_only = ON');
-// The main thread counts its commits in shared memory; a checkpoint follows new commits within one
-// poll, and runs at least every everyMs for writes made elsewhere (another process, autocommit).
-const commits = new Int32Array(workerData.commits);
+// data_version changes whenever another connection (the server's writer, the CLI) has committed: a
+// checkpoint follows every commit within one poll (reading it costs a few microseconds). It also
+// runs at least every everyMs, for a checkpoint a long read kept from finishing.
+const dataVersion = db.prepare('PRAGMA data_version').pluck();
 let seen = -1; // the first poll checkpoints whatever was committed before the worker started
 let last = Date.now();
 setInterval(() => {
-  const now = Date.now();
-  const count = Atomics.load(commits, 0);
-  if (count === seen && now - last < workerData.everyMs) return;
-  seen = count;
-  last = now;
   try {
+    const now = Date.now();
+    const version = dataVersion.get();
+    if (version === seen && now - last < workerData.everyMs) return;
+    seen = version;
+    last = now;
     const [passive] = db.pragma('wal_checkpoint(PASSIVE)');
     if (passive && passive.log >= workerData.restartPages) {
       // Start the WAL over: with no busy wait, this takes the write lock only if no write is under
@@ -152,7 +153,7 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-/** The main thread's side of the background worker: checkpoints on a timer, reads on request. */
+/** The main thread's side of the background worker: it checkpoints after commits, and answers reads on request. */
 class SqliteBackground {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -160,10 +161,7 @@ class SqliteBackground {
   served = 0;
   private alive = true;
 
-  constructor(
-    private readonly worker: Worker,
-    private readonly commits: Int32Array,
-  ) {
+  constructor(private readonly worker: Worker) {
     worker.unref();
     worker.on('message', (m: { id: number; rows?: unknown[]; error?: { message: string; code?: string } }) => {
       const p = this.pending.get(m.id);
@@ -187,11 +185,6 @@ class SqliteBackground {
 
   get available(): boolean {
     return this.alive;
-  }
-
-  /** A write transaction committed: the worker checkpoints it within one poll. */
-  committed(): void {
-    Atomics.add(this.commits, 0, 1);
   }
 
   /** Reads are waiting on the worker: requests are arriving concurrently. */
@@ -227,13 +220,11 @@ function poolBusy(db: Executor): boolean {
 }
 
 function startBackground(db: Db, filename: string): void {
-  const commits = new SharedArrayBuffer(4);
   const background = new SqliteBackground(
     new Worker(BACKGROUND_WORKER, {
       eval: true,
-      workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), filename, commits, pollMs: CHECKPOINT_POLL_MS, everyMs: CHECKPOINT_EVERY_MS, restartPages: RESTART_PAGES },
+      workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), filename, pollMs: CHECKPOINT_POLL_MS, everyMs: CHECKPOINT_EVERY_MS, restartPages: RESTART_PAGES },
     }),
-    new Int32Array(commits),
   );
   backgrounds.set(db, background);
   // knex drops its pool on destroy(): the worker ends with it.
@@ -324,7 +315,6 @@ class SqliteTransactions {
       connection.exec('BEGIN IMMEDIATE');
       const result = await fn(this.trx);
       connection.exec('COMMIT');
-      backgrounds.get(this.db)?.committed();
       return result;
     } catch (err) {
       if (connection.inTransaction) connection.exec('ROLLBACK');

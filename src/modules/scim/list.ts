@@ -64,13 +64,16 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
   if (count > 0) {
     const columns = (kind === 'User' ? USER_VIEW_COLUMNS : GROUP_VIEW_COLUMNS).map((col) => `${t}."${col}"`);
     if (withGroups) columns.push(groupsColumnSql(cctx.dialect));
-    // Without a filter a full page's totalResults is the directory's kept count: it comes with the
-    // page (one statement, not two).
-    if (!where) columns.push(`(${kept}) AS "kept_total"`);
+    const selectBindings: Binding[] = [];
+    if (!where) {
+      // Without a filter a full page's totalResults is the directory's kept count: it comes with the
+      // page (one statement, not two).
+      columns.push(`(${kept}) AS "kept_total"`);
+      selectBindings.push(ctx.directoryId);
+    }
     const dir = descending ? 'DESC' : 'ASC';
     const order = `${t}."created_at" ${dir}, ${t}."id" ${dir}`;
     const sql = `SELECT ${columns.join(', ')} ${from} ORDER BY ${sort ? `(${sort.sql}) IS NULL, ${sort.sql} ${dir}, ` : ''}${order} LIMIT ? OFFSET ?`;
-    const selectBindings = where ? [] : [ctx.directoryId];
     const bindings = sort ? [...selectBindings, ...fromBindings, ...sort.bindings, ...sort.bindings, count, startIndex - 1] : [...selectBindings, ...fromBindings, count, startIndex - 1];
     rows = await selectRows(c.db, sql, bindings, read);
   }
