@@ -26,6 +26,8 @@ import * as m252 from './252-webhook-delivery-attempts.js';
 import * as m253 from './253-identities-external-id-index.js';
 import * as m254 from './254-lean-log-indexes.js';
 import * as m255 from './255-partial-nullable-indexes.js';
+import * as m256 from './256-users-bound-connection.js';
+import * as m257 from './257-detach-cross-tenant-accounts.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -64,6 +66,8 @@ const migrations: Array<[string, Migration]> = [
   ['253-identities-external-id-index', m253],
   ['254-lean-log-indexes', m254],
   ['255-partial-nullable-indexes', m255],
+  ['256-users-bound-connection', m256],
+  ['257-detach-cross-tenant-accounts', m257],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -13,6 +13,7 @@ import { connectionCommands } from './modules/connections/cli.js';
 import { reportCommands } from './modules/reports/cli.js';
 import { memberCommands } from './modules/members/cli.js';
 import { directoryCommands } from './modules/directories/cli.js';
+import { accountCommands } from './modules/users/cli.js';
 
 /** A CLI failure: printed as one line, exit code 1. */
 class CliError extends Error {}
@@ -131,6 +132,7 @@ export function buildCli(): Command {
   reportCommands(program, { withContainer });
   memberCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
   directoryCommands(program, { withContainer, actor: cliActor });
+  accountCommands(program, { withContainer, actor: cliActor });
   return program;
 }
 

@@ -33,7 +33,7 @@ export class Builder {
     return { id, email };
   }
 
-  async connection(p: { name?: string; type?: 'saml' | 'oidc'; roles_managed_by?: 'idp' | 'admin'; membership_sync?: string; auto_remove_flagged_after_days?: number | null } = {}): Promise<{ id: string; name: string }> {
+  async connection(p: { name?: string; domains?: string[]; type?: 'saml' | 'oidc'; roles_managed_by?: 'idp' | 'admin'; membership_sync?: string; auto_remove_flagged_after_days?: number | null } = {}): Promise<{ id: string; name: string }> {
     const id = randomUUID();
     const name = p.name ?? `conn-${this.seq()}`;
     const at = this.now();
@@ -50,6 +50,7 @@ export class Builder {
       created_at: at,
       updated_at: at,
     });
+    for (const domain of p.domains ?? []) await this.db('connection_domains').insert({ domain, connection_id: id });
     return { id, name };
   }
 

@@ -17,7 +17,7 @@ const at = '2026-03-01T10:00:00.000Z';
 
 /** An IdP world: one connection + directory governing two orgs, plus an ungoverned org. */
 async function world() {
-  const conn = await b.connection({ name: 'acme-okta' });
+  const conn = await b.connection({ name: 'acme-okta', domains: ['acme.com'] });
   const dir = await b.directory({ connection_id: conn.id });
   const eng = await b.organization({ name: 'eng', connection_id: conn.id });
   const all = await b.organization({ name: 'all-hands', connection_id: conn.id });

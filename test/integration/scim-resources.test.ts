@@ -82,7 +82,8 @@ describe('linking SCIM users to global users (SPEC §2)', () => {
     expect(await linked(byPrimaryEmail.id)).toBe('u-verified');
     const created = await linked(notClaimed.id);
     expect(['u-ident', 'u-verified', 'u-unverified']).not.toContain(created);
-    expect(await db('users').where({ id: created }).first()).toMatchObject({ email: 'known@unverified.test', active: expect.anything() });
+    // The account takes the email in the connection's verified domain, never the unverified claim.
+    expect(await db('users').where({ id: created }).first()).toMatchObject({ email: 'x1@acme.test', bound_connection_id: null, active: expect.anything() });
   });
 
   it('keeps the global user in step, keeps it on DELETE with a tombstone, and clears the tombstone on re-create', async () => {

@@ -10,6 +10,7 @@ import { groupsOfScimUsers, grantedOrganizations, organizationsGrantedByGroup, r
 import type { FlagWriter, MembershipKey } from './writer.js';
 import { clearRemovalRecords } from './removal-records.js';
 import { revokeUserSessions } from '../../http/session-store.js';
+import { hasAuthority } from '../users/account-trust.js';
 
 const ALL_FLAG_REASONS: FlagReason[] = ['idp_deactivated', 'idp_deleted', 'idp_group_removed', 'not_in_directory', 'login_lost_grant'];
 /** Flags that a reactivation or re-creation answers: the user is back in the directory. */
@@ -96,8 +97,9 @@ export class ScimFlagListener implements ScimLifecycleListener {
   private async flagUser(trx: Trx, change: ScimUserChange, reason: FlagReason, reflag: FlagReason[]): Promise<void> {
     if (!change.userId) return;
     const userId = change.userId;
-    // Revoked whatever the memberships: an IdP-disabled user must not keep a live session.
-    await revokeUserSessions(trx, userId);
+    // Revoked whatever the memberships: an IdP-disabled user must not keep a live session — when
+    // this connection speaks for the account; another tenant's account keeps its sessions (SPEC §2).
+    if (await hasAuthority(trx, change.connectionId, userId)) await revokeUserSessions(trx, userId);
     const keys = (await governedMembershipsOfUser(trx, userId, change.connectionId)).map((m) => ({ organizationId: m.organization_id, userId }));
     const flagged = await this.writer.flag(trx, keys, reason, this.evidence(change), scimActor(change.directoryId), reflag);
     if (flagged.length === 0) return;

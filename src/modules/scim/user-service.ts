@@ -79,7 +79,7 @@ export class ScimUserService {
       if (JSON.stringify(data) === JSON.stringify(before)) return row; // nothing changed: no new version
       const next: q.ScimUserRow = { ...row, ...columns(data, f), version: row.version + 1, updated_at: ctx.at };
       await q.updateScimUser(trx, next, row.version, emailRows(id, ctx.directoryId, f));
-      if (next.user_id) await syncGlobalUser(trx, next.user_id, globalFields(data, f), ctx.at);
+      if (next.user_id) await syncGlobalUser(trx, ctx.connectionId, next.user_id, globalFields(data, f), ctx.at);
       const wasActive = before.active !== false;
       const { active: _a, ...restBefore } = before;
       const { active: _b, ...restAfter } = data;

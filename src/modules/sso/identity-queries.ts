@@ -14,9 +14,6 @@ export const findIdentity = (db: Executor, connectionId: string, subject: string
 
 export const findUser = (db: Executor, id: string) => db<UserRow>('users').where({ id }).first();
 
-/** The oldest account with this email (case-insensitive). */
-export const findUserByEmail = (db: Executor, email: string) => db<UserRow>('users').where({ email_lower: email.toLowerCase() }).orderBy('created_at').first();
-
 export interface ScimMatch {
   id: string;
   user_id: string | null;

@@ -13,6 +13,7 @@ import { directoryDenies, directoryOfConnection } from '../membership-sync/queri
 import { ssoFailure } from './errors.js';
 import type { LoginProfile } from './login-profile.js';
 import * as q from './identity-queries.js';
+import { hasAuthority, linkableByEmail } from '../users/account-trust.js';
 
 export interface LoginResult {
   userId: string;
@@ -56,12 +57,12 @@ export class LoginService {
   private async loginIn(trx: Trx, connection: Connection, profile: LoginProfile, actor: Actor): Promise<LoginResult> {
     const now = this.clock.now().toISOString();
     if (!profile.email) throw ssoFailure('invalid_response', { why: 'The response carried no email address.' });
-    if (!connection.domains.includes(domainOf(profile.email))) throw ssoFailure('email_domain_not_verified');
+    const domainVerified = connection.domains.includes(domainOf(profile.email));
 
     // A SCIM create or another sign-in of this person on another instance must not create a second account.
     await lockKeys(trx, [`user-email:${profile.email.toLowerCase()}`]);
     const directoryId = await directoryOfConnection(trx, connection.id);
-    // Email links accounts only when the IdP vouches for it (the domain is verified above).
+    // Email links accounts only when the IdP vouches for it, in a domain this connection verified.
     const emailTrusted = profile.emailVerified !== false;
     let created = false;
     let userId: string | undefined;
@@ -69,8 +70,12 @@ export class LoginService {
     userId = identity?.user_id;
     let scim: q.ScimMatch | undefined;
     if (directoryId) scim = await q.findScimUser(trx, directoryId, profile.externalId, emailTrusted ? profile.email : null);
+    // SPEC §2: someone whose email is in a domain this connection has not verified signs in only when
+    // the connection already knows them (an identity, or a user its own directory provisioned), and
+    // stays bound to this connection alone.
+    if (!domainVerified && !identity && !scim) throw ssoFailure('email_domain_not_verified');
     if (!userId && scim?.user_id) userId = scim.user_id;
-    if (!userId && emailTrusted) userId = (await q.findUserByEmail(trx, profile.email))?.id;
+    if (!userId && emailTrusted && domainVerified) userId = (await linkableByEmail(trx, connection.id, [profile.email]))[0]?.id;
     if (!userId) {
       userId = this.ids.uuid();
       created = true;
@@ -85,6 +90,7 @@ export class LoginService {
         created_at: now,
         updated_at: now,
         last_login_at: now,
+        bound_connection_id: domainVerified ? null : connection.id,
       });
     }
     if (directoryId && scim && !scim.user_id) await q.linkScimUser(trx, scim.id, userId);
@@ -104,6 +110,8 @@ export class LoginService {
     if (profile.name) profileUpdate.name = profile.name;
     if (profile.givenName) profileUpdate.given_name = profile.givenName;
     if (profile.familyName) profileUpdate.family_name = profile.familyName;
+    // Only a connection that speaks for the account renames it (SPEC §2); any sign-in is recorded.
+    if (!created && !(await hasAuthority(trx, connection.id, userId))) for (const k of ['name', 'given_name', 'family_name']) delete profileUpdate[k];
     if (!created) await trx('users').where({ id: userId }).update(profileUpdate);
     else {
       await this.audit.record(trx, { action: 'user.provisioned', actor, targetUserId: userId, detail: { source: 'login', connection_id: connection.id } });

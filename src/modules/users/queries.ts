@@ -12,6 +12,7 @@ export interface UserRow {
   created_at: string;
   updated_at: string;
   last_login_at: string | null;
+  bound_connection_id?: string | null;
 }
 
 export interface User {
@@ -23,6 +24,10 @@ export interface User {
   active: boolean;
   created_at: string;
   last_login_at: string | null;
+  /** Whether the email was set by the connection that verified its domain (SPEC §2). */
+  email_verified: boolean;
+  /** Set when the email is only this connection's claim: the account belongs to it alone. */
+  bound_connection_id: string | null;
 }
 
 export const toUser = (r: UserRow): User => ({
@@ -34,6 +39,8 @@ export const toUser = (r: UserRow): User => ({
   active: toBool(r.active),
   created_at: r.created_at,
   last_login_at: r.last_login_at,
+  email_verified: !r.bound_connection_id,
+  bound_connection_id: r.bound_connection_id ?? null,
 });
 
 export const findUserById = (db: Executor, id: string) => db<UserRow>('users').where({ id }).first();
