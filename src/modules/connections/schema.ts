@@ -55,7 +55,7 @@ export const createConnectionBody = z.discriminatedUnion('type', [
 ]);
 export type CreateConnectionInput = z.infer<typeof createConnectionBody>;
 
-/** PATCH: any setting; `idp` replaces the IdP settings (an OIDC secret may be omitted to keep it). */
+/** PATCH: any setting; `idp` replaces the IdP settings (an OIDC secret may be omitted to keep it, only while issuer and client_id stay the same). */
 export const updateConnectionBody = z.strictObject({
   name: name.optional(),
   idp: z.union([samlIdpInput, oidcIdpInput.extend({ client_secret: oidcIdpInput.shape.client_secret.optional() })]).optional(),

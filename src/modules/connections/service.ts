@@ -164,8 +164,14 @@ export class ConnectionService {
     }
     if (!('issuer' in idp)) throw new AppError('invalid_body', 400, 'Invalid request body: idp: an OIDC connection needs issuer, client_id, client_secret.');
     assertIssuerAllowed(idp.issuer);
+    const issuer = idp.issuer.replace(/\/+$/, '');
+    // The stored secret was given for one OP and one client: keeping it for another issuer or client
+    // id would post it to whoever runs the new token endpoint.
+    if (idp.client_secret === undefined && (issuer !== current.idp.issuer || idp.client_id !== current.idp.client_id)) {
+      throw new AppError('invalid_body', 400, 'Invalid request body: idp.client_secret: required when idp.issuer or idp.client_id changes; the stored secret is kept only for the same issuer and client.');
+    }
     return {
-      issuer: idp.issuer.replace(/\/+$/, ''),
+      issuer,
       client_id: idp.client_id,
       client_secret_sealed: idp.client_secret !== undefined ? this.secretBox.seal(idp.client_secret) : current.idp.client_secret_sealed,
       scopes: idp.scopes ?? current.idp.scopes,
