@@ -28,6 +28,7 @@ import * as m254 from './254-lean-log-indexes.js';
 import * as m255 from './255-partial-nullable-indexes.js';
 import * as m256 from './256-users-bound-connection.js';
 import * as m257 from './257-detach-cross-tenant-accounts.js';
+import * as m260 from './260-connections-allow-sha1-signatures.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -68,6 +69,7 @@ const migrations: Array<[string, Migration]> = [
   ['255-partial-nullable-indexes', m255],
   ['256-users-bound-connection', m256],
   ['257-detach-cross-tenant-accounts', m257],
+  ['260-connections-allow-sha1-signatures', m260],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -10,6 +10,8 @@ export interface SamlIdpSettings {
   cert: string;
   /** A Response template with `{{…}}` placeholders (see saml-response.ts). */
   template: string;
+  /** XML signature algorithm of the responses (samlify's default, RSA-SHA256, when unset). */
+  signatureAlgorithm?: string;
 }
 
 /** A parsed HTTP-Redirect AuthnRequest: where to answer and what to answer to. */
@@ -41,6 +43,7 @@ export class SamlIdpCore {
       singleSignOnService: [{ Binding: redirect, Location: s.ssoUrl }],
       ...(s.sloUrl ? { singleLogoutService: [{ Binding: redirect, Location: s.sloUrl }] } : {}),
       loginResponseTemplate: { context: s.template, attributes: [] },
+      ...(s.signatureAlgorithm ? { requestSignatureAlgorithm: s.signatureAlgorithm } : {}),
     });
   }
 

@@ -28,6 +28,11 @@ export class OidcTestOp {
    * signed ID token, so the only fault is the claim a test changes.
    */
   tamperIdToken?: (claims: Record<string, unknown>) => Record<string, unknown>;
+  /**
+   * When set, every ID token the token endpoint issues is replaced by what this returns: a token
+   * the OP never signed (another key, `alg: none`, HMAC), for the attack tests.
+   */
+  replaceIdToken?: (genuine: string) => string;
   /** The OP's only signing key, published at its jwks_uri. */
   private readonly signingKey: KeyObject = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 
@@ -61,6 +66,9 @@ export class OidcTestOp {
       const body = ctx.body as { id_token?: unknown } | undefined;
       if (this.tamperIdToken && ctx.oidc?.route === 'token' && ctx.status === 200 && typeof body?.id_token === 'string') {
         body.id_token = this.resign(body.id_token, this.tamperIdToken);
+      }
+      if (this.replaceIdToken && ctx.oidc?.route === 'token' && ctx.status === 200 && typeof body?.id_token === 'string') {
+        body.id_token = this.replaceIdToken(body.id_token);
       }
     });
     this.handler = this.provider.callback() as unknown as typeof this.handler;

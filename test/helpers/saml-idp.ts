@@ -32,6 +32,8 @@ export class SamlTestIdp {
   url = '';
   /** Who is signed in at the IdP: the next AuthnRequest is answered for this user. */
   user: IdpUser = { nameId: 'alice@acme.com', email: 'alice@acme.com', groups: [] };
+  /** The signature algorithm of its responses, as a legacy IdP set to RSA-SHA1 would use (samlify then digests with SHA-1 too). */
+  signatureAlgorithm?: string;
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
@@ -74,6 +76,7 @@ export class SamlTestIdp {
       key: keys['idp-test-only'].key,
       cert: keys['idp-test-only'].cert,
       template: read('responses/response.template.xml'),
+      signatureAlgorithm: this.signatureAlgorithm,
     });
     const pending = await core.parseRequest(this.spMetadata, Object.fromEntries(url.searchParams));
     return autoPostPage(pending.acsUrl, await core.respond(this.spMetadata, pending, this.user), pending.relayState);
@@ -156,19 +159,22 @@ export class SamlTestIdp {
   }
 }
 
-/** Enveloped RSA-SHA256 signature over the Response or the Assertion, placed after its Issuer. */
-export function sign(xml: string, what: 'response' | 'assertion', key: KeyName): string {
+/**
+ * Enveloped signature over the Response or the Assertion, placed after its Issuer: RSA-SHA256 with a
+ * SHA-256 digest unless `algorithms` says otherwise (legacy IdPs sign with SHA-1).
+ */
+export function sign(xml: string, what: 'response' | 'assertion', key: KeyName, algorithms: { signature?: string; digest?: string } = {}): string {
   const path = what === 'response' ? "/*[local-name(.)='Response']" : "//*[local-name(.)='Assertion']";
   const sig = new SignedXml({
     privateKey: keys[key].key,
     publicCert: keys[key].cert,
-    signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    signatureAlgorithm: algorithms.signature ?? 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
     canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
   });
   sig.addReference({
     xpath: path,
     transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'],
-    digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
+    digestAlgorithm: algorithms.digest ?? 'http://www.w3.org/2001/04/xmlenc#sha256',
   });
   sig.computeSignature(xml, { location: { reference: `${path}/*[local-name(.)='Issuer']`, action: 'after' }, existingPrefixes: {} });
   return sig.getSignedXml();

@@ -26,6 +26,26 @@ interface ApiKeyRow extends Omit<ApiKey, 'scopes'> {
 
 const toApiKey = ({ key_hash: _h, ...row }: ApiKeyRow): ApiKey => ({ ...row, scopes: parseJson<Scope[]>(row.scopes, []) });
 
+/**
+ * The key a management API request comes with. A key never exceeds its creator: it creates only
+ * keys within its own scopes and revokes only such keys (or itself), so a key limited to
+ * `create:api_keys` or `delete:api_keys` cannot mint or remove an admin key. The CLI and the
+ * bootstrap act for the operator and pass no holder.
+ */
+export interface KeyHolder {
+  id: string;
+  scopes: readonly Scope[];
+}
+
+const beyondHolder = (holder: KeyHolder, scopes: readonly Scope[]): Scope[] => [...new Set(scopes)].filter((s) => !holder.scopes.includes(s));
+
+const exceedsHolder = (verb: 'create' | 'revoke', missing: readonly Scope[]) =>
+  new AppError(
+    'insufficient_scope',
+    403,
+    `Insufficient scope; this key cannot ${verb} a key with scopes it does not hold itself: ${missing.join(', ')}.`,
+  );
+
 export class ApiKeyService {
   constructor(
     private readonly db: Db,
@@ -35,7 +55,9 @@ export class ApiKeyService {
   ) {}
 
   /** Creates a key; the plaintext is returned once and only its hash is stored. */
-  async create(input: { name: string; scopes: Scope[]; plaintext?: string }, actor: Actor): Promise<ApiKey & { key: string }> {
+  async create(input: { name: string; scopes: Scope[]; plaintext?: string }, actor: Actor, holder?: KeyHolder): Promise<ApiKey & { key: string }> {
+    const missing = holder ? beyondHolder(holder, input.scopes) : [];
+    if (missing.length) throw exceedsHolder('create', missing);
     const key = input.plaintext ?? randomToken('osk_');
     const now = this.clock.now().toISOString();
     const row: ApiKeyRow = {
@@ -87,10 +109,12 @@ export class ApiKeyService {
     return { items: page.items.map(toApiKey), next: page.next };
   }
 
-  async revoke(id: string, actor: Actor): Promise<void> {
+  async revoke(id: string, actor: Actor, holder?: KeyHolder): Promise<void> {
     await this.db.transaction(async (trx) => {
       const row = await trx<ApiKeyRow>('api_keys').where({ id }).first();
       if (!row || row.revoked_at) throw notFound('API key');
+      const missing = holder && holder.id !== id ? beyondHolder(holder, toApiKey(row).scopes) : [];
+      if (missing.length) throw exceedsHolder('revoke', missing);
       await trx('api_keys').where({ id }).update({ revoked_at: this.clock.now().toISOString() });
       await this.audit.record(trx, { action: 'api_key.revoked', actor, detail: { api_key_id: id, name: row.name } });
     });

@@ -16,6 +16,7 @@ export function toConnection(row: ConnectionRow, domains: string[], rules: RuleR
     roles_managed_by: row.roles_managed_by,
     membership_sync: row.membership_sync,
     allow_idp_initiated: toBool(row.allow_idp_initiated),
+    allow_sha1_signatures: toBool(row.allow_sha1_signatures),
     auto_remove_flagged_after_days: row.auto_remove_flagged_after_days ?? null,
     created_at: row.created_at,
     updated_at: row.updated_at,

@@ -10,6 +10,7 @@ export interface ConnectionRow {
   roles_managed_by: 'idp' | 'admin';
   membership_sync: 'on_login' | 'scim_and_login';
   allow_idp_initiated: boolean | number;
+  allow_sha1_signatures: boolean | number;
   auto_remove_flagged_after_days: number | null;
   created_at: string;
   updated_at: string;

@@ -19,6 +19,7 @@ const connectionSchema = z.object({
   roles_managed_by: z.enum(['idp', 'admin']),
   membership_sync: z.enum(['on_login', 'scim_and_login']),
   allow_idp_initiated: z.boolean(),
+  allow_sha1_signatures: z.boolean().describe('SAML: accept RSA-SHA1 signatures and SHA-1 digests (legacy IdPs only; default false).'),
   auto_remove_flagged_after_days: z.number().nullable(),
   sp: z.record(z.string(), z.string()).describe('SAML: entity_id, acs_url, metadata_url, login_url. OIDC: redirect_uri, login_url.'),
   created_at: z.string(),

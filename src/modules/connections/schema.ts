@@ -46,6 +46,8 @@ const settings = {
   roles_managed_by: z.enum(['idp', 'admin']).optional(),
   membership_sync: z.enum(['on_login', 'scim_and_login']).optional(),
   allow_idp_initiated: z.boolean().optional(),
+  /** SAML only: accept RSA-SHA1 signatures and SHA-1 digests from a legacy IdP (default false). */
+  allow_sha1_signatures: z.boolean().optional(),
   auto_remove_flagged_after_days: z.number().int().min(1).max(3650).nullable().optional(),
 };
 
@@ -55,7 +57,7 @@ export const createConnectionBody = z.discriminatedUnion('type', [
 ]);
 export type CreateConnectionInput = z.infer<typeof createConnectionBody>;
 
-/** PATCH: any setting; `idp` replaces the IdP settings (an OIDC secret may be omitted to keep it). */
+/** PATCH: any setting; `idp` replaces the IdP settings (an OIDC secret may be omitted to keep it, only while issuer and client_id stay the same). */
 export const updateConnectionBody = z.strictObject({
   name: name.optional(),
   idp: z.union([samlIdpInput, oidcIdpInput.extend({ client_secret: oidcIdpInput.shape.client_secret.optional() })]).optional(),
@@ -65,6 +67,7 @@ export const updateConnectionBody = z.strictObject({
   roles_managed_by: settings.roles_managed_by,
   membership_sync: settings.membership_sync,
   allow_idp_initiated: settings.allow_idp_initiated,
+  allow_sha1_signatures: settings.allow_sha1_signatures,
   auto_remove_flagged_after_days: settings.auto_remove_flagged_after_days,
 });
 export type UpdateConnectionInput = z.infer<typeof updateConnectionBody>;
@@ -101,6 +104,7 @@ interface ConnectionBase {
   roles_managed_by: 'idp' | 'admin';
   membership_sync: 'on_login' | 'scim_and_login';
   allow_idp_initiated: boolean;
+  allow_sha1_signatures: boolean;
   auto_remove_flagged_after_days: number | null;
   created_at: string;
   updated_at: string;

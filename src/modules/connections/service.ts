@@ -16,6 +16,8 @@ import type { Connection, CreateConnectionInput, MembershipRule, MembershipRuleI
 const domainClaimed = (domains: string[]) =>
   conflict('domain_already_claimed', `Domain ${domains.join(', ')} is already verified for another connection.`);
 
+const samlOnly = (field: string) => new AppError('invalid_body', 400, `Invalid request body: ${field}: applies to SAML connections only.`);
+
 export class ConnectionService {
   constructor(
     private readonly db: Db,
@@ -84,6 +86,7 @@ export class ConnectionService {
         ? toSamlIdp(input.idp)
         : ({ issuer: input.idp.issuer.replace(/\/+$/, ''), client_id: input.idp.client_id, client_secret_sealed: this.secretBox.seal(input.idp.client_secret), scopes: input.idp.scopes ?? ['openid', 'email', 'profile'] } satisfies OidcIdp);
     if (input.type === 'oidc') assertIssuerAllowed(input.idp.issuer);
+    if (input.type === 'oidc' && input.allow_sha1_signatures) throw samlOnly('allow_sha1_signatures');
     try {
       return await this.db.transaction(async (trx) => {
         const claimed = await q.claimedDomains(trx, input.domains, id);
@@ -97,6 +100,7 @@ export class ConnectionService {
           roles_managed_by: input.roles_managed_by ?? 'idp',
           membership_sync: input.membership_sync ?? 'on_login',
           allow_idp_initiated: input.allow_idp_initiated ?? false,
+          allow_sha1_signatures: input.allow_sha1_signatures ?? false,
           auto_remove_flagged_after_days: input.auto_remove_flagged_after_days ?? null,
           created_at: now,
           updated_at: now,
@@ -124,6 +128,10 @@ export class ConnectionService {
         if (patch.roles_managed_by !== undefined) row.roles_managed_by = patch.roles_managed_by;
         if (patch.membership_sync !== undefined) row.membership_sync = patch.membership_sync;
         if (patch.allow_idp_initiated !== undefined) row.allow_idp_initiated = patch.allow_idp_initiated;
+        if (patch.allow_sha1_signatures !== undefined) {
+          if (current.type === 'oidc' && patch.allow_sha1_signatures) throw samlOnly('allow_sha1_signatures');
+          row.allow_sha1_signatures = patch.allow_sha1_signatures;
+        }
         if (patch.auto_remove_flagged_after_days !== undefined) row.auto_remove_flagged_after_days = patch.auto_remove_flagged_after_days;
         await q.updateConnection(trx, current.id, row);
         if (patch.domains !== undefined) {
@@ -164,8 +172,14 @@ export class ConnectionService {
     }
     if (!('issuer' in idp)) throw new AppError('invalid_body', 400, 'Invalid request body: idp: an OIDC connection needs issuer, client_id, client_secret.');
     assertIssuerAllowed(idp.issuer);
+    const issuer = idp.issuer.replace(/\/+$/, '');
+    // The stored secret was given for one OP and one client: keeping it for another issuer or client
+    // id would post it to whoever runs the new token endpoint.
+    if (idp.client_secret === undefined && (issuer !== current.idp.issuer || idp.client_id !== current.idp.client_id)) {
+      throw new AppError('invalid_body', 400, 'Invalid request body: idp.client_secret: required when idp.issuer or idp.client_id changes; the stored secret is kept only for the same issuer and client.');
+    }
     return {
-      issuer: idp.issuer.replace(/\/+$/, ''),
+      issuer,
       client_id: idp.client_id,
       client_secret_sealed: idp.client_secret !== undefined ? this.secretBox.seal(idp.client_secret) : current.idp.client_secret_sealed,
       scopes: idp.scopes ?? current.idp.scopes,

@@ -52,6 +52,21 @@ export function listUsers(db: Executor, f: { email?: string; afterId?: string; t
   return q;
 }
 
+/**
+ * The account with this email among members (any status) of the given organizations: what an
+ * organization admin may resolve. Accounts elsewhere on the instance stay invisible, so "not here"
+ * looks the same whether or not the email has an account in another organization.
+ */
+export function findUserByEmailAmongMembers(db: Executor, email: string, organizationIds: readonly string[]): Promise<UserRow | undefined> {
+  if (organizationIds.length === 0) return Promise.resolve(undefined);
+  return db<UserRow>('users as u')
+    .join('memberships as m', 'm.user_id', 'u.id')
+    .where('u.email_lower', email.toLowerCase())
+    .whereIn('m.organization_id', [...organizationIds])
+    .orderBy('u.id')
+    .first<UserRow | undefined>('u.*');
+}
+
 export async function insertUser(db: Executor, row: UserRow): Promise<void> {
   await db('users').insert(row);
 }

@@ -13,6 +13,12 @@ export class UserService {
     return { items: page.items.map(q.toUser), next: page.next };
   }
 
+  /** A member of one of `organizationIds` with this email (see findUserByEmailAmongMembers). */
+  async findMemberByEmail(email: string, organizationIds: readonly string[]): Promise<q.User | undefined> {
+    const row = await q.findUserByEmailAmongMembers(this.db, email, organizationIds);
+    return row ? q.toUser(row) : undefined;
+  }
+
   async get(id: string): Promise<UserDetail> {
     const row = await q.findUserById(this.db, id);
     if (!row) throw notFound('User');

@@ -3,19 +3,34 @@ import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { AppError } from '../../platform/errors.js';
 
+const NAT64_WELL_KNOWN = ipaddr.IPv6.parseCIDR('64:ff9b::/96');
+const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR('2000::/3');
+
+const isPublicV4 = (ip: ipaddr.IPv4): boolean => ip.range() === 'unicast';
+
 /**
- * SSRF protection for webhook targets. Only public unicast addresses are allowed: loopback,
- * RFC 1918, carrier-grade NAT, link-local, unique-local, multicast, reserved and the IPv6 ranges
- * that embed an IPv4 address (mapped, NAT64, 6to4, Teredo) are refused unless the operator sets
- * WEBHOOK_ALLOW_PRIVATE_TARGETS=true.
+ * SSRF protection for webhook targets. Only public unicast addresses are allowed: IPv4 loopback,
+ * RFC 1918, carrier-grade NAT, link-local, multicast, documentation and reserved ranges are refused,
+ * and so is every IPv6 address outside global unicast 2000::/3 (IPv4-compatible ::/96, IPv4-mapped,
+ * unique-local, link-local, site-local fec0::/10, multicast, the local-use NAT64 prefix
+ * 64:ff9b:1::/48, discard) or inside it but special (Teredo, 6to4, documentation, ORCHID,
+ * benchmarking), unless the operator sets WEBHOOK_ALLOW_PRIVATE_TARGETS=true. The well-known NAT64
+ * prefix is judged by the IPv4 address it embeds: a DNS64 resolver answers every IPv4-only host that
+ * way on an IPv6-only network.
  */
 export function isPublicAddress(address: string): boolean {
+  // A zone index (fe80::1%eth0) only ever scopes a link-local address to an interface.
+  if (address.includes('%')) return false;
+  let ip: ipaddr.IPv4 | ipaddr.IPv6;
   try {
-    // `process` turns ::ffff:10.0.0.1 into 10.0.0.1 so mapped addresses get the IPv4 verdict.
-    return ipaddr.process(address.replace(/%.*$/, '')).range() === 'unicast';
+    ip = ipaddr.parse(address);
   } catch {
     return false;
   }
+  if (ip.kind() === 'ipv4') return isPublicV4(ip as ipaddr.IPv4);
+  const v6 = ip as ipaddr.IPv6;
+  if (v6.match(NAT64_WELL_KNOWN)) return isPublicV4(ipaddr.fromByteArray(v6.toByteArray().slice(12)) as ipaddr.IPv4);
+  return v6.match(GLOBAL_UNICAST_V6) && v6.range() === 'unicast';
 }
 
 export const hostOf = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');

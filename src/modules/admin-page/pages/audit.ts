@@ -8,6 +8,7 @@ import { html, href } from '../html.js';
 import { formatTime, layout, type ViewContext } from '../layout.js';
 import { queryString, viewContext } from '../context.js';
 import { principalOf, requireCan, seesOrganization, type AdminPrincipal } from '../principal.js';
+import { noUserWithEmail, userByEmail } from '../user-lookup.js';
 
 const PAGE_SIZE = 50;
 
@@ -63,9 +64,9 @@ async function resolveFilters(c: Container, p: AdminPrincipal, f: Filters): Prom
   }
   let userId = f.user;
   if (f.user?.includes('@')) {
-    const found = await c.users.list({ email: f.user, take: 1 });
-    if (!found.items[0]) return `No user with email "${f.user}".`;
-    userId = found.items[0].id;
+    const found = await userByEmail(c, p, f.user);
+    if (!found) return noUserWithEmail(p, f.user);
+    userId = found.id;
   }
   return { organizationId, userId };
 }

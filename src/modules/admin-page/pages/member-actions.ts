@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { Container } from '../../../container.js';
-import { invalidBody, isAppError } from '../../../platform/errors.js';
+import { conflict, invalidBody, isAppError } from '../../../platform/errors.js';
 import { findMember } from '../../members/queries.js';
 import { ROLES, type Role } from '../../memberships/types.js';
 import { href } from '../html.js';
@@ -8,6 +8,7 @@ import { confirmPage } from '../layout.js';
 import { queryString, redirectWith, viewContext } from '../context.js';
 import { actorOf, principalOf, requireCan } from '../principal.js';
 import { loadOrganization, type OrgContext } from './org-context.js';
+import { noUserWithEmail, userByEmail } from '../user-lookup.js';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const tabOf = (req: Request): 'active' | 'flagged' => (queryString(req, 'tab') === 'flagged' ? 'flagged' : 'active');
@@ -100,8 +101,10 @@ export function memberActions(c: Container): Router {
     const o = await loadOrganization(c, p, String(req.params.org));
     const email = field(req, 'email');
     await attempt(req, res, o.base, async () => {
-      const user = email ? (await c.users.list({ email, take: 1 })).items[0] : undefined;
-      if (!user) throw invalidBody(`No user has the email "${email}". Invite them instead.`);
+      // Refused before any lookup: the answer for a governed organization says nothing about the email.
+      if (o.connection) throw conflict('sso_managed_organization', `Organization "${o.org.name}" is managed by its SSO connection; members are added by the identity provider.`);
+      const user = await userByEmail(c, p, email);
+      if (!user) throw invalidBody(p.kind === 'sso' ? `${noUserWithEmail(p, email)} Invite them instead.` : `No user has the email "${email}". Invite them instead.`);
       await c.members.add(o.org.id, [user.id], roleOf(req), actorOf(p));
       return `Added ${user.email} as ${roleOf(req)}.`;
     });

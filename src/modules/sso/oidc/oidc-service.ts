@@ -20,7 +20,8 @@ const PENDING_TTL_MS = 10 * 60 * 1000;
 
 /**
  * openid-client per connection: discovery (cached per connection version), authorization code with
- * PKCE, state and nonce. openid-client checks iss, aud, azp, exp, iat, nonce, state and algorithms.
+ * PKCE, state and nonce. openid-client checks iss, aud, azp, exp, iat, nonce, state, algorithms and
+ * (enabled below) the ID token's signature against the OP's JWKS.
  */
 export class OidcService {
   private readonly configs = new Map<string, Promise<client.Configuration>>();
@@ -36,6 +37,13 @@ export class OidcService {
       const insecure = issuer.protocol === 'http:';
       cached = client
         .discovery(issuer, c.idp.client_id, undefined, client.ClientSecretPost(this.clientSecret(c.idp)), insecure ? { execute: [client.allowInsecureRequests] } : undefined)
+        .then((config) => {
+          // openid-client trusts an ID token that came straight from the token endpoint without
+          // checking its signature; verify it against the OP's published keys (jwks_uri) as well,
+          // which also refuses `alg: none` and HMAC tokens keyed with the client secret.
+          client.enableNonRepudiationChecks(config);
+          return config;
+        })
         .catch((err: unknown) => {
           this.configs.delete(key);
           throw new AppError('idp_unavailable', 502, 'The identity provider could not be reached.', { expose: true, detail: { why: (err as Error).message } });

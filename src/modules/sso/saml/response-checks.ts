@@ -3,6 +3,18 @@ import { ssoFailure } from '../errors.js';
 
 const SAML = 'urn:oasis:names:tc:SAML:2.0:assertion';
 const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
+const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
+
+/** What xml-crypto verifies, minus SHA-1 and HMAC (a shared-secret MAC proves nothing about the IdP). */
+const STRONG_ALGORITHMS = new Set([
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  'http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
+  'http://www.w3.org/2001/04/xmlenc#sha256',
+  'http://www.w3.org/2001/04/xmlenc#sha512',
+]);
+/** Accepted only from a connection that opts in with `allow_sha1_signatures` (legacy IdPs). */
+const SHA1_ALGORITHMS = new Set(['http://www.w3.org/2000/09/xmldsig#rsa-sha1', 'http://www.w3.org/2000/09/xmldsig#sha1']);
 
 function parse(xml: string): Document {
   // Responses never need a DOCTYPE; entity declarations are only ever an attack.
@@ -22,6 +34,31 @@ export function assertionIdsOf(responseXml: string): string[] {
   return Array.from(doc.getElementsByTagNameNS(SAML, 'Assertion'))
     .map((a) => a.getAttribute('ID'))
     .filter((id): id is string => !!id);
+}
+
+/**
+ * Signature and digest algorithms of every XML signature in the response and in the assertion
+ * node-saml verified. node-saml relies on the response's signature, or else the assertion's, and
+ * xml-crypto accepts RSA-SHA1 and SHA-1 digests: checking all of them (not only the one relied on)
+ * leaves no SHA-1 signature for a collision to hide behind.
+ */
+export function checkSignatureAlgorithms(docs: readonly string[], allowSha1: boolean): void {
+  for (const xml of docs) {
+    for (const signature of Array.from(parse(xml).getElementsByTagNameNS(DSIG, 'Signature'))) {
+      const signedInfo = children(signature, DSIG, 'SignedInfo')[0];
+      const methods = signedInfo ? children(signedInfo, DSIG, 'SignatureMethod') : [];
+      const digests = signedInfo ? children(signedInfo, DSIG, 'Reference').flatMap((r) => children(r, DSIG, 'DigestMethod')) : [];
+      if (methods.length !== 1 || digests.length === 0) throw ssoFailure('invalid_response', { why: 'signature without one SignatureMethod and a DigestMethod' });
+      for (const algorithm of [...methods, ...digests].map((m) => m.getAttribute('Algorithm') ?? '')) {
+        if (STRONG_ALGORITHMS.has(algorithm)) continue;
+        if (SHA1_ALGORITHMS.has(algorithm)) {
+          if (allowSha1) continue;
+          throw ssoFailure('invalid_response', { why: `signed with SHA-1 (${algorithm}); this connection does not allow SHA-1 signatures (allow_sha1_signatures)` });
+        }
+        throw ssoFailure('invalid_response', { why: `signature algorithm not accepted: ${algorithm || '(none)'}` });
+      }
+    }
+  }
 }
 
 export interface VerifiedFacts {

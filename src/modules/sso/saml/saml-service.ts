@@ -9,7 +9,7 @@ import type { Connection, SamlIdp } from '../../connections/schema.js';
 import { ssoFailure } from '../errors.js';
 import { toLoginProfile, type LoginProfile } from '../login-profile.js';
 import { DbRequestCache, REQUEST_TTL_MS } from './request-cache.js';
-import { assertionIdsOf, checkVerifiedResponse } from './response-checks.js';
+import { assertionIdsOf, checkSignatureAlgorithms, checkVerifiedResponse } from './response-checks.js';
 
 export const CLOCK_SKEW_MS = 60_000;
 type SamlConnection = Connection & { type: 'saml'; idp: SamlIdp };
@@ -75,6 +75,7 @@ export class SamlService {
     if (!profile?.getAssertionXml || !profile.getSamlResponseXml) throw ssoFailure('invalid_response', { why: 'no assertion' });
     const now = this.clock.now();
     const sp = samlSp(this.publicUrl(), c.id);
+    checkSignatureAlgorithms([profile.getSamlResponseXml(), profile.getAssertionXml()], c.allow_sha1_signatures);
     const facts = checkVerifiedResponse(profile.getSamlResponseXml(), profile.getAssertionXml(), { acsUrl: sp.acs_url, idpEntityId: c.idp.entity_id, skewMs: CLOCK_SKEW_MS, now });
     await this.remember(c.id, facts.assertionId, facts.expiresAt, now);
     const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
