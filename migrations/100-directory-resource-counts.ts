@@ -46,8 +46,8 @@ export async function down(knex: Knex): Promise<void> {
       await knex.raw(`DROP TRIGGER IF EXISTS ${table}_count_delete`);
     }
   }
-  await knex.schema.alterTable('directories', (t) => {
-    t.dropColumn('scim_user_count');
-    t.dropColumn('scim_group_count');
-  });
+  // A plain DROP COLUMN: on SQLite, knex's dropColumn rebuilds the table, and dropping the old
+  // directories table cascades to its tokens, SCIM users and groups.
+  await knex.raw('ALTER TABLE "directories" DROP COLUMN "scim_user_count"');
+  await knex.raw('ALTER TABLE "directories" DROP COLUMN "scim_group_count"');
 }

@@ -8,7 +8,6 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('identities', (t) => {
-    t.dropColumn('last_groups');
-  });
+  // A plain DROP COLUMN: knex's dropColumn would rebuild the table on SQLite.
+  await knex.raw('ALTER TABLE "identities" DROP COLUMN "last_groups"');
 }

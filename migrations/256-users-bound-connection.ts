@@ -15,7 +15,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('users', (t) => {
-    t.dropColumn('bound_connection_id');
-  });
+  // A plain DROP COLUMN: on SQLite, knex's dropColumn rebuilds the table, and dropping the old users
+  // table would cascade to identities and memberships.
+  await knex.raw('ALTER TABLE "users" DROP COLUMN "bound_connection_id"');
 }

@@ -42,3 +42,31 @@ describe.each(dialects)('migrations on %s', (kind, available) => {
     }
   });
 });
+
+describe.each(dialects)('rolling back keeps the data of the tables that stay, on %s', (kind, available) => {
+  it.skipIf(!available)('down to the base schema leaves users, identities, memberships, directories and their SCIM rows in place', async () => {
+    const t = await createTestDatabase(kind);
+    const at = '2026-01-01T00:00:00.000Z';
+    try {
+      await migrateLatest(t.db);
+      const db = t.db;
+      await db('connections').insert({ id: 'c1', name: 'c1', type: 'saml', idp: '{}', attribute_mapping: '{}', created_at: at, updated_at: at });
+      await db('connection_domains').insert({ domain: 'acme.test', connection_id: 'c1' });
+      await db('users').insert({ id: 'u1', email: 'a@acme.test', email_lower: 'a@acme.test', active: true, created_at: at, updated_at: at });
+      await db('identities').insert({ id: 'i1', user_id: 'u1', connection_id: 'c1', subject: 's1', created_at: at });
+      await db('organizations').insert({ id: 'o1', name: 'o1', display_name: 'O1', connection_id: 'c1', created_at: at, updated_at: at });
+      await db('memberships').insert({ organization_id: 'o1', user_id: 'u1', role: 'member', source: 'sso', status: 'active', joined_at: at });
+      await db('directories').insert({ id: 'd1', connection_id: 'c1', name: 'D', created_at: at });
+      await db('directory_tokens').insert({ id: 'k1', directory_id: 'd1', token_hash: 'h', prefix: 'p', created_at: at });
+      await db('scim_users').insert({ id: 's1', directory_id: 'd1', user_id: 'u1', user_name: 'a', user_name_lower: 'a', data: '{}', created_at: at, updated_at: at });
+      const tables = ['connections', 'connection_domains', 'users', 'identities', 'organizations', 'memberships', 'directories', 'directory_tokens', 'scim_users'];
+      const count = async () => Promise.all(tables.map(async (name) => Number((await db(name).count<{ n: number }[]>({ n: '*' }))[0]!.n)));
+      const before = await count();
+      const all = await migrationSource.getMigrations([]);
+      for (let i = all.length - 1; all[i] !== '018-job-locks'; i--) await migrateDown(db);
+      expect(await count()).toEqual(before);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
