@@ -1,0 +1,125 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { createScimDirectory, type ScimClient } from '../helpers/scim-builders.js';
+
+/**
+ * RFC 7643/7644 checks an independent SCIM compliance tester ran against orgsync and found wanting,
+ * each reproduced here over real HTTP.
+ */
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+let t: TestApp;
+let s: ScimClient;
+beforeEach(async () => {
+  t = await startTestApp();
+  s = await createScimDirectory(t, { domains: ['acme.test'] });
+});
+afterEach(async () => {
+  await t.close();
+});
+
+const create = async (path: '/Users' | '/Groups', body: Record<string, unknown>) => {
+  const res = await s.req('POST', path, { body });
+  expect(res.status, res.text).toBe(201);
+  return res.body as { id: string; meta: { version: string } } & Record<string, unknown>;
+};
+const patch = (path: string, Operations: unknown[], headers?: Record<string, string>) => s.req('PATCH', path, { body: { schemas: [PATCH_OP], Operations }, headers });
+const auditActions = async () => (await t.container.db('audit_events').where({ actor_type: 'scim' }).orderBy('seq').select('action')).map((r) => r.action as string);
+
+describe('PATCH with the bare extension URN as path', () => {
+  it('applies add, replace and remove to the extension attributes', async () => {
+    const manager = await create('/Users', { userName: 'boss@acme.test' });
+    const u = await create('/Users', { userName: 'ext@acme.test', [ENTERPRISE]: { department: 'Sales', employeeNumber: 'E-1' } });
+
+    const added = await patch(`/Users/${u.id}`, [{ op: 'add', path: ENTERPRISE, value: { costCenter: 'CC-7', department: 'Ops' } }]);
+    expect(added.status, added.text).toBe(200);
+    expect(added.body[ENTERPRISE]).toEqual({ department: 'Ops', employeeNumber: 'E-1', costCenter: 'CC-7' });
+
+    // Entra's capitalised op; attributes not named are kept (RFC 7644 §3.5.2.3).
+    const replaced = await patch(`/Users/${u.id}`, [{ op: 'Replace', path: ENTERPRISE, value: { department: 'R&D', manager: { value: manager.id } } }]);
+    expect(replaced.body[ENTERPRISE]).toEqual({ department: 'R&D', employeeNumber: 'E-1', costCenter: 'CC-7', manager: { value: manager.id } });
+
+    const some = await patch(`/Users/${u.id}`, [{ op: 'remove', path: ENTERPRISE, value: { costCenter: 'CC-7' } }]);
+    expect(some.body[ENTERPRISE]).toEqual({ department: 'R&D', employeeNumber: 'E-1', manager: { value: manager.id } });
+
+    const removed = await patch(`/Users/${u.id}`, [{ op: 'remove', path: ENTERPRISE }]);
+    expect(removed.status).toBe(200);
+    expect(removed.body[ENTERPRISE]).toBeUndefined();
+    const stored = await s.req('GET', `/Users/${u.id}`);
+    expect(stored.body[ENTERPRISE]).toBeUndefined();
+    expect(stored.body.meta.version).toBe('W/"5"');
+    expect(await auditActions()).toEqual(['user.provisioned', 'user.provisioned', 'user.updated', 'user.updated', 'user.updated', 'user.updated']);
+  });
+
+  it('refuses a value that is not an object of attributes', async () => {
+    const u = await create('/Users', { userName: 'ext2@acme.test' });
+    const res = await patch(`/Users/${u.id}`, [{ op: 'add', path: ENTERPRISE, value: 'Sales' }]);
+    expect([res.status, res.body.scimType]).toEqual([400, 'invalidValue']);
+  });
+});
+
+describe('removing active never grants access back', () => {
+  it('keeps a deactivated user deactivated after remove active, replace active null or a PUT without active', async () => {
+    const u = await create('/Users', { userName: 'gone@acme.test' });
+    expect((await patch(`/Users/${u.id}`, [{ op: 'replace', path: 'active', value: false }])).body.active).toBe(false);
+
+    const removed = await patch(`/Users/${u.id}`, [{ op: 'remove', path: 'active' }]);
+    expect(removed.status, removed.text).toBe(200);
+    expect(removed.body.active).toBe(false);
+    expect((await patch(`/Users/${u.id}`, [{ op: 'Replace', path: 'active', value: null }])).body.active).toBe(false);
+    const put = await s.req('PUT', `/Users/${u.id}`, { body: { userName: 'gone@acme.test', title: 'Former' } });
+    expect(put.status).toBe(200);
+    expect(put.body.active).toBe(false);
+
+    expect((await s.req('GET', `/Users/${u.id}`)).body.active).toBe(false);
+    const row = await t.container.db('scim_users').where({ id: u.id }).first();
+    expect(Boolean(Number((await t.container.db('users').where({ id: row.user_id }).first()).active))).toBe(false);
+    expect(await auditActions()).toEqual(['user.provisioned', 'user.deactivated', 'user.updated']);
+
+    // And an active user stays active: removing the attribute changes nothing.
+    const here = await create('/Users', { userName: 'here@acme.test' });
+    const kept = await patch(`/Users/${here.id}`, [{ op: 'remove', path: 'active' }]);
+    expect([kept.body.active, kept.body.meta.version]).toEqual([true, 'W/"1"']);
+  });
+});
+
+describe('unknown attribute paths', () => {
+  it('fails with invalidPath (or mutability for read-only ones) and changes nothing', async () => {
+    const u = await create('/Users', { userName: 'strict@acme.test', title: 'Before', emails: [{ type: 'work', value: 'strict@acme.test' }] });
+    const cases: Array<[unknown[], string]> = [
+      [[{ op: 'replace', path: 'favoriteColor', value: 'blue' }], 'invalidPath'],
+      [[{ op: 'add', path: 'name.nickname', value: 'x' }], 'invalidPath'],
+      [[{ op: 'remove', path: 'favoriteColor' }], 'invalidPath'],
+      [[{ op: 'replace', path: 'emails[type eq "work"].label', value: 'x' }], 'invalidPath'],
+      [[{ op: 'replace', path: `${ENTERPRISE}:shoeSize`, value: '44' }], 'invalidPath'],
+      [[{ op: 'replace', path: 'urn:example:unknown:2.0:User:title', value: 'x' }], 'invalidPath'],
+      [[{ op: 'replace', path: 'id', value: 'mine' }], 'mutability'],
+      [[{ op: 'replace', path: 'meta.created', value: '2020-01-01T00:00:00Z' }], 'mutability'],
+      [[{ op: 'add', path: 'groups', value: [{ value: 'g' }] }], 'mutability'],
+      // The first operation is valid: the request fails as a whole.
+      [[{ op: 'replace', path: 'title', value: 'After' }, { op: 'replace', path: 'favoriteColor', value: 'blue' }], 'invalidPath'],
+    ];
+    for (const [ops, scimType] of cases) {
+      const res = await patch(`/Users/${u.id}`, ops);
+      expect([res.status, res.body.scimType], JSON.stringify(ops)).toEqual([400, scimType]);
+    }
+    const after = await s.req('GET', `/Users/${u.id}`);
+    expect(after.body).toMatchObject({ title: 'Before', meta: { version: 'W/"1"' } });
+  });
+
+  it('fails on groups too, while keys of a value object stay lenient as on create', async () => {
+    const g = await create('/Groups', { displayName: 'Strict' });
+    const unknown = await patch(`/Groups/${g.id}`, [{ op: 'replace', path: 'description', value: 'x' }]);
+    expect([unknown.status, unknown.body.scimType]).toEqual([400, 'invalidPath']);
+    const readOnly = await patch(`/Groups/${g.id}`, [{ op: 'replace', path: 'id', value: 'x' }]);
+    expect([readOnly.status, readOnly.body.scimType]).toEqual([400, 'mutability']);
+    // Okta renames with the whole group in value (read-only id included); unknown keys are ignored.
+    const lenient = await patch(`/Groups/${g.id}`, [{ op: 'replace', value: { id: g.id, displayName: 'Renamed', description: 'x' } }]);
+    expect(lenient.status).toBe(204);
+    expect((await s.req('GET', `/Groups/${g.id}`)).body.displayName).toBe('Renamed');
+    const u = await create('/Users', { userName: 'lenient@acme.test' });
+    const userLenient = await patch(`/Users/${u.id}`, [{ op: 'replace', value: { title: 'T', favoriteColor: 'blue', password: 'p' } }]);
+    expect([userLenient.status, userLenient.body.title, userLenient.body.favoriteColor]).toEqual([200, 'T', undefined]);
+  });
+});
