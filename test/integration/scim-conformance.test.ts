@@ -123,3 +123,27 @@ describe('unknown attribute paths', () => {
     expect([userLenient.status, userLenient.body.title, userLenient.body.favoriteColor]).toEqual([200, 'T', undefined]);
   });
 });
+
+describe('If-None-Match', () => {
+  it('answers 304 without a body when the version matches, 200 otherwise', async () => {
+    const u = await create('/Users', { userName: 'etag@acme.test' });
+    for (const tag of ['W/"1"', '"1"', '*', 'W/"0", W/"1"']) {
+      const res = await s.req('GET', `/Users/${u.id}`, { headers: { 'if-none-match': tag } });
+      expect([res.status, res.text, res.headers.get('etag')], tag).toEqual([304, '', 'W/"1"']);
+    }
+    expect((await s.req('GET', `/Users/${u.id}`, { headers: { 'if-none-match': 'W/"2"' } })).status).toBe(200);
+    await patch(`/Users/${u.id}`, [{ op: 'replace', path: 'title', value: 'New' }]);
+    const changed = await s.req('GET', `/Users/${u.id}`, { headers: { 'if-none-match': 'W/"1"' } });
+    expect([changed.status, changed.body.title]).toEqual([200, 'New']);
+
+    const g = await create('/Groups', { displayName: 'Tagged' });
+    expect((await s.req('GET', `/Groups/${g.id}`, { headers: { 'if-none-match': g.meta.version } })).status).toBe(304);
+
+    // Another directory's resource is never confirmed by a 304, whatever the tag.
+    const other = await createScimDirectory(t);
+    const theirs = (await other.req('POST', '/Users', { body: { userName: 'theirs@acme.test' } })).body.id as string;
+    const res = await s.req('GET', `/Users/${theirs}`, { headers: { 'if-none-match': '*' } });
+    expect([res.status, res.body.schemas]).toEqual([404, ['urn:ietf:params:scim:api:messages:2.0:Error']]);
+    expect((await s.req('GET', `${other.base}/Users/${theirs}`, { headers: { 'if-none-match': '*' } })).status).toBe(401);
+  });
+});
