@@ -147,3 +147,30 @@ describe('If-None-Match', () => {
     expect((await s.req('GET', `${other.base}/Users/${theirs}`, { headers: { 'if-none-match': '*' } })).status).toBe(401);
   });
 });
+
+describe('/Schemas', () => {
+  it('describes the discovery resources too, and every attribute they return', async () => {
+    const list = await s.req('GET', '/Schemas');
+    const ids = list.body.Resources.map((r: { id: string }) => r.id);
+    expect(ids).toEqual([
+      'urn:ietf:params:scim:schemas:core:2.0:User',
+      ENTERPRISE,
+      'urn:ietf:params:scim:schemas:core:2.0:Group',
+      'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig',
+      'urn:ietf:params:scim:schemas:core:2.0:ResourceType',
+      'urn:ietf:params:scim:schemas:core:2.0:Schema',
+    ]);
+    expect(list.body.totalResults).toBe(6);
+    const names = async (id: string) => ((await s.req('GET', `/Schemas/${id}`)).body.attributes as Array<{ name: string }>).map((a) => a.name);
+    const returned = (r: Record<string, unknown>) => Object.keys(r).filter((k) => k !== 'schemas' && k !== 'meta');
+    const spc = (await s.req('GET', '/ServiceProviderConfig')).body;
+    expect(await names(spc.schemas[0])).toEqual(expect.arrayContaining(returned(spc)));
+    const rt = (await s.req('GET', '/ResourceTypes/User')).body;
+    expect(await names(rt.schemas[0])).toEqual(expect.arrayContaining(returned(rt)));
+    const schemaSchema = (await s.req('GET', `/Schemas/${list.body.Resources[0].schemas[0]}`)).body;
+    expect(schemaSchema.id).toBe('urn:ietf:params:scim:schemas:core:2.0:Schema');
+    expect(schemaSchema.attributes.find((a: { name: string }) => a.name === 'attributes').subAttributes.map((a: { name: string }) => a.name)).toEqual(
+      expect.arrayContaining(['name', 'type', 'multiValued', 'mutability', 'returned', 'uniqueness', 'subAttributes']),
+    );
+  });
+});
