@@ -174,3 +174,38 @@ describe('/Schemas', () => {
     );
   });
 });
+
+describe('root queries across resource types', () => {
+  it('POST /.search and GET / return Users then Groups, paged over both, scoped to the directory', async () => {
+    const a = await create('/Users', { userName: 'eng.lead@acme.test', displayName: 'Engineering Lead' });
+    await create('/Users', { userName: 'sales@acme.test', displayName: 'Sales Person' });
+    const g = await create('/Groups', { displayName: 'Engineering', members: [{ value: a.id }] });
+    const other = await createScimDirectory(t);
+    await other.req('POST', '/Users', { body: { userName: 'eng.other@acme.test', displayName: 'Engineering Other' } });
+    await other.req('POST', '/Groups', { body: { displayName: 'Engineering Other' } });
+
+    const search = (body: Record<string, unknown>) => s.req('POST', '/.search', { body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], ...body } });
+    const both = await search({ filter: 'displayName sw "engineering"' });
+    expect(both.status, both.text).toBe(200);
+    expect(both.body.totalResults).toBe(2);
+    expect(both.body.Resources.map((r: { id: string }) => r.id)).toEqual([a.id, g.id]);
+    expect(both.body.Resources[1].schemas).toEqual(['urn:ietf:params:scim:schemas:core:2.0:Group']);
+
+    // Attributes one type lacks match nothing of that type.
+    expect((await search({ filter: 'userName sw "eng"' })).body.Resources.map((r: { id: string }) => r.id)).toEqual([a.id]);
+    expect((await search({ filter: `members.value eq "${a.id}"` })).body.Resources.map((r: { id: string }) => r.id)).toEqual([g.id]);
+    expect((await search({ filter: 'userName eq "sales@acme.test" or displayName eq "Engineering"' })).body.totalResults).toBe(2);
+
+    const page = await search({ startIndex: 2, count: 2, attributes: ['displayName'] });
+    expect(page.body).toMatchObject({ totalResults: 3, startIndex: 2, itemsPerPage: 2 });
+    expect(page.body.Resources.map((r: { displayName: string }) => r.displayName)).toEqual(['Sales Person', 'Engineering']);
+    expect(page.body.Resources[0].userName).toBeUndefined();
+
+    const get = await s.req('GET', `/?filter=${encodeURIComponent('displayName co "engineering"')}&count=1`);
+    expect(get.body).toMatchObject({ totalResults: 2, itemsPerPage: 1 });
+
+    const bad = await search({ filter: 'shoeSize eq "44"' });
+    expect([bad.status, bad.body.scimType]).toEqual([400, 'invalidFilter']);
+    expect((await s.req('GET', '/.search')).status).toBe(405);
+  });
+});
