@@ -32,6 +32,8 @@ export class SamlTestIdp {
   url = '';
   /** Who is signed in at the IdP: the next AuthnRequest is answered for this user. */
   user: IdpUser = { nameId: 'alice@acme.com', email: 'alice@acme.com', groups: [] };
+  /** The response shape the IdP answers with (a template under fixtures/saml/, by scenario). */
+  responseTemplate = 'responses/response.template.xml';
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
@@ -73,7 +75,7 @@ export class SamlTestIdp {
       ssoUrl: this.ssoUrl,
       key: keys['idp-test-only'].key,
       cert: keys['idp-test-only'].cert,
-      template: read('responses/response.template.xml'),
+      template: read(this.responseTemplate),
     });
     const pending = await core.parseRequest(this.spMetadata, Object.fromEntries(url.searchParams));
     return autoPostPage(pending.acsUrl, await core.respond(this.spMetadata, pending, this.user), pending.relayState);

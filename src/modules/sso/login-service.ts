@@ -94,7 +94,8 @@ export class LoginService {
       if (denied) throw ssoFailure('user_deactivated', { why: `directory: ${denied}`, userId: created ? undefined : userId });
     }
 
-    const groups = JSON.stringify(profile.groups);
+    // An incomplete list is not remembered as the user's groups (rule previews would read it as such).
+    const groups = profile.groupsIncomplete ? null : JSON.stringify(profile.groups);
     if (identity) {
       await trx('identities').where({ id: identity.id }).update({ last_login_at: now, external_id: profile.externalId, last_groups: groups });
     } else {
@@ -110,7 +111,16 @@ export class LoginService {
       await this.events.emit(trx, { type: 'user.provisioned', userId, data: { source: 'login', connection_id: connection.id, email: profile.email } });
     }
 
-    const run = (await this.sync.syncUser(trx, { connection, userId, loginGroups: profile.groups, trigger: 'login', actor, lostGrant: 'login_lost_grant', alwaysRecord: true }))!;
+    const run = (await this.sync.syncUser(trx, {
+      connection,
+      userId,
+      loginGroups: profile.groups,
+      loginGroupsIncomplete: profile.groupsIncomplete,
+      trigger: 'login',
+      actor,
+      lostGrant: 'login_lost_grant',
+      alwaysRecord: true,
+    }))!;
     await this.audit.record(trx, {
       action: 'login.succeeded',
       actor,
@@ -125,6 +135,7 @@ export class LoginService {
         flagged: run.flagged.length,
         restored: run.restored.length,
         skipped: run.skipped.length,
+        ...(run.incomplete ? { groups_incomplete: run.incomplete.reason, held: run.incomplete.held.length } : {}),
       },
     });
     return { userId, run, created };
