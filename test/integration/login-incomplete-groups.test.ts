@@ -7,6 +7,9 @@ import { OidcTestOp, signInAtOp } from '../helpers/oidc-op.js';
 import { Browser } from '../helpers/sso-browser.js';
 import { scimClient } from '../helpers/scim-client.js';
 import type { SamlTestIdp } from '../helpers/saml-idp.js';
+import { createLoginService } from '../../src/modules/sso/complete-login.js';
+import { toLoginProfile } from '../../src/modules/sso/login-profile.js';
+import { isAppError } from '../../src/platform/errors.js';
 
 /**
  * An incomplete group list (Entra group overage, no groups attribute) must never flag or remove:
@@ -197,5 +200,41 @@ describe('OIDC', () => {
     const empty = await login('groups-claim-empty.id-token');
     expect(empty.flagged).toEqual([expect.objectContaining({ name: 'acme-ops', reason: 'login_lost_grant' })]);
     expect(empty.last_sync_run.incomplete).toBeNull();
+  });
+});
+
+describe('Google Workspace (issuer https://accounts.google.com)', () => {
+  it('accepts an account only when its hd claim is one of the connection domains', async () => {
+    const res = await t.api('POST', '/api/v1/connections', {
+      body: {
+        name: 'acme-google',
+        type: 'oidc',
+        domains: ['acme.com'],
+        idp: { issuer: 'https://accounts.google.com', client_id: '1234987819200.apps.googleusercontent.com', client_secret: 'google-client-secret-0123' },
+        membership_rules: [{ organization: 'acme', role: 'member' }],
+      },
+    });
+    expect(res.status, res.text).toBe(201);
+    const connection = (await t.container.connections.load(t.container.db, res.body.id))!;
+    const login = createLoginService(t.container);
+    // The claims openid-client hands over after validating Google's ID token (no network here).
+    const signIn = (fixture: string) => {
+      const claims = oidcFixture(fixture).claims as Record<string, unknown>;
+      return login.login(connection, toLoginProfile('oidc', String(claims.sub), claims, connection.attribute_mapping, claims.email_verified === true));
+    };
+
+    const ok = await signIn('google.workspace.id-token');
+    expect(ok.run.added).toEqual([{ organization_id: orgs.acme, role: 'member' }]);
+    for (const fixture of ['google.consumer-account.id-token', 'google.other-workspace.id-token']) {
+      const refused = await signIn(fixture).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(isAppError(refused) && refused.code, fixture).toBe('email_domain_not_verified');
+    }
+    const denied = await t.container.db('audit_events').where({ action: 'login.denied' }).select('detail');
+    expect(denied.map((d) => JSON.parse(d.detail).reason)).toEqual(['email_domain_not_verified', 'email_domain_not_verified']);
+    // Neither refused account got a user or an identity.
+    expect(await t.container.db('identities').where({ connection_id: connection.id }).pluck('subject')).toEqual(['110169484474386276334']);
   });
 });

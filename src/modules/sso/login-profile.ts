@@ -1,4 +1,5 @@
 import type { AttributeMapping } from '../connections/attribute-mapping.js';
+import type { Connection } from '../connections/schema.js';
 import type { GroupsIncompleteReason } from '../membership-sync/sync-runs.js';
 
 /** A fully validated login, whatever the protocol: the only thing login sync sees. */
@@ -20,6 +21,8 @@ export interface LoginProfile {
   groupsIncomplete: GroupsIncompleteReason | null;
   /** Matched against SCIM `externalId`: the mapped attribute (Entra `oid`), else the subject. */
   externalId: string;
+  /** OIDC `hd`: the Google Workspace domain of the account (absent for consumer Google accounts). */
+  hostedDomain: string | null;
 }
 
 type Claims = Record<string, unknown>;
@@ -82,5 +85,23 @@ export function toLoginProfile(
     groups: [...groups],
     groupsIncomplete,
     externalId: first(claims, mapping.external_id) ?? subject,
+    hostedDomain: protocol === 'oidc' ? first(claims, ['hd']) : null,
   };
+}
+
+/** How a connection is known to be Google (Workspace) sign-in: its issuer is Google's. */
+export const GOOGLE_ISSUER = 'https://accounts.google.com';
+export const isGoogleConnection = (c: Connection): boolean => c.type === 'oidc' && c.idp.issuer.replace(/\/+$/, '').toLowerCase() === GOOGLE_ISSUER;
+
+/**
+ * Google signs in any Google account, consumer ones included, and a consumer account can carry a
+ * work address (made with that email outside the company's Workspace): the email's domain does not
+ * say who manages the account, `hd` does. A Google connection accepts an account only when `hd` is
+ * one of its domains. Returns why not, or null.
+ */
+export function googleDomainRefusal(c: Connection, profile: LoginProfile): string | null {
+  if (!isGoogleConnection(c)) return null;
+  if (!profile.hostedDomain) return 'the Google account belongs to no Workspace (no hd claim)';
+  if (!c.domains.includes(profile.hostedDomain.toLowerCase())) return `the Google Workspace domain (hd) ${profile.hostedDomain} is not a domain of this connection`;
+  return null;
 }

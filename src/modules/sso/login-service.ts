@@ -11,7 +11,7 @@ import type { MembershipSyncService } from '../membership-sync/service.js';
 import type { SyncRun } from '../membership-sync/sync-runs.js';
 import { directoryDenies, directoryOfConnection } from '../membership-sync/queries.js';
 import { ssoFailure } from './errors.js';
-import type { LoginProfile } from './login-profile.js';
+import { googleDomainRefusal, type LoginProfile } from './login-profile.js';
 import * as q from './identity-queries.js';
 
 export interface LoginResult {
@@ -57,6 +57,8 @@ export class LoginService {
     const now = this.clock.now().toISOString();
     if (!profile.email) throw ssoFailure('invalid_response', { why: 'The response carried no email address.' });
     if (!connection.domains.includes(domainOf(profile.email))) throw ssoFailure('email_domain_not_verified');
+    const googleRefusal = googleDomainRefusal(connection, profile);
+    if (googleRefusal) throw ssoFailure('email_domain_not_verified', { why: googleRefusal });
 
     // A SCIM create or another sign-in of this person on another instance must not create a second account.
     await lockKeys(trx, [`user-email:${profile.email.toLowerCase()}`]);
