@@ -81,6 +81,9 @@ describe('removing active never grants access back', () => {
     const here = await create('/Users', { userName: 'here@acme.test' });
     const kept = await patch(`/Users/${here.id}`, [{ op: 'remove', path: 'active' }]);
     expect([kept.body.active, kept.body.meta.version]).toEqual([true, 'W/"1"']);
+    // Within one request, a removal keeps the value the operations before it left.
+    const both = await patch(`/Users/${here.id}`, [{ op: 'replace', path: 'active', value: false }, { op: 'remove', path: 'active' }]);
+    expect(both.body.active).toBe(false);
   });
 });
 

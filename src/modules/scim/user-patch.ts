@@ -20,30 +20,29 @@ const SKIP_KEYS = new Set(['schemas', 'id', 'meta']);
 export function applyPatch(data: JsonObject, ops: PatchOp[], type: ResourceType): JsonObject {
   const doc = structuredClone(data);
   for (const op of ops) {
-    const extension = op.path ? extensionNamed(type, op.path) : undefined;
-    if (extension) {
-      applyToExtension(doc, op, extension, type);
-      continue;
-    }
-    // The core schema URN alone addresses the resource itself, like no path.
-    if (op.path && op.path.toLowerCase() !== type.schema.id.toLowerCase()) {
-      applyAt(doc, op.op, op.path, op.value, type, true);
-      continue;
-    }
-    if (op.op === 'remove') throw noTarget('A remove operation needs a path.');
-    if (!isObject(op.value)) throw invalidValue('An operation without a path needs an object value.');
-    for (const [key, value] of Object.entries(op.value)) {
-      if (SKIP_KEYS.has(key.toLowerCase())) continue;
-      const ext = extensionNamed(type, key);
-      if (ext && isObject(value)) {
-        for (const [ek, ev] of Object.entries(value)) applyAt(doc, op.op, `${ext.id}:${ek}`, ev, type, false);
-      } else applyAt(doc, op.op, key, value, type, false);
-    }
+    const active = doc.active;
+    applyOperation(doc, op, type);
+    // Removing `active` (or setting it to null) leaves it as it was: an absent `active` would read as
+    // true, and taking an attribute away must never give a deactivated user access back.
+    if (type === USER_TYPE && typeof active === 'boolean' && typeof doc.active !== 'boolean') doc.active = active;
   }
-  // Removing `active` (or setting it to null) leaves it as it was: an absent `active` would read as
-  // true, and taking an attribute away must never give a deactivated user access back.
-  if (type === USER_TYPE && typeof data.active === 'boolean' && typeof doc.active !== 'boolean') doc.active = data.active;
   return doc;
+}
+
+function applyOperation(doc: JsonObject, op: PatchOp, type: ResourceType): void {
+  const extension = op.path ? extensionNamed(type, op.path) : undefined;
+  if (extension) return applyToExtension(doc, op, extension, type);
+  // The core schema URN alone addresses the resource itself, like no path.
+  if (op.path && op.path.toLowerCase() !== type.schema.id.toLowerCase()) return applyAt(doc, op.op, op.path, op.value, type, true);
+  if (op.op === 'remove') throw noTarget('A remove operation needs a path.');
+  if (!isObject(op.value)) throw invalidValue('An operation without a path needs an object value.');
+  for (const [key, value] of Object.entries(op.value)) {
+    if (SKIP_KEYS.has(key.toLowerCase())) continue;
+    const ext = extensionNamed(type, key);
+    if (ext && isObject(value)) {
+      for (const [ek, ev] of Object.entries(value)) applyAt(doc, op.op, `${ext.id}:${ek}`, ev, type, false);
+    } else applyAt(doc, op.op, key, value, type, false);
+  }
 }
 
 /**
