@@ -29,6 +29,7 @@ import * as m255 from './255-partial-nullable-indexes.js';
 import * as m256 from './256-users-bound-connection.js';
 import * as m257 from './257-detach-cross-tenant-accounts.js';
 import * as m260 from './260-connections-allow-sha1-signatures.js';
+import * as m266 from './266-sync-runs-incomplete.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -70,6 +71,7 @@ const migrations: Array<[string, Migration]> = [
   ['256-users-bound-connection', m256],
   ['257-detach-cross-tenant-accounts', m257],
   ['260-connections-allow-sha1-signatures', m260],
+  ['266-sync-runs-incomplete', m266],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
