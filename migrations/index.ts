@@ -28,6 +28,10 @@ import * as m254 from './254-lean-log-indexes.js';
 import * as m255 from './255-partial-nullable-indexes.js';
 import * as m256 from './256-users-bound-connection.js';
 import * as m257 from './257-detach-cross-tenant-accounts.js';
+import * as m276 from './276-directory-kinds.js';
+import * as m277 from './277-directory-pull-state.js';
+import * as m278 from './278-directory-pull-runs.js';
+import * as m279 from './279-directory-pull-seen.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -68,6 +72,10 @@ const migrations: Array<[string, Migration]> = [
   ['255-partial-nullable-indexes', m255],
   ['256-users-bound-connection', m256],
   ['257-detach-cross-tenant-accounts', m257],
+  ['276-directory-kinds', m276],
+  ['277-directory-pull-state', m277],
+  ['278-directory-pull-runs', m278],
+  ['279-directory-pull-seen', m279],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
