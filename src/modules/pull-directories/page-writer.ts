@@ -86,6 +86,16 @@ export class PageWriter {
     }
   }
 
+  /** Updates users this directory already has (a light run's suspended list); never creates one. */
+  async updateKnownUsers(users: PulledUser[]): Promise<void> {
+    if (users.length === 0) return;
+    const existing = await this.usersByRemoteId(users.map((u) => u.remoteId));
+    for (const u of users) {
+      const row = existing.get(u.remoteId);
+      if (row) await this.updateUser(row, u);
+    }
+  }
+
   private async createUser(u: PulledUser): Promise<void> {
     const data = merge(null, u);
     // A partial record for a user never seen in full (a delta round racing a deletion): nothing to store.

@@ -1,6 +1,7 @@
 import type { Container } from '../../container.js';
 import { defaultHttpOptions, PullError, type HttpOptions } from './http-client.js';
 import { runGraph } from './graph-source.js';
+import { runGoogle } from './google-source.js';
 import { PullRunContext, type PullTarget } from './run-context.js';
 import type { PullKind, PullSettings } from './settings.js';
 import { DEFAULT_SYNC_INTERVAL_SECONDS } from './settings.js';
@@ -13,8 +14,9 @@ export type PullOutcome =
   | { kind: 'failed'; runId: string; requests: number; counts: Record<string, number>; error: string }
   | { kind: 'skipped'; reason: 'lease_held' | 'not_a_pull_directory' };
 
-const SOURCES: Partial<Record<PullKind, { label: string; run: (ctx: PullRunContext) => Promise<void> }>> = {
+const SOURCES: Record<PullKind, { label: string; run: (ctx: PullRunContext) => Promise<void> }> = {
   microsoft_graph: { label: 'Microsoft Graph', run: runGraph },
+  google_workspace: { label: 'Google Workspace', run: runGoogle },
 };
 
 export interface RunnerOptions {
@@ -79,7 +81,7 @@ export class PullRunner {
   }
 
   private async execute(target: PullTarget & { kind: PullKind }, runId: string): Promise<PullOutcome> {
-    const source = SOURCES[target.kind]!;
+    const source = SOURCES[target.kind];
     const state = await q.findState(this.c.db, target.directoryId);
     const cursor: unknown = state?.cursor ? JSON.parse(state.cursor) : null;
     const ctx = new PullRunContext(this.c, target, source.label, this.opts.http, { owner: this.owner, ttlMs: this.opts.leaseTtlMs }, cursor);

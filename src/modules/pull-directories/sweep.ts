@@ -32,6 +32,12 @@ export async function sweepGroups(ctx: PullRunContext, passId: string, cursor: u
       for (const g of batch) await w.deleteGroup(g.external_id);
     });
   }
+  await sweepMembers(ctx, passId, cursor);
+}
+
+/** Members no longer listed, only in the groups whose member lists this pass read in full. */
+export async function sweepMembers(ctx: PullRunContext, passId: string, cursor: unknown): Promise<void> {
+  const dir = ctx.target.directoryId;
   for (;;) {
     const batch = await q.unseenMembers(ctx.c.db, dir, passId, BATCH);
     if (batch.length === 0) return;
