@@ -223,6 +223,59 @@ describe('Microsoft Graph directory', () => {
     expect(await bRunner.run(w.dir.id, 'schedule')).toMatchObject({ kind: 'succeeded' });
   });
 
+  it("another tenant's Graph directory listing acme.com emails cannot link, suspend or sign out acme's accounts; narrow keys cannot sync or read secrets", async () => {
+    const w = await world();
+    await runner().run(w.dir.id, 'schedule');
+    await b.session(w.ada.id);
+    const beta = await b.connection({ name: 'beta-entra', domains: ['beta.com'] });
+    const betaOrg = await b.organization({ name: 'beta', connection_id: beta.id });
+    await b.rule({ connection_id: beta.id, organization_id: betaOrg.id, groups: null });
+    const evil = await new FakeGraph().start();
+    try {
+      evil.addUser({ ...gUser('x-ada', 'Ada'), accountEnabled: false });
+      const created = await t.api('POST', '/api/v1/directories', {
+        body: { connection_id: beta.id, kind: 'microsoft_graph', microsoft_graph: { tenant_id: 'tenant-1', client_id: 'app-1', client_secret: 'graph-secret', api_base_url: evil.apiBase, token_url: evil.tokenUrl } },
+      });
+      expect(await runner().run(created.body.id, 'schedule')).toMatchObject({ kind: 'succeeded' });
+      evil.deleteUser('x-ada');
+      expect(await runner().run(created.body.id, 'schedule')).toMatchObject({ kind: 'succeeded', counts: { deleted: 1 } });
+      const pulled = await t.container.db('scim_user_tombstones').where({ directory_id: created.body.id }).first();
+      expect(pulled.user_id).not.toBe(w.ada.id);
+      for (const org of [w.eng, w.all]) expect(await membership(org.id, w.ada.id)).toMatchObject({ status: 'active' });
+      expect(await t.container.db('sessions').where({ user_id: w.ada.id })).toHaveLength(1);
+      expect((await t.container.db('users').where({ id: w.ada.id }).first()).active).toBeTruthy();
+    } finally {
+      await evil.close();
+    }
+    const reader = await t.keyWith('read:directories');
+    expect((await t.api('POST', `/api/v1/directories/${w.dir.id}/sync`, { key: reader })).status).toBe(403);
+    expect((await t.api('PATCH', `/api/v1/directories/${w.dir.id}`, { key: reader, body: { microsoft_graph: { token_url: 'https://evil.example/token' } } })).status).toBe(403);
+    const read = await t.api('GET', `/api/v1/directories/${w.dir.id}`, { key: reader });
+    expect(read.status).toBe(200);
+    expect(read.text).not.toContain('graph-secret');
+    // Overrides are https (http only on loopback): a token URL on a private http host is refused.
+    const bad = await t.api('PATCH', `/api/v1/directories/${w.dir.id}`, { body: { microsoft_graph: { token_url: 'http://10.0.0.5/token' } } });
+    expect(bad).toMatchObject({ status: 400, body: { errorCode: 'invalid_body' } });
+  });
+
+  it('a shutdown stops a run at the next page; it is recorded as interrupted, not as a failure, and resumes at once', async () => {
+    const w = await world();
+    graph.pageSize = 1;
+    graph.fail('/v1.0/users/delta', 429, { headers: { 'retry-after': '1' } });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const r = new PullRunner(t.container, 'instance-a', { ...fast, http: { ...fast.http, sleep: () => gate } });
+    const started = await r.start(w.dir.id, 'schedule');
+    r.stop();
+    release();
+    expect(await started.outcome).toMatchObject({ kind: 'failed', error: expect.stringContaining('stopped') });
+    const state = await t.container.db('directory_pull_state').where({ directory_id: w.dir.id }).first();
+    expect(state).toMatchObject({ failures: 0, last_error: null });
+    expect(Date.parse(state.next_run_at)).toBeLessThanOrEqual(t.clock.now().getTime());
+    expect((await t.container.db('directory_pull_runs').where({ id: started.runId }).first()).status).toBe('interrupted');
+    expect(await runner().run(w.dir.id, 'schedule')).toMatchObject({ kind: 'succeeded', counts: { created: 3 } });
+  });
+
   it('the schedule runs a directory when it is due and not before', async () => {
     const w = await world();
     const clock = t.clock as ManualClock;

@@ -4,7 +4,7 @@
  * failure becomes a `PullError`, so the runner knows the run did not complete and why, without
  * ever echoing a response body (it may come from a URL an administrator typed).
  */
-export type PullErrorCode = 'token_error' | 'rate_limited' | 'http_error' | 'timeout' | 'network_error' | 'sync_state_lost' | 'invalid_response' | 'lease_lost';
+export type PullErrorCode = 'token_error' | 'rate_limited' | 'http_error' | 'timeout' | 'network_error' | 'sync_state_lost' | 'invalid_response' | 'lease_lost' | 'stopped';
 
 export class PullError extends Error {
   constructor(

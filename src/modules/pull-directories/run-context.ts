@@ -33,6 +33,7 @@ export class PullRunContext {
     private readonly lease: { owner: string; ttlMs: number },
     /** The source's saved cursor (JSON), null before the first run. */
     public cursor: unknown,
+    private readonly stopping: () => boolean = () => false,
   ) {}
 
   count(name: string, n = 1): void {
@@ -41,6 +42,8 @@ export class PullRunContext {
 
   /** Runs `fn` and saves `nextCursor` in one transaction, after checking this instance still holds the lease. */
   async page(nextCursor: unknown, fn: (w: PageWriter, trx: Trx) => Promise<void>): Promise<void> {
+    // Shutting down: stop between pages; the next run (here or elsewhere) resumes from the cursor.
+    if (this.stopping()) throw new PullError('stopped', 'the server is shutting down; the run resumes later');
     await this.renewLease();
     const counts = await retryingTransaction(this.c.db, async (trx) => {
       const w = new PageWriter(this.c, trx, { directoryId: this.target.directoryId, connectionId: this.target.connectionId, label: this.label, at: this.c.clock.now().toISOString() });

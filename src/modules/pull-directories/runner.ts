@@ -42,6 +42,8 @@ export function retryDelay(failures: number, intervalMs: number, random: () => n
  * records the run, and schedules the next one (or a retry with backoff after a failure).
  */
 export class PullRunner {
+  private stopping = false;
+
   constructor(
     private readonly c: Container,
     private readonly owner: string,
@@ -76,6 +78,11 @@ export class PullRunner {
     return { outcome: this.execute(target, runId), runId };
   }
 
+  /** Runs in progress end at their next page boundary (server shutdown). */
+  stop(): void {
+    this.stopping = true;
+  }
+
   async run(directoryId: string, trigger: PullTrigger): Promise<PullOutcome> {
     return (await this.start(directoryId, trigger)).outcome;
   }
@@ -84,7 +91,7 @@ export class PullRunner {
     const source = SOURCES[target.kind];
     const state = await q.findState(this.c.db, target.directoryId);
     const cursor: unknown = state?.cursor ? JSON.parse(state.cursor) : null;
-    const ctx = new PullRunContext(this.c, target, source.label, this.opts.http, { owner: this.owner, ttlMs: this.opts.leaseTtlMs }, cursor);
+    const ctx = new PullRunContext(this.c, target, source.label, this.opts.http, { owner: this.owner, ttlMs: this.opts.leaseTtlMs }, cursor, () => this.stopping);
     const intervalMs = (target.settings.sync_interval_seconds ?? DEFAULT_SYNC_INTERVAL_SECONDS) * 1000;
     try {
       await source.run(ctx);
@@ -98,11 +105,12 @@ export class PullRunner {
       const error = err instanceof PullError ? `${err.code}: ${err.message}` : 'internal_error: the run failed unexpectedly';
       if (!(err instanceof PullError)) this.c.logger.error({ err, directory_id: target.directoryId }, 'pull run failed');
       const end = this.c.clock.now();
-      const failures = (state?.failures ?? 0) + 1;
-      const delay = retryDelay(failures, intervalMs, this.opts.random, err instanceof PullError ? err.retryAfterMs : 0);
+      const stopped = err instanceof PullError && err.code === 'stopped';
+      const failures = (state?.failures ?? 0) + (stopped ? 0 : 1);
+      const delay = stopped ? 0 : retryDelay(failures, intervalMs, this.opts.random, err instanceof PullError ? err.retryAfterMs : 0);
       await this.c.db.transaction(async (trx) => {
-        await q.finishRun(trx, runId, { status: 'failed', finished_at: end.toISOString(), requests: ctx.counter.count, counts: JSON.stringify(ctx.totals), error });
-        await q.updateState(trx, target.directoryId, { last_error: error, failures, next_run_at: new Date(end.getTime() + delay).toISOString() });
+        await q.finishRun(trx, runId, { status: stopped ? 'interrupted' : 'failed', finished_at: end.toISOString(), requests: ctx.counter.count, counts: JSON.stringify(ctx.totals), error });
+        await q.updateState(trx, target.directoryId, { last_error: stopped ? (state?.last_error ?? null) : error, failures, next_run_at: new Date(end.getTime() + delay).toISOString() });
       });
       return { kind: 'failed', runId, requests: ctx.counter.count, counts: ctx.totals, error };
     } finally {

@@ -42,6 +42,7 @@ export class PullScheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.runner.stop();
     await this.running;
   }
 }
