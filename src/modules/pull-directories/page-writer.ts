@@ -55,6 +55,10 @@ const chunked = <T>(items: T[], size = 500): T[][] => Array.from({ length: Math.
  * states explicitly is applied here; absence is handled by the sweep after a complete pass.
  */
 export class PageWriter {
+  /** Audit and outbox entries of the user changes in progress, written together before their lifecycle effects. */
+  private records: Array<{ row: UserRow; types: EventType[]; action: string }> = [];
+  private effects: Array<() => Promise<void>> = [];
+
   readonly counts = { created: 0, updated: 0, deactivated: 0, reactivated: 0, deleted: 0, groups_created: 0, groups_deleted: 0, members_added: 0, members_removed: 0 };
 
   constructor(
@@ -84,6 +88,27 @@ export class PageWriter {
       if (row) await this.updateUser(row, u);
       else await this.createUser(u);
     }
+    await this.flush();
+  }
+
+  /**
+   * One audit insert and one outbox write for the page's user changes, then their lifecycle effects
+   * (flags, restores, grants) in order: a user's `user.*` event still precedes its `membership.*` ones.
+   */
+  private async flush(): Promise<void> {
+    const records = this.records;
+    const effects = this.effects;
+    this.records = [];
+    this.effects = [];
+    if (records.length) {
+      const entries = records.flatMap(({ row, types, action }) => {
+        const detail = { directory_id: this.src.directoryId, scim_user_id: row.id, user_name: row.user_name, action };
+        return types.map((t) => ({ t, row, detail }));
+      });
+      await this.c.audit.record(this.trx, ...entries.map((e) => ({ action: e.t, actor: this.actor, targetUserId: e.row.user_id, detail: e.detail })));
+      await this.c.events.emit(this.trx, ...entries.map((e) => ({ type: e.t, userId: e.row.user_id, data: e.detail })));
+    }
+    for (const effect of effects) await effect();
   }
 
   /** Updates users this directory already has (a light run's suspended list); never creates one. */
@@ -94,6 +119,7 @@ export class PageWriter {
       const row = existing.get(u.remoteId);
       if (row) await this.updateUser(row, u);
     }
+    await this.flush();
   }
 
   private async createUser(u: PulledUser): Promise<void> {
@@ -109,8 +135,8 @@ export class PageWriter {
     const action = `${this.src.label} user created`;
     await this.record(row, f.active ? ['user.provisioned'] : ['user.provisioned', 'user.deactivated'], action);
     // First seen suspended: the IdP has disabled the account, which flags what it already had.
-    if (f.active) await this.c.scimLifecycle.userProvisioned(this.trx, { ...this.userChange(row, action), newAccount: created });
-    else if (!created) await this.c.scimLifecycle.userDeactivated(this.trx, this.userChange(row, `${this.src.label} user suspended`));
+    if (f.active) this.effects.push(() => this.c.scimLifecycle.userProvisioned(this.trx, { ...this.userChange(row, action), newAccount: created }));
+    else if (!created) this.effects.push(() => this.c.scimLifecycle.userDeactivated(this.trx, this.userChange(row, `${this.src.label} user suspended`)));
   }
 
   private async updateUser(row: UserRow, u: PulledUser): Promise<void> {
@@ -133,11 +159,11 @@ export class PageWriter {
     await this.record(next, types, types.length === 1 && types[0] === 'user.updated' ? `${this.src.label} user updated` : action);
     if (wasActive && !f.active) {
       this.counts.deactivated += 1;
-      await this.c.scimLifecycle.userDeactivated(this.trx, this.userChange(next, action));
+      this.effects.push(() => this.c.scimLifecycle.userDeactivated(this.trx, this.userChange(next, action)));
     }
     if (!wasActive && f.active) {
       this.counts.reactivated += 1;
-      await this.c.scimLifecycle.userReactivated(this.trx, this.userChange(next, action));
+      this.effects.push(() => this.c.scimLifecycle.userReactivated(this.trx, this.userChange(next, action)));
     }
   }
 
@@ -156,8 +182,9 @@ export class PageWriter {
       this.counts.deleted += 1;
       const action = `${this.src.label} user ${how}`;
       await this.record(row, ['user.deleted'], action);
-      await this.c.scimLifecycle.userDeleted(this.trx, this.userChange(row, action));
+      this.effects.push(() => this.c.scimLifecycle.userDeleted(this.trx, this.userChange(row, action)));
     }
+    await this.flush();
   }
 
   private async groupByRemoteId(remoteId: string): Promise<gq.ScimGroupRow | undefined> {
@@ -237,9 +264,6 @@ export class PageWriter {
   }
 
   private async record(row: UserRow, types: EventType[], action: string): Promise<void> {
-    if (types.length === 0) return;
-    const detail = { directory_id: this.src.directoryId, scim_user_id: row.id, user_name: row.user_name, action };
-    await this.c.audit.record(this.trx, ...types.map((t) => ({ action: t, actor: this.actor, targetUserId: row.user_id, detail })));
-    await this.c.events.emit(this.trx, ...types.map((t) => ({ type: t, userId: row.user_id, data: detail })));
+    if (types.length) this.records.push({ row, types, action });
   }
 }
