@@ -253,6 +253,12 @@ describe('Microsoft Graph directory', () => {
     const read = await t.api('GET', `/api/v1/directories/${w.dir.id}`, { key: reader });
     expect(read.status).toBe(200);
     expect(read.text).not.toContain('graph-secret');
+    // Redirecting the token or API URL needs the secret in the same request: a key that may update
+    // directories cannot have the stored secret sent to a host it chose.
+    const redirect = await t.api('PATCH', `/api/v1/directories/${w.dir.id}`, { body: { microsoft_graph: { token_url: 'https://evil.example/token' } } });
+    expect(redirect).toMatchObject({ status: 400, body: { errorCode: 'invalid_body', message: expect.stringContaining('client_secret') } });
+    const withSecret = await t.api('PATCH', `/api/v1/directories/${w.dir.id}`, { body: { microsoft_graph: { token_url: 'https://login.example/token', client_secret: 'their-own' } } });
+    expect(withSecret.body.settings.microsoft_graph.token_url).toBe('https://login.example/token');
     // Overrides are https (http only on loopback): a token URL on a private http host is refused.
     const bad = await t.api('PATCH', `/api/v1/directories/${w.dir.id}`, { body: { microsoft_graph: { token_url: 'http://10.0.0.5/token' } } });
     expect(bad).toMatchObject({ status: 400, body: { errorCode: 'invalid_body' } });

@@ -93,6 +93,7 @@ export class PullDirectoryService {
       if (patch.microsoft_graph) {
         if (row.kind !== 'microsoft_graph' || !settings.microsoft_graph) throw invalidBody('Invalid request body: microsoft_graph: not a Microsoft Graph directory.');
         const { client_secret, ...rest } = patch.microsoft_graph;
+        if (endpointChanged(rest, settings.microsoft_graph) && !client_secret) throw secretRequired('microsoft_graph', 'client_secret');
         Object.assign(settings.microsoft_graph, definedOnly(rest));
         if (client_secret) {
           update.pull_secret_sealed = this.c.secretBox.seal(client_secret);
@@ -102,6 +103,7 @@ export class PullDirectoryService {
       if (patch.google_workspace) {
         if (row.kind !== 'google_workspace' || !settings.google_workspace) throw invalidBody('Invalid request body: google_workspace: not a Google Workspace directory.');
         const { service_account_key, ...rest } = patch.google_workspace;
+        if (endpointChanged(rest, settings.google_workspace) && !service_account_key) throw secretRequired('google_workspace', 'service_account_key');
         Object.assign(settings.google_workspace, definedOnly(rest));
         if (settings.google_workspace.customer_id && settings.google_workspace.domain) throw invalidBody('Invalid request body: google_workspace: give customer_id or domain, not both.');
         if (service_account_key) {
@@ -136,6 +138,16 @@ export class PullDirectoryService {
     return (await q.listRuns(this.c.db, id, take, before)).map(runView);
   }
 }
+
+/**
+ * The secret goes to the token URL (and the token to the API): whoever redirects them must prove
+ * they hold the secret already, or a key that may only update directories could harvest it.
+ */
+const endpointChanged = (patch: { api_base_url?: string | null; token_url?: string | null }, current: { api_base_url: string | null; token_url: string | null }): boolean =>
+  (patch.api_base_url !== undefined && patch.api_base_url !== current.api_base_url) || (patch.token_url !== undefined && patch.token_url !== current.token_url);
+
+const secretRequired = (kind: string, field: string) =>
+  invalidBody(`Invalid request body: ${kind}.${field}: required when api_base_url or token_url changes.`);
 
 const definedOnly = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
