@@ -35,6 +35,7 @@ export class FakeGraph {
   readonly requests: Array<{ method: string; path: string; auth: string | null }> = [];
   readonly tokenRequests: URLSearchParams[] = [];
   private changes: Change[] = [];
+  private readonly snapshots = new Map<string, Array<Record<string, unknown>>>();
   private version = 1;
   private faults: Fault[] = [];
   /** Delta tokens below this version answer 410 syncStateNotFound. */
@@ -87,6 +88,8 @@ export class FakeGraph {
 
   /** Deleted without a trace in delta (as if it happened while our delta token was expired). */
   forgetUser(id: string): void {
+    // A new version with no change recorded: fresh full listings no longer show the user.
+    this.version += 1;
     this.users.delete(id);
     for (const g of this.groups.values()) g.members.delete(id);
   }
@@ -143,12 +146,15 @@ export class FakeGraph {
   }
 
   private delta(res: ServerResponse, url: URL, kind: 'user' | 'group'): void {
-    const path = kind === 'user' ? 'users' : 'groups';
     const select = (url.searchParams.get('$select') ?? '').split(',').filter(Boolean);
     const token = url.searchParams.get('$deltatoken');
     const skip = Number(url.searchParams.get('$skiptoken') ?? '0');
     const snap = Number(url.searchParams.get('snap') ?? this.version);
-    let items: Array<Record<string, unknown>>;
+    if (token !== null && Number(token) < this.minDeltaVersion) return this.send(res, 410, { error: { code: 'syncStateNotFound', message: 'The delta token has expired.' } });
+    // One snapshot per round, reused by its pages (as Graph's own paging does): pages stay cheap at 100k objects.
+    const key = `${kind}|${select.join(',')}|${token}|${snap}`;
+    let items = this.snapshots.get(key);
+    if (items) return this.respond(res, kind, items, select, token, skip, snap);
     if (token !== null) {
       const since = Number(token);
       if (since < this.minDeltaVersion) return this.send(res, 410, { error: { code: 'syncStateNotFound', message: 'The delta token has expired.' } });
@@ -156,6 +162,13 @@ export class FakeGraph {
     } else {
       items = kind === 'user' ? [...this.users.values()].map((u) => this.pick(u, select)) : [...this.groups.values()].map((g) => ({ id: g.id, displayName: g.displayName, 'members@delta': [...g.members].map((m) => ({ '@odata.type': '#microsoft.graph.user', id: m })) }));
     }
+    if (this.snapshots.size > 8) this.snapshots.clear();
+    this.snapshots.set(key, items);
+    this.respond(res, kind, items, select, token, skip, snap);
+  }
+
+  private respond(res: ServerResponse, kind: 'user' | 'group', items: Array<Record<string, unknown>>, select: string[], token: string | null, skip: number, snap: number): void {
+    const path = kind === 'user' ? 'users' : 'groups';
     const page = items.slice(skip, skip + this.pageSize);
     const selectParam = `$select=${select.join(',')}`;
     const body: Record<string, unknown> = { '@odata.context': `${this.apiBase}/$metadata#${path}(${select.join(',')})`, value: page };
