@@ -28,6 +28,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RATE_LIMIT_API_PER_MINUTE: intString(0, 10_000_000).prefault('6000'),
   RATE_LIMIT_SCIM_PER_MINUTE: intString(0, 10_000_000).prefault('60000'),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: intString(0, 10_000_000).prefault('600'),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanString.prefault('false'),
   EVENT_RETENTION_DAYS: intString(1, 3650).prefault('30'),
 });
@@ -43,6 +44,8 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   rateLimitApiPerMinute: number;
   rateLimitScimPerMinute: number;
+  /** Unauthenticated sign-in requests per client address per minute (`0` = off). */
+  rateLimitAnonymousPerMinute: number;
   webhookAllowPrivateTargets: boolean;
   eventRetentionDays: number;
 }
@@ -80,6 +83,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     rateLimitApiPerMinute: e.RATE_LIMIT_API_PER_MINUTE,
     rateLimitScimPerMinute: e.RATE_LIMIT_SCIM_PER_MINUTE,
+    rateLimitAnonymousPerMinute: e.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
     webhookAllowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     eventRetentionDays: e.EVENT_RETENTION_DAYS,
   };

@@ -13,6 +13,7 @@ describe('configuration', () => {
       logLevel: 'info',
       rateLimitApiPerMinute: 6000,
       rateLimitScimPerMinute: 60000,
+      rateLimitAnonymousPerMinute: 600,
       webhookAllowPrivateTargets: false,
     });
     expect(c.secret).toBeUndefined();
@@ -32,6 +33,8 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud'],
     ['WEBHOOK_ALLOW_PRIVATE_TARGETS', 'maybe'],
     ['ORGSYNC_SECRET', 'short'],
+    ['RATE_LIMIT_ANONYMOUS_PER_MINUTE', 'lots'],
+    ['RATE_LIMIT_ANONYMOUS_PER_MINUTE', '-5'],
   ])('names the variable when %s=%s is invalid', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid configuration: ${variable} `));
