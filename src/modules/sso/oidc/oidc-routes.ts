@@ -3,7 +3,7 @@ import type { Container } from '../../../container.js';
 import { ssoFailure } from '../errors.js';
 import { completeLogin } from '../complete-login.js';
 import type { LoginService } from '../login-service.js';
-import { safeReturnTo } from '../web.js';
+import { safeReturnTo } from '../return-target.js';
 import { OidcService, type OidcConnection, type OidcPending } from './oidc-service.js';
 
 declare module 'express-session' {
@@ -25,7 +25,7 @@ export function oidcRoutes(c: Container, login: LoginService): Router {
 
   r.get('/sso/oidc/:connection/login', async (req, res) => {
     const conn = await connectionOf(String(req.params.connection));
-    const { url, pending } = await oidc.start(conn, safeReturnTo(req.query.return_to), c.clock.now().getTime());
+    const { url, pending } = await oidc.start(conn, safeReturnTo(req.query.return_to, c.config.publicUrl), c.clock.now().getTime());
     req.session.oidc = { ...req.session.oidc, [conn.id]: pending };
     await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err as Error) : resolve())));
     res.redirect(302, url);
@@ -37,7 +37,7 @@ export function oidcRoutes(c: Container, login: LoginService): Router {
     if (req.session.oidc) delete req.session.oidc[conn.id];
     const search = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
     const profile = await oidc.finish(conn, pending, search, c.clock.now().getTime());
-    await completeLogin(login, req, res, conn, profile, pending?.returnTo);
+    await completeLogin(login, req, res, conn, profile, pending?.returnTo, c.config.publicUrl);
   });
   return r;
 }

@@ -4,7 +4,7 @@ import type { Connection, SamlIdp } from '../../connections/schema.js';
 import { ssoFailure } from '../errors.js';
 import { completeLogin } from '../complete-login.js';
 import type { LoginService } from '../login-service.js';
-import { safeReturnTo } from '../web.js';
+import { safeReturnTo } from '../return-target.js';
 import { SamlService } from './saml-service.js';
 
 type SamlConnection = Connection & { type: 'saml'; idp: SamlIdp };
@@ -27,7 +27,7 @@ export function samlRoutes(c: Container, login: LoginService): Router {
   r.get('/sso/saml/:connection/login', async (req, res) => {
     const conn = await connectionOf(String(req.params.connection));
     // RelayState carries return_to through the IdP; it is checked again when it comes back.
-    res.redirect(302, await saml.loginUrl(conn, safeReturnTo(req.query.return_to) ?? ''));
+    res.redirect(302, await saml.loginUrl(conn, safeReturnTo(req.query.return_to, c.config.publicUrl) ?? ''));
   });
 
   // The IdP posts a form; a response is a few KiB, so anything near the limit is not one of ours.
@@ -36,7 +36,7 @@ export function samlRoutes(c: Container, login: LoginService): Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (typeof body.SAMLResponse !== 'string' || body.SAMLResponse.length === 0) throw ssoFailure('invalid_response', { why: 'no SAMLResponse' });
     const profile = await saml.validate(conn, body.SAMLResponse);
-    await completeLogin(login, req, res, conn, profile, body.RelayState);
+    await completeLogin(login, req, res, conn, profile, body.RelayState, c.config.publicUrl);
   });
   return r;
 }
