@@ -10,6 +10,7 @@ import { loadMe } from './me.js';
 import { samlRoutes } from './saml/saml-routes.js';
 import { oidcRoutes } from './oidc/oidc-routes.js';
 import { escapeHtml, page, wantsJson } from './web.js';
+import { ssoKeys } from './sso-keys.js';
 
 /** Browser-facing SSO: SAML and OIDC sign-in, /account, /logout. Mounted outside /api/v1. */
 export function ssoRoutes(c: Container): Router {
@@ -18,7 +19,8 @@ export function ssoRoutes(c: Container): Router {
   const session = sessionMiddleware(c);
   r.use(['/sso', '/account', '/logout'], session);
   r.use(samlRoutes(c, login));
-  r.use(oidcRoutes(c, login));
+  const keys = ssoKeys(c.secretBox);
+  r.use(oidcRoutes(c, login, keys));
 
   r.get('/account', async (req, res) => {
     const me = req.session.userId ? await loadMe(c.db, req.session.userId) : null;
