@@ -18,8 +18,8 @@ export function ssoRoutes(c: Container): Router {
   const login = createLoginService(c);
   const session = sessionMiddleware(c);
   r.use(['/sso', '/account', '/logout'], session);
-  r.use(samlRoutes(c, login));
   const keys = ssoKeys(c.secretBox);
+  r.use(samlRoutes(c, login, keys));
   r.use(oidcRoutes(c, login, keys));
 
   r.get('/account', async (req, res) => {
