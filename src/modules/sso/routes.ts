@@ -11,6 +11,7 @@ import { samlRoutes } from './saml/saml-routes.js';
 import { oidcRoutes } from './oidc/oidc-routes.js';
 import { escapeHtml, page, wantsJson } from './web.js';
 import { ssoKeys } from './sso-keys.js';
+import { anonymousRateLimit } from '../../http/anonymous-limit.js';
 
 /** Browser-facing SSO: SAML and OIDC sign-in, /account, /logout. Mounted outside /api/v1. */
 export function ssoRoutes(c: Container): Router {
@@ -19,8 +20,9 @@ export function ssoRoutes(c: Container): Router {
   const session = sessionMiddleware(c);
   r.use(['/sso', '/account', '/logout'], session);
   const keys = ssoKeys(c.secretBox);
-  r.use(samlRoutes(c, login, keys));
-  r.use(oidcRoutes(c, login, keys));
+  const anonymousLimit = anonymousRateLimit(c.rateLimiter, c.config.rateLimitAnonymousPerMinute);
+  r.use(samlRoutes(c, login, keys, anonymousLimit));
+  r.use(oidcRoutes(c, login, keys, anonymousLimit));
 
   r.get('/account', async (req, res) => {
     const me = req.session.userId ? await loadMe(c.db, req.session.userId) : null;

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Container } from '../../../container.js';
 import { ssoFailure } from '../errors.js';
@@ -19,7 +19,7 @@ const pendingEntry = z.object({
 });
 
 /** SPEC §6 OIDC endpoints: login (redirect to the provider) and callback. */
-export function oidcRoutes(c: Container, login: LoginService, keys: SsoKeys): Router {
+export function oidcRoutes(c: Container, login: LoginService, keys: SsoKeys, anonymousLimit: RequestHandler): Router {
   const r = Router();
   const oidc = new OidcService(() => c.config.publicUrl, (idp) => c.connections.clientSecret(idp));
   const connectionOf = async (ref: string): Promise<OidcConnection> => {
@@ -30,7 +30,7 @@ export function oidcRoutes(c: Container, login: LoginService, keys: SsoKeys): Ro
   // State, nonce, PKCE verifier and return target wait in the browser, sealed: no row per visitor.
   const cookieOf = (conn: OidcConnection) => new PreLoginCookie('oidc', conn.id, keys.oidcPending, pendingEntry, c.config.publicUrl.startsWith('https://'));
 
-  r.get('/sso/oidc/:connection/login', async (req, res) => {
+  r.get('/sso/oidc/:connection/login', anonymousLimit, async (req, res) => {
     const conn = await connectionOf(String(req.params.connection));
     const now = c.clock.now().getTime();
     const { url, pending } = await oidc.start(conn, safeReturnTo(req.query.return_to, c.config.publicUrl), now);
@@ -39,7 +39,7 @@ export function oidcRoutes(c: Container, login: LoginService, keys: SsoKeys): Ro
     res.redirect(302, url);
   });
 
-  r.get('/sso/oidc/:connection/callback', async (req, res) => {
+  r.get('/sso/oidc/:connection/callback', anonymousLimit, async (req, res) => {
     const conn = await connectionOf(String(req.params.connection));
     const now = c.clock.now().getTime();
     const cookie = cookieOf(conn);

@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Container } from '../../../container.js';
 import type { Connection, SamlIdp } from '../../connections/schema.js';
@@ -27,7 +27,7 @@ const otherBrowser = () =>
  * SPEC §6 SAML endpoints: metadata, SP-initiated login (HTTP-Redirect), ACS (HTTP-POST), and the
  * continuation that finishes a sign-in in the browser that started it.
  */
-export function samlRoutes(c: Container, login: LoginService, keys: SsoKeys): Router {
+export function samlRoutes(c: Container, login: LoginService, keys: SsoKeys, anonymousLimit: RequestHandler): Router {
   const r = Router();
   const saml = new SamlService(c.db, c.clock, new RequestIds(keys.samlRequestIds), () => c.config.publicUrl);
   const connectionOf = async (ref: string): Promise<SamlConnection> => {
@@ -44,7 +44,7 @@ export function samlRoutes(c: Container, login: LoginService, keys: SsoKeys): Ro
 
   // The request id and the return target stay with this browser, sealed; the IdP sees neither
   // a RelayState to change nor anything we stored for it.
-  r.get('/sso/saml/:connection/login', async (req, res) => {
+  r.get('/sso/saml/:connection/login', anonymousLimit, async (req, res) => {
     const conn = await connectionOf(String(req.params.connection));
     const now = c.clock.now().getTime();
     const { url, requestId } = await saml.loginUrl(conn);
@@ -57,7 +57,7 @@ export function samlRoutes(c: Container, login: LoginService, keys: SsoKeys): Ro
   // The IdP posts a form; a response is a few KiB, so anything near the limit is not one of ours.
   // The POST is cross-site and carries no cookie of ours: the validated response waits, once, for
   // the same-site GET it is redirected to, which does.
-  r.post('/sso/saml/:connection/acs', express.urlencoded({ extended: false, limit: '256kb', parameterLimit: 10 }), async (req, res) => {
+  r.post('/sso/saml/:connection/acs', anonymousLimit, express.urlencoded({ extended: false, limit: '256kb', parameterLimit: 10 }), async (req, res) => {
     const conn = await connectionOf(String(req.params.connection));
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (typeof body.SAMLResponse !== 'string' || body.SAMLResponse.length === 0) throw ssoFailure('invalid_response', { why: 'no SAMLResponse' });
@@ -68,7 +68,7 @@ export function samlRoutes(c: Container, login: LoginService, keys: SsoKeys): Ro
     res.redirect(303, `/sso/saml/${encodeURIComponent(conn.id)}/continue?handoff=${token}`);
   });
 
-  r.get('/sso/saml/:connection/continue', async (req, res) => {
+  r.get('/sso/saml/:connection/continue', anonymousLimit, async (req, res) => {
     const conn = await connectionOf(String(req.params.connection));
     const token = typeof req.query.handoff === 'string' && HANDOFF_TOKEN.test(req.query.handoff) ? req.query.handoff : undefined;
     const now = c.clock.now();
