@@ -115,7 +115,8 @@ describe('anonymous requests leave the database as it was', () => {
     expect(statuses.get(429)).toBeLessThanOrEqual(Math.ceil(TOTAL / kinds.length));
     expect(await footprint(t.container.db)).toEqual(before);
     expect(before.sessions).toBe(0);
-  });
+    // A few seconds on an idle machine; minutes when many test runs share two cores (PostgreSQL).
+  }, 600_000);
 });
 
 describe('per-client limit on anonymous requests (RATE_LIMIT_ANONYMOUS_PER_MINUTE)', () => {
@@ -182,6 +183,27 @@ describe('per-client limit on anonymous requests (RATE_LIMIT_ANONYMOUS_PER_MINUT
     await setUp({ RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0' });
     for (let i = 0; i < 30; i++) expect((await from('127.0.0.1', `${t.url}/sso/saml/${saml!.id}/login`)).status).toBe(302);
     expect(await anonRows()).toHaveLength(0);
+  });
+});
+
+describe('client addresses behind a reverse proxy (TRUST_PROXY)', () => {
+  const login = (xff: string) => from('127.0.0.1', `${t.url}/sso/saml/${saml!.id}/login`, { headers: { 'x-forwarded-for': xff } });
+
+  it('without TRUST_PROXY, X-Forwarded-For is ignored: a client cannot buy a fresh budget by naming another address', async () => {
+    await setUp({ RATE_LIMIT_ANONYMOUS_PER_MINUTE: '3' });
+    const statuses: number[] = [];
+    for (let i = 1; i <= 5; i++) statuses.push((await login(`203.0.113.${i}`)).status);
+    expect(statuses).toEqual([302, 302, 302, 429, 429]);
+  });
+
+  it('with TRUST_PROXY=loopback, each client behind the proxy has its own budget, and addresses it prepends do not count', async () => {
+    await setUp({ RATE_LIMIT_ANONYMOUS_PER_MINUTE: '3', TRUST_PROXY: 'loopback' });
+    const statuses: number[] = [];
+    // What the client sent itself comes first; the proxy appends the address it saw.
+    for (let i = 1; i <= 4; i++) statuses.push((await login(`198.51.100.${i}, 203.0.113.1`)).status);
+    expect(statuses).toEqual([302, 302, 302, 429]);
+    expect((await login('203.0.113.2')).status).toBe(302);
+    expect((await t.container.db('rate_limits').where('bucket', 'like', 'anon:%').pluck('bucket')).sort()).toEqual(['anon:203.0.113.1', 'anon:203.0.113.2']);
   });
 });
 
