@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createOrgs, postSamlResponse, samlConnection, startSamlLogin } from '../helpers/sso-setup.js';
-import type { IdpUser, SamlTestIdp } from '../helpers/saml-idp.js';
+import { sign, type IdpUser, type SamlTestIdp } from '../helpers/saml-idp.js';
 import { Browser } from '../helpers/sso-browser.js';
 import { createContainer } from '../../src/container.js';
 import { createApp } from '../../src/app.js';
@@ -189,5 +190,33 @@ describe('SP-initiated SAML responses finish only in the browser that started th
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+});
+
+describe('what an IdP admin can make this instance remember', () => {
+  const template = readFileSync(new URL('../../fixtures/saml/responses/response.template.xml', import.meta.url), 'utf8');
+  /** A genuinely signed response whose validity the IdP chose (`notOnOrAfter`), or left out (null). */
+  const withValidity = (requestId: string, notOnOrAfter: string | null) => {
+    let xml = conn.idp.fill(template, { acsUrl: conn.acsUrl, spEntityId: conn.spEntityId, requestId, user: alice, overrides: notOnOrAfter ? { NOT_ON_OR_AFTER: notOnOrAfter } : {} }).xml;
+    if (notOnOrAfter === null) xml = xml.replace(/ NotOnOrAfter="[^"]*"/g, '');
+    return Buffer.from(sign(xml, 'response', 'idp-test-only')).toString('base64');
+  };
+
+  it('an assertion usable for days, or for ever, is refused (its id would sit in the replay cache as long); an hour-long one, as Entra issues, is remembered about an hour', async () => {
+    for (const validity of ['+48h', null]) {
+      const { browser, requestId } = await startSamlLogin(t, conn.id);
+      const { acs } = await postSamlResponse(browser, conn.acsUrl, withValidity(requestId, validity), { json: true });
+      expect(acs.status, String(validity)).toBe(400);
+      expect(JSON.parse(acs.text).reason).toBe('invalid_response');
+    }
+    await expectNobodySignedIn();
+
+    const { browser, requestId } = await startSamlLogin(t, conn.id);
+    const { final } = await postSamlResponse(browser, conn.acsUrl, withValidity(requestId, '+70m'), { json: true });
+    expect(final.status, final.text).toBe(200);
+    const [row] = await t.container.db('saml_replay_cache').where({ connection_id: conn.id });
+    const kept = Date.parse(row.expires_at) - t.clock.now().getTime();
+    expect(kept).toBeGreaterThan(69 * 60_000);
+    expect(kept).toBeLessThan(75 * 60_000);
   });
 });
