@@ -19,8 +19,14 @@ const MESSAGE: Record<SsoFailureReason, string> = {
   unknown_connection: 'This sign-in connection does not exist.',
 };
 
-/** A failed sign-in: rendered as the SSO error page, or JSON for `Accept: application/json`. */
-export const ssoFailure = (reason: SsoFailureReason, detail?: { why?: string; userId?: string }): AppError =>
-  new AppError(reason, STATUS[reason], MESSAGE[reason], { expose: true, detail });
+/**
+ * A failed sign-in: rendered as the SSO error page, or JSON for `Accept: application/json`.
+ * `why` goes to the log only; `message`, when given, replaces the reason's standard text for the
+ * person signing in (it must be safe to show).
+ */
+export const ssoFailure = (reason: SsoFailureReason, detail?: { why?: string; userId?: string; message?: string }): AppError => {
+  const { message, ...logged } = detail ?? {};
+  return new AppError(reason, STATUS[reason], message ?? MESSAGE[reason], { expose: true, detail: detail ? logged : undefined });
+};
 
 export const isSsoReason = (code: string): code is SsoFailureReason => code in STATUS;

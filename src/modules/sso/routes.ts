@@ -10,6 +10,8 @@ import { loadMe } from './me.js';
 import { samlRoutes } from './saml/saml-routes.js';
 import { oidcRoutes } from './oidc/oidc-routes.js';
 import { escapeHtml, page, wantsJson } from './web.js';
+import { ssoKeys } from './sso-keys.js';
+import { anonymousRateLimit } from '../../http/anonymous-limit.js';
 
 /** Browser-facing SSO: SAML and OIDC sign-in, /account, /logout. Mounted outside /api/v1. */
 export function ssoRoutes(c: Container): Router {
@@ -17,8 +19,10 @@ export function ssoRoutes(c: Container): Router {
   const login = createLoginService(c);
   const session = sessionMiddleware(c);
   r.use(['/sso', '/account', '/logout'], session);
-  r.use(samlRoutes(c, login));
-  r.use(oidcRoutes(c, login));
+  const keys = ssoKeys(c.secretBox);
+  const anonymousLimit = anonymousRateLimit(c.rateLimiter, c.config.rateLimitAnonymousPerMinute);
+  r.use(samlRoutes(c, login, keys, anonymousLimit));
+  r.use(oidcRoutes(c, login, keys, anonymousLimit));
 
   r.get('/account', async (req, res) => {
     const me = req.session.userId ? await loadMe(c.db, req.session.userId) : null;
