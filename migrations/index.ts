@@ -28,6 +28,8 @@ import * as m254 from './254-lean-log-indexes.js';
 import * as m255 from './255-partial-nullable-indexes.js';
 import * as m256 from './256-users-bound-connection.js';
 import * as m257 from './257-detach-cross-tenant-accounts.js';
+import * as m280 from './280-setup-links.js';
+import * as m281 from './281-domain-challenges.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -68,6 +70,8 @@ const migrations: Array<[string, Migration]> = [
   ['255-partial-nullable-indexes', m255],
   ['256-users-bound-connection', m256],
   ['257-detach-cross-tenant-accounts', m257],
+  ['280-setup-links', m280],
+  ['281-domain-challenges', m281],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -24,6 +24,7 @@ import { scimRoutes } from './modules/scim/routes.js';
 import { apiSecurityHeaders, pageSecurityHeaders } from './http/security-headers.js';
 import { eventRoutes } from './modules/events/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
+import { setupLinkRoutes } from './modules/setup-links/routes.js';
 
 /** Builds the express app from a container. No I/O happens here. */
 export function createApp(c: Container): Express {
@@ -62,6 +63,7 @@ export function registerApiOperations(c: Container): ApiRouter {
   directoryRoutes(c, api);
   eventRoutes(c, api);
   webhookRoutes(c, api);
+  setupLinkRoutes(c, api);
   return api;
 }
 

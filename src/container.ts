@@ -21,6 +21,9 @@ import { MemberService } from './modules/members/service.js';
 import { ReportService } from './modules/reports/service.js';
 import { DirectoryService } from './modules/directories/service.js';
 import { WebhookService } from './modules/webhooks/service.js';
+import { SetupLinkService } from './modules/setup-links/service.js';
+import { DomainProofService } from './modules/setup-links/domain-proofs.js';
+import { DnsProver } from './modules/setup-links/dns-proof.js';
 
 export interface ContainerOptions {
   config: Config;
@@ -56,6 +59,8 @@ export interface Container {
   reports: ReportService;
   reconcile: ReconcileService;
   directories: DirectoryService;
+  setupLinks: SetupLinkService;
+  domainProofs: DomainProofService;
   close(): Promise<void>;
 }
 
@@ -70,6 +75,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const audit = new AuditService(db, clock, ids);
   const events = new EventService(db, clock, ids);
   const flagWriter = new FlagWriter(audit, events);
+  const organizations = new OrganizationService(db, clock, ids, audit);
   const container: Container = {
     config,
     db,
@@ -82,7 +88,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     events,
     webhooks: new WebhookService(db, clock, ids, secretBox, audit, config.webhookAllowPrivateTargets),
     apiKeys: new ApiKeyService(db, clock, ids, audit),
-    organizations: new OrganizationService(db, clock, ids, audit),
+    organizations,
     users: new UserService(db),
     // PUBLIC_URL is read late: tests point it at their ephemeral port after wiring.
     connections: new ConnectionService(db, clock, ids, audit, secretBox, () => container.config.publicUrl),
@@ -105,6 +111,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     reconcile: new ReconcileService(db, clock, ids, flagWriter),
     // PUBLIC_URL is read when used: tests point it at their ephemeral port after wiring.
     directories: new DirectoryService(db, clock, ids, audit, () => container.config.publicUrl),
+    setupLinks: new SetupLinkService(db, clock, ids, audit, organizations, () => container.config.publicUrl),
+    domainProofs: new DomainProofService(db, clock, ids, new DnsProver(config.dnsResolvers)),
     close: () => db.destroy(),
   };
   return container;

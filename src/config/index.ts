@@ -28,8 +28,15 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RATE_LIMIT_API_PER_MINUTE: intString(0, 10_000_000).prefault('6000'),
   RATE_LIMIT_SCIM_PER_MINUTE: intString(0, 10_000_000).prefault('60000'),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: intString(0, 10_000_000).prefault('600'),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanString.prefault('false'),
   EVENT_RETENTION_DAYS: intString(1, 3650).prefault('30'),
+  // Domain proofs (DNS TXT) ask these servers instead of the system's: `ip`, `ip:port`, `[ipv6]:port`.
+  DNS_RESOLVERS: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(?:\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?|\[[0-9a-fA-F:.]+\](?::\d{1,5})?|[0-9a-fA-F:]+)$/, 'must be a comma-separated list of IP addresses with optional ports')).min(1))
+    .optional(),
 });
 
 export interface Config {
@@ -43,8 +50,11 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   rateLimitApiPerMinute: number;
   rateLimitScimPerMinute: number;
+  rateLimitAnonymousPerMinute: number;
   webhookAllowPrivateTargets: boolean;
   eventRetentionDays: number;
+  /** Empty: the system resolver. */
+  dnsResolvers: string[];
 }
 
 export class ConfigError extends Error {
@@ -80,7 +90,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     rateLimitApiPerMinute: e.RATE_LIMIT_API_PER_MINUTE,
     rateLimitScimPerMinute: e.RATE_LIMIT_SCIM_PER_MINUTE,
+    rateLimitAnonymousPerMinute: e.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
     webhookAllowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     eventRetentionDays: e.EVENT_RETENTION_DAYS,
+    dnsResolvers: e.DNS_RESOLVERS ?? [],
   };
 }
