@@ -30,6 +30,7 @@ import * as m256 from './256-users-bound-connection.js';
 import * as m257 from './257-detach-cross-tenant-accounts.js';
 import * as m280 from './280-setup-links.js';
 import * as m281 from './281-domain-challenges.js';
+import * as m282 from './282-connections-status.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -72,6 +73,7 @@ const migrations: Array<[string, Migration]> = [
   ['257-detach-cross-tenant-accounts', m257],
   ['280-setup-links', m280],
   ['281-domain-challenges', m281],
+  ['282-connections-status', m282],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -25,6 +25,7 @@ import { apiSecurityHeaders, pageSecurityHeaders } from './http/security-headers
 import { eventRoutes } from './modules/events/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { setupLinkRoutes } from './modules/setup-links/routes.js';
+import { setupPages } from './modules/setup-links/web-routes.js';
 
 /** Builds the express app from a container. No I/O happens here. */
 export function createApp(c: Container): Express {
@@ -42,6 +43,7 @@ export function createApp(c: Container): Express {
   app.use(meRoutes(c));
   app.use('/api/v1', managementApi(c));
   app.use('/admin', adminPage(c, session));
+  app.use('/setup', setupPages(c));
   app.use(ssoRoutes(c));
 
   app.use(apiNotFound);

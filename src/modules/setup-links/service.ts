@@ -14,6 +14,9 @@ import { DEFAULT_LIFETIME_SECONDS, type CreateSetupLinkInput, type Intent, type 
 
 export const TOKEN_PREFIX = 'osl_';
 
+const governedBy = async (db: Executor, connectionId: string): Promise<number> =>
+  Number((await db('organizations').where({ connection_id: connectionId }).count<{ n: number | string }[]>({ n: '*' }))[0]?.n ?? 0);
+
 export const intentsOf = (r: q.SetupLinkRow): Intent[] => [...(toBool(r.intent_sso) ? (['sso'] as const) : []), ...(toBool(r.intent_directory) ? (['directory'] as const) : [])];
 
 export function statusOf(r: q.SetupLinkRow, now: string): SetupLinkStatus {
@@ -67,6 +70,11 @@ export class SetupLinkService {
     const intents = new Set(input.intents);
     if (!intents.has('sso') && !org.connection_id) {
       throw new AppError('organization_not_sso_enabled', 409, 'A directory-only setup link needs a connection governing the organization; include the "sso" intent.');
+    }
+    // A directory feeds its connection, and so every organization that connection governs: a link
+    // for one organization must not reach the others.
+    if (!intents.has('sso') && (await governedBy(this.db, org.connection_id!)) > 1) {
+      throw new AppError('connection_governs_other_organizations', 409, "The organization's connection also governs other organizations; create its directory through the API instead.");
     }
     const token = randomToken(TOKEN_PREFIX, 32);
     const now = this.clock.now();
