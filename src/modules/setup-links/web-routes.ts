@@ -62,6 +62,8 @@ interface ActionResult {
   anchor?: string;
   json?: unknown;
   created?: { scim_base_url: string; token: string };
+  /** The link is spent: answered with a closing page instead of a redirect to it. */
+  done?: string;
 }
 
 /**
@@ -74,7 +76,8 @@ export function setupPages(c: Container): Router {
   const origin = () => new URL(c.config.publicUrl).origin;
   r.use((_req, res, next) => {
     res.setHeader('Content-Security-Policy', SETUP_CSP);
-    res.setHeader('Referrer-Policy', 'no-referrer');
+    // Not no-referrer: with it Chromium sends `Origin: null` on form posts and the Origin check fails.
+    res.setHeader('Referrer-Policy', 'same-origin');
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
@@ -121,6 +124,7 @@ export function setupPages(c: Container): Router {
       const out = await run(link, req);
       await c.setupLinks.touch(link);
       if (wantsJson(req)) res.json(out.json ?? { ok: true });
+      else if (out.done) sendPage(res, 200, 'Setup complete', `<h1>Setup complete</h1><p class="notice" role="status">${esc(out.done)}</p><p>This link can no longer be used. You can close this page.</p>`);
       else if (out.created) sendPage(res, 201, 'Directory created', setupPageBody(await c.setupFlow.state(await c.setupLinks.live(c.db, link.id)), session.csrfToken(link.id), { created: out.created }));
       else res.redirect(303, `/setup${out.notice ? `?done=${out.notice}` : ''}#${out.anchor ?? ''}`);
     });
@@ -165,7 +169,7 @@ export function setupPages(c: Container): Router {
   });
   action('/finish', async (link) => {
     await c.setupFlow.finish(link);
-    return { json: { finished: true } };
+    return { json: { finished: true }, done: 'Your organization is set up: what you configured is now active.' };
   });
 
   r.use(errorPage(c, session));

@@ -22,6 +22,6 @@ export function sendPage(res: Response, status: number, title: string, body: str
     .setHeader('cache-control', 'no-store')
     .send(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>` +
-        `<link rel="stylesheet" href="/setup/assets/setup.css"></head><body><main>${body}</main><script src="/setup/assets/setup.js"></script></body></html>`,
+        `<link rel="icon" href="/setup/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/setup/assets/setup.css"></head><body><main>${body}</main><script src="/setup/assets/setup.js"></script></body></html>`,
     );
 }
