@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { AdminClient } from '../helpers/admin-client.js';
+import { SetupLinkVisitor } from '../helpers/setup-link.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -42,4 +43,16 @@ it('a narrow key cannot issue a link for more than it may do', async () => {
   const refused = await a.post('/admin/organizations/acme/setup-links', { sso: '1' });
   expect(refused.status).toBe(403);
   expect((await t.api('GET', '/api/v1/organizations/acme/setup-links')).body.setup_links).toEqual([]);
+});
+
+it('the connection a link is building shows on the connections page as being set up', async () => {
+  const url = (await t.api('POST', '/api/v1/organizations/acme/setup-links', { body: { intents: ['sso'] } })).body.url;
+  const v = new SetupLinkVisitor(t);
+  await v.open(url);
+  await v.post('/provider', { provider: 'okta' });
+  const a = new AdminClient(t.url);
+  await a.signIn(t.adminKey);
+  const page = await a.get('/admin/connections');
+  expect(page.text).toContain((await v.state()).connection.id);
+  expect(page.text).toContain('being set up through a setup link');
 });

@@ -127,7 +127,8 @@ export class SetupFlow {
     const id = this.ids.uuid();
     const now = this.clock.now().toISOString();
     const name = `${org.name.slice(0, 70).replace(/-+$/, '')}-${protocol}-${id.slice(0, 8)}`;
-    const idp = protocol === 'saml' ? {} : { scopes: ['openid', 'email', 'profile'] };
+    // Empty but well-formed IdP settings: pages and the API list the draft before it is configured.
+    const idp = protocol === 'saml' ? { entity_id: '', sso_url: '', certificates: [] } : { issuer: '', client_id: '', client_secret_sealed: '', scopes: ['openid', 'email', 'profile'] };
     const mapping = withDefaults(protocol, undefined);
     await this.db.transaction(async (trx) => {
       // Inserted in `setup`: until Finish its sign-ins are tests and it governs nothing.
