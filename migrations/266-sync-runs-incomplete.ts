@@ -11,7 +11,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('sync_runs', (t) => {
-    t.dropColumn('incomplete');
-  });
+  // A plain DROP COLUMN: knex's dropColumn rebuilds the table on SQLite, and dropping the old table
+  // cascades to the rows that refer to it.
+  await knex.raw('ALTER TABLE "sync_runs" DROP COLUMN "incomplete"');
 }

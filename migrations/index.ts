@@ -35,6 +35,9 @@ import * as m277 from './277-directory-pull-state.js';
 import * as m278 from './278-directory-pull-runs.js';
 import * as m279 from './279-directory-pull-seen.js';
 import * as m263 from './263-saml-login-handoffs.js';
+import * as m280 from './280-setup-links.js';
+import * as m281 from './281-domain-challenges.js';
+import * as m282 from './282-connections-status.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -82,6 +85,9 @@ const migrations: Array<[string, Migration]> = [
   ['278-directory-pull-runs', m278],
   ['279-directory-pull-seen', m279],
   ['263-saml-login-handoffs', m263],
+  ['280-setup-links', m280],
+  ['281-domain-challenges', m281],
+  ['282-connections-status', m282],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

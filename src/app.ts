@@ -24,6 +24,8 @@ import { scimRoutes } from './modules/scim/routes.js';
 import { apiSecurityHeaders, pageSecurityHeaders } from './http/security-headers.js';
 import { eventRoutes } from './modules/events/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
+import { setupLinkRoutes } from './modules/setup-links/routes.js';
+import { setupPages } from './modules/setup-links/web-routes.js';
 
 /** Builds the express app from a container. No I/O happens here. */
 export function createApp(c: Container): Express {
@@ -43,6 +45,7 @@ export function createApp(c: Container): Express {
   app.use(meRoutes(c));
   app.use('/api/v1', managementApi(c));
   app.use('/admin', adminPage(c, session));
+  app.use('/setup', setupPages(c));
   app.use(ssoRoutes(c));
 
   app.use(apiNotFound);
@@ -64,6 +67,7 @@ export function registerApiOperations(c: Container): ApiRouter {
   directoryRoutes(c, api);
   eventRoutes(c, api);
   webhookRoutes(c, api);
+  setupLinkRoutes(c, api);
   return api;
 }
 

@@ -14,6 +14,7 @@ import { reportCommands } from './modules/reports/cli.js';
 import { memberCommands } from './modules/members/cli.js';
 import { directoryCommands } from './modules/directories/cli.js';
 import { accountCommands } from './modules/users/cli.js';
+import { setupLinkCommands } from './modules/setup-links/cli.js';
 
 /** A CLI failure: printed as one line, exit code 1. */
 class CliError extends Error {}
@@ -133,6 +134,7 @@ export function buildCli(): Command {
   memberCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
   directoryCommands(program, { withContainer, actor: cliActor });
   accountCommands(program, { withContainer, actor: cliActor });
+  setupLinkCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
   return program;
 }
 

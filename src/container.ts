@@ -22,6 +22,11 @@ import { ReportService } from './modules/reports/service.js';
 import { DirectoryService } from './modules/directories/service.js';
 import { WebhookService } from './modules/webhooks/service.js';
 import { PullDirectoryService } from './modules/pull-directories/service.js';
+import { SetupLinkService } from './modules/setup-links/service.js';
+import { DomainProofService } from './modules/setup-links/domain-proofs.js';
+import { DnsProver } from './modules/setup-links/dns-proof.js';
+import { SetupFlow } from './modules/setup-links/setup-flow.js';
+import { SetupTestRecorder } from './modules/setup-links/test-sign-in.js';
 
 export interface ContainerOptions {
   config: Config;
@@ -59,6 +64,12 @@ export interface Container {
   directories: DirectoryService;
   /** Google Workspace and Microsoft Graph directories: settings and "sync now". */
   pullDirectories: PullDirectoryService;
+  setupLinks: SetupLinkService;
+  domainProofs: DomainProofService;
+  /** What a setup link's pages do. */
+  setupFlow: SetupFlow;
+  /** Sign-ins through connections in `setup` (test sign-ins). */
+  setupTests: SetupTestRecorder;
   close(): Promise<void>;
 }
 
@@ -73,6 +84,14 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const audit = new AuditService(db, clock, ids);
   const events = new EventService(db, clock, ids);
   const flagWriter = new FlagWriter(audit, events);
+  const organizations = new OrganizationService(db, clock, ids, audit);
+  // PUBLIC_URL is read late: tests point it at their ephemeral port after wiring.
+  const publicUrl = () => container.config.publicUrl;
+  const connections = new ConnectionService(db, clock, ids, audit, secretBox, publicUrl);
+  const directories = new DirectoryService(db, clock, ids, audit, publicUrl);
+  const membershipSync = new MembershipSyncService(db, clock, ids, audit, events, config.maxOrganizationsPerUser);
+  const setupLinks = new SetupLinkService(db, clock, ids, audit, organizations, publicUrl);
+  const domainProofs = new DomainProofService(db, clock, ids, new DnsProver(config.dnsResolvers));
   const container: Container = {
     config,
     db,
@@ -85,11 +104,10 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     events,
     webhooks: new WebhookService(db, clock, ids, secretBox, audit, config.webhookAllowPrivateTargets),
     apiKeys: new ApiKeyService(db, clock, ids, audit),
-    organizations: new OrganizationService(db, clock, ids, audit),
+    organizations,
     users: new UserService(db),
-    // PUBLIC_URL is read late: tests point it at their ephemeral port after wiring.
-    connections: new ConnectionService(db, clock, ids, audit, secretBox, () => container.config.publicUrl),
-    membershipSync: new MembershipSyncService(db, clock, ids, audit, events, config.maxOrganizationsPerUser),
+    connections,
+    membershipSync,
     scimLifecycle: new ScimFlagListener(flagWriter, audit, ids, {
       // `membership_sync: scim_and_login`: SCIM grants go through the login-sync rule engine at once.
       forConnection: async (trx, id) => {
@@ -106,9 +124,15 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     members: new MemberService(db, clock, ids, audit, events, config.maxOrganizationsPerUser),
     reports: new ReportService(db, clock),
     reconcile: new ReconcileService(db, clock, ids, flagWriter),
-    // PUBLIC_URL is read when used: tests point it at their ephemeral port after wiring.
-    directories: new DirectoryService(db, clock, ids, audit, () => container.config.publicUrl),
+    directories,
     pullDirectories: undefined as unknown as PullDirectoryService,
+    setupLinks,
+    domainProofs,
+    setupFlow: new SetupFlow(db, clock, ids, audit, setupLinks, organizations, connections, directories, domainProofs, () => ({
+      publicUrl: container.config.publicUrl,
+      allowPrivateTargets: container.config.webhookAllowPrivateTargets,
+    })),
+    setupTests: new SetupTestRecorder(db, clock, audit, membershipSync),
     close: () => db.destroy(),
   };
   // Needs the finished container (runs write through SCIM lifecycle, audit and events).

@@ -58,6 +58,12 @@ const envSchema = z.object({
   TRUST_PROXY: trustProxy.prefault('false'),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanString.prefault('false'),
   EVENT_RETENTION_DAYS: intString(1, 3650).prefault('30'),
+  // Domain proofs (DNS TXT) ask these servers instead of the system's: `ip`, `ip:port`, `[ipv6]:port`.
+  DNS_RESOLVERS: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(?:\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?|\[[0-9a-fA-F:.]+\](?::\d{1,5})?|[0-9a-fA-F:]+)$/, 'must be a comma-separated list of IP addresses with optional ports')).min(1))
+    .optional(),
 });
 
 export interface Config {
@@ -77,6 +83,8 @@ export interface Config {
   trustProxy: false | number | string[];
   webhookAllowPrivateTargets: boolean;
   eventRetentionDays: number;
+  /** Empty: the system resolver. */
+  dnsResolvers: string[];
 }
 
 export class ConfigError extends Error {
@@ -116,5 +124,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     webhookAllowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     eventRetentionDays: e.EVENT_RETENTION_DAYS,
+    dnsResolvers: e.DNS_RESOLVERS ?? [],
   };
 }

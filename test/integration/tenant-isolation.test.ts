@@ -76,6 +76,8 @@ const bodies: Record<string, (target: { user: string }) => unknown> = {
   'POST /directories/{id}/reconcile': () => ({}),
   'PATCH /webhooks/{id}': () => ({ enabled: false }),
   'POST /webhooks/{id}/deliveries/{delivery}/redeliver': () => ({}),
+  'POST /organizations/{org}/setup-links': () => ({ intents: ['sso'] }),
+  'POST /connections/{id}/domain-challenges': () => ({ domain: 'example.com' }),
 };
 
 describe('management API sweep', () => {

@@ -13,6 +13,7 @@ import { memberActions } from './pages/member-actions.js';
 import { reportPages } from './pages/report.js';
 import { directoryPages } from './pages/directories.js';
 import { webhookPages } from './pages/webhooks.js';
+import { setupLinkPages } from './pages/setup-links.js';
 
 const ASSETS = fileURLToPath(new URL('./assets', import.meta.url));
 
@@ -52,6 +53,7 @@ export function adminPage(c: Container, session: RequestHandler): Router {
   r.use(connectionPages(c));
   r.use(directoryPages(c));
   r.use(webhookPages(c));
+  r.use(setupLinkPages(c));
   r.use(adminNotFound);
   r.use(adminErrorHandler(c.logger));
   return r;

@@ -1,4 +1,4 @@
-export type ActorType = 'api_key' | 'scim' | 'login' | 'cli' | 'admin_page' | 'system';
+export type ActorType = 'api_key' | 'scim' | 'login' | 'cli' | 'admin_page' | 'system' | 'setup_link';
 
 /** Who made a change; recorded with every audit event. */
 export interface Actor {

@@ -20,6 +20,7 @@ export function toConnection(row: ConnectionRow, domains: string[], rules: RuleR
     auto_remove_flagged_after_days: row.auto_remove_flagged_after_days ?? null,
     created_at: row.created_at,
     updated_at: row.updated_at,
+    status: row.status === 'setup' ? ('setup' as const) : ('active' as const),
   };
   return row.type === 'saml'
     ? { ...base, type: 'saml', idp: parseJson<SamlIdp>(row.idp, {} as SamlIdp) }

@@ -14,6 +14,8 @@ export interface ConnectionRow {
   auto_remove_flagged_after_days: number | null;
   created_at: string;
   updated_at: string;
+  /** Absent on insert: the column defaults to `active`. */
+  status?: 'active' | 'setup';
 }
 
 export interface RuleRow {

@@ -24,6 +24,7 @@ const connectionSchema = z.object({
   sp: z.record(z.string(), z.string()).describe('SAML: entity_id, acs_url, metadata_url, login_url. OIDC: redirect_uri, login_url.'),
   created_at: z.string(),
   updated_at: z.string(),
+  status: z.enum(['active', 'setup']).describe('`setup` while a setup link is configuring it'),
 });
 
 const change = z.object({ user_id: z.string(), organization_id: z.string() }).catchall(z.string());

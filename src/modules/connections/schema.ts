@@ -108,5 +108,7 @@ interface ConnectionBase {
   auto_remove_flagged_after_days: number | null;
   created_at: string;
   updated_at: string;
+  /** `setup`: being configured through a setup link; its sign-ins are tests that change nothing. */
+  status: 'active' | 'setup';
 }
 export type Connection = (ConnectionBase & { type: 'saml'; idp: SamlIdp }) | (ConnectionBase & { type: 'oidc'; idp: OidcIdp });

@@ -6,10 +6,17 @@ import type { LoginProfile } from './login-profile.js';
 import { safeReturnTo } from './return-target.js';
 import { startSession, wantsJson } from './web.js';
 
-export const createLoginService = (c: Container): LoginService => new LoginService(c.db, c.clock, c.ids, c.audit, c.events, c.membershipSync);
+export const createLoginService = (c: Container): LoginService => new LoginService(c.db, c.clock, c.ids, c.audit, c.events, c.membershipSync, c.setupTests);
 
 /** After a validated login: sync in one transaction, start the session, go to return_to or /account. */
 export async function completeLogin(login: LoginService, req: Request, res: Response, connection: Connection, profile: LoginProfile, returnTo: unknown, publicUrl: string): Promise<void> {
+  if (connection.status === 'setup') {
+    // Not live yet: the sign-in is the setup page's test; no account, membership or session is made.
+    const next = await login.setupTest(connection, profile);
+    if (wantsJson(req)) res.json({ test: true, redirect_to: next });
+    else res.redirect(303, next);
+    return;
+  }
   const result = await login.login(connection, profile);
   await startSession(req, { userId: result.userId, connectionId: connection.id });
   // Checked again here, whatever the caller did: nothing but a page of this site is a target.

@@ -15,6 +15,11 @@ import { googleDomainRefusal, type LoginProfile } from './login-profile.js';
 import * as q from './identity-queries.js';
 import { hasAuthority, linkableByEmail } from '../users/account-trust.js';
 
+/** Receives sign-ins through a connection still being set up (setup links); returns where to go next. */
+export interface SetupTestSink {
+  record(connection: Connection, profile: LoginProfile): Promise<string>;
+}
+
 export interface LoginResult {
   userId: string;
   run: SyncRun;
@@ -35,7 +40,14 @@ export class LoginService {
     private readonly audit: AuditService,
     private readonly events: EventService,
     private readonly sync: MembershipSyncService,
+    private readonly setupTests?: SetupTestSink,
   ) {}
+
+  /** A test sign-in through a connection in `setup`: recorded for the setup page, nothing else. */
+  async setupTest(connection: Connection, profile: LoginProfile): Promise<string> {
+    if (!this.setupTests) throw ssoFailure('unknown_connection');
+    return this.setupTests.record(connection, profile);
+  }
 
   async login(connection: Connection, profile: LoginProfile): Promise<LoginResult> {
     const actor: Actor = { type: 'login', id: connection.id };

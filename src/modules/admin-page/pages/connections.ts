@@ -31,7 +31,7 @@ function idpSummary(conn: ConnectionView): SafeHtml {
 export function connectionCard(conn: ConnectionView, extra: SafeHtml | string = ''): SafeHtml {
   const orgs = [...new Map(conn.membership_rules.map((r) => [r.organization_id, r.organization])).values()];
   return html`<section class="card" aria-labelledby="c-${conn.id}-title">
-    <h2 id="c-${conn.id}-title">${conn.name} <span class="badge badge-sso">${conn.type.toUpperCase()}</span></h2>
+    <h2 id="c-${conn.id}-title">${conn.name} <span class="badge badge-sso">${conn.type.toUpperCase()}</span>${conn.status === 'setup' ? html` <span class="badge">being set up through a setup link</span>` : ''}</h2>
     <dl class="facts">
       <dt>Verified domains</dt><dd>${conn.domains.join(', ')}</dd>
       ${idpSummary(conn)}

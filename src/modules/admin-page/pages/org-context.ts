@@ -40,6 +40,7 @@ export function orgHeader(p: AdminPrincipal, o: OrgContext, current: 'members' |
     <nav class="subnav" aria-label="${o.org.display_name}">
       ${can(p, 'read:organization_members') ? link('members', o.base, 'Members') : ''}
       ${can(p, 'read:reports') ? link('report', `${o.base}/report`, 'Sync report') : ''}
+      ${p.kind === 'api_key' && can(p, 'read:connections') ? html`<a href="${o.base}/setup-links">Setup links</a>` : ''}
     </nav>`;
 }
 

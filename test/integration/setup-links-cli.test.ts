@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../helpers/process.js';
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
+
+const databases: TestDatabase[] = [];
+afterAll(async () => {
+  for (const d of databases) await d.cleanup();
+});
+
+async function databaseUrl(): Promise<string> {
+  if (!TEST_DATABASE_URL) return `sqlite:${join(tempDir(), 'orgsync.sqlite')}`;
+  const d = await createTestDatabase('postgres');
+  databases.push(d);
+  return d.url;
+}
+
+describe('orgsync setup-link', () => {
+  it('creates a link (URL printed once), lists and revokes it', async () => {
+    const env = { DATABASE_URL: await databaseUrl(), PUBLIC_URL: 'https://sso.example.com' };
+    expect((await runCli(['org', 'create', 'acme'], env)).code).toBe(0);
+    const created = await runCli(['setup-link', 'create', '--org', 'acme', '--intents', 'sso,directory', '--expires-in', '3600', '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const link = JSON.parse(created.stdout);
+    expect(link).toMatchObject({ intents: ['sso', 'directory'], status: 'active' });
+    expect(link.url).toMatch(/^https:\/\/sso\.example\.com\/setup\?link=osl_/);
+
+    const list = await runCli(['setup-link', 'list', '--org', 'acme'], env);
+    expect(list.stdout).toContain(`${link.id}  active`);
+    expect(list.stdout).not.toContain('osl_');
+
+    expect((await runCli(['setup-link', 'revoke', link.id, '--org', 'acme'], env)).code).toBe(0);
+    expect((await runCli(['setup-link', 'list', '--org', 'acme'], env)).stdout).toContain(`${link.id}  revoked`);
+    const bad = await runCli(['setup-link', 'create', '--org', 'acme', '--intents', 'everything'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^orgsync: invalid setup link: intents/);
+  });
+});
