@@ -11,7 +11,7 @@ import { withDefaults } from './attribute-mapping.js';
 import { toConnection, toView, type ConnectionView } from './model.js';
 import * as q from './queries.js';
 import { toSamlIdp } from './saml-idp.js';
-import type { Connection, CreateConnectionInput, MembershipRule, MembershipRuleInput, OidcIdp, UpdateConnectionInput } from './schema.js';
+import type { Connection, CreateConnectionInput, MembershipRule, MembershipRuleInput, OidcIdp, TokenEndpointAuthMethod, UpdateConnectionInput } from './schema.js';
 
 const domainClaimed = (domains: string[]) =>
   conflict('domain_already_claimed', `Domain ${domains.join(', ')} is already verified for another connection.`);
@@ -84,7 +84,7 @@ export class ConnectionService {
     const idp =
       input.type === 'saml'
         ? toSamlIdp(input.idp)
-        : ({ issuer: input.idp.issuer.replace(/\/+$/, ''), client_id: input.idp.client_id, client_secret_sealed: this.secretBox.seal(input.idp.client_secret), scopes: input.idp.scopes ?? ['openid', 'email', 'profile'] } satisfies OidcIdp);
+        : ({ issuer: input.idp.issuer.replace(/\/+$/, ''), client_id: input.idp.client_id, client_secret_sealed: this.secretBox.seal(input.idp.client_secret), scopes: input.idp.scopes ?? ['openid', 'email', 'profile'], ...authMethod(input.idp.token_endpoint_auth_method) } satisfies OidcIdp);
     if (input.type === 'oidc') assertIssuerAllowed(input.idp.issuer);
     if (input.type === 'oidc' && input.allow_sha1_signatures) throw samlOnly('allow_sha1_signatures');
     try {
@@ -183,6 +183,7 @@ export class ConnectionService {
       client_id: idp.client_id,
       client_secret_sealed: idp.client_secret !== undefined ? this.secretBox.seal(idp.client_secret) : current.idp.client_secret_sealed,
       scopes: idp.scopes ?? current.idp.scopes,
+      ...authMethod(idp.token_endpoint_auth_method ?? current.idp.token_endpoint_auth_method),
     } satisfies OidcIdp;
   }
 
@@ -193,6 +194,9 @@ export class ConnectionService {
     return conflict('connection_exists', `A connection named "${name}" already exists.`);
   }
 }
+
+/** Stored only when chosen: absent means "from discovery" at each sign-in. */
+const authMethod = (m: TokenEndpointAuthMethod | undefined): { token_endpoint_auth_method?: TokenEndpointAuthMethod } => (m ? { token_endpoint_auth_method: m } : {});
 
 /** OIDC issuers are https; plain http only for loopback (development and tests). */
 export function assertIssuerAllowed(issuer: string): void {

@@ -1,0 +1,103 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { createOrgs } from '../helpers/sso-setup.js';
+import { OidcTestOp, signInAtOp } from '../helpers/oidc-op.js';
+import { Browser } from '../helpers/sso-browser.js';
+
+/**
+ * What an OP says when a sign-in goes wrong reaches the person and the IT admin: a refusal at the
+ * OP, the token endpoint's own OAuth error, an issuer spelled differently from the one the OP
+ * publishes. Claims the ID token lacks are read from userinfo.
+ */
+let t: TestApp;
+let op: OidcTestOp;
+let connId: string;
+const json = { headers: { accept: 'application/json' } };
+
+beforeEach(async () => {
+  t = await startTestApp();
+  await createOrgs(t, 'globex', 'globex-admins');
+  op = new OidcTestOp();
+  await op.start();
+  const res = await t.api('POST', '/api/v1/connections', {
+    body: {
+      name: 'globex-oidc',
+      type: 'oidc',
+      domains: ['globex.com'],
+      idp: { issuer: op.issuer, client_id: 'orgsync-test', client_secret: 'op-client-secret-0123456789', scopes: ['openid', 'email', 'profile', 'groups'] },
+      membership_rules: [
+        { organization: 'globex', role: 'member' },
+        { organization: 'globex-admins', role: 'admin', groups: ['it-admins'] },
+      ],
+    },
+  });
+  expect(res.status, res.text).toBe(201);
+  connId = res.body.id;
+  op.configure({ client_id: 'orgsync-test', client_secret: 'op-client-secret-0123456789', redirect_uris: [res.body.sp.redirect_uri] });
+  op.accounts.set('u-1', { sub: 'u-1', email: 'hank@globex.com', email_verified: true, name: 'Hank Scorpio', groups: ['it-admins'] });
+});
+afterEach(async () => {
+  await op.stop();
+  await t.close();
+});
+
+async function started(): Promise<{ browser: Browser; state: string }> {
+  const browser = new Browser();
+  const start = await browser.request('GET', `${t.url}/sso/oidc/${connId}/login`);
+  return { browser, state: new URL(start.headers.get('location')!).searchParams.get('state')! };
+}
+
+describe('OIDC errors and claims from real OPs', () => {
+  it('error=access_denied on the callback is its own reason with a plain message, nobody signed in', async () => {
+    const { browser, state } = await started();
+    const res = await browser.request('GET', `${t.url}/sso/oidc/${connId}/callback?error=access_denied&error_description=User+declined&state=${state}&iss=${encodeURIComponent(op.issuer)}`, json);
+    expect(res.status).toBe(403);
+    const body = JSON.parse(res.text);
+    expect(body.reason).toBe('access_denied');
+    expect(body.message).toMatch(/refused at your identity provider/);
+    expect((await browser.request('GET', `${t.url}/api/v1/me`)).status).toBe(401);
+    const page = await (await started()).browser.request('GET', `${t.url}/sso/oidc/${connId}/callback?error=access_denied&state=x`);
+    expect(page.status).toBe(400);
+  });
+
+  it("the token endpoint's OAuth error is shown with its code, not as invalid_response", async () => {
+    const { browser, state } = await started();
+    const res = await browser.request('GET', `${t.url}/sso/oidc/${connId}/callback?code=not-a-code-the-op-issued&state=${state}&iss=${encodeURIComponent(op.issuer)}`, json);
+    expect(res.status).toBe(400);
+    const body = JSON.parse(res.text);
+    expect(body.reason).toBe('idp_error');
+    expect(body.message).toContain('invalid_grant');
+    const page = await (await started()).browser.request('GET', `${t.url}/sso/oidc/${connId}/callback?code=x&state=y`);
+    expect(page.text).not.toContain('op-client-secret');
+  });
+
+  it('an issuer spelled differently (localhost for 127.0.0.1) is reported as a mismatch naming the published issuer, not "could not be reached"', async () => {
+    const alias = op.issuer.replace('127.0.0.1', 'localhost');
+    const created = await t.api('PATCH', `/api/v1/connections/${connId}`, { body: { idp: { issuer: alias, client_id: 'orgsync-test', client_secret: 'op-client-secret-0123456789' } } });
+    expect(created.status, created.text).toBe(200);
+    const res = await new Browser().request('GET', `${t.url}/sso/oidc/${connId}/login`, json);
+    expect(res.status).toBe(502);
+    const body = JSON.parse(res.text);
+    expect(body.reason).toBe('idp_issuer_mismatch');
+    expect(body.message).toContain(`"${op.issuer}"`);
+    // Control: an OP that does not answer at all is still "could not be reached".
+    await op.stop();
+    const down = await t.api('PATCH', `/api/v1/connections/${connId}`, { body: { idp: { issuer: op.issuer, client_id: 'orgsync-test', client_secret: 'op-client-secret-0123456789' } } });
+    expect(down.status, down.text).toBe(200);
+    const unreachable = await new Browser().request('GET', `${t.url}/sso/oidc/${connId}/login`, json);
+    expect(JSON.parse(unreachable.text).reason).toBe('idp_unavailable');
+  });
+
+  it('groups missing from the ID token are read from userinfo (the email being there is not enough)', async () => {
+    op.tamperIdToken = (claims) => {
+      const { groups: _groups, ...rest } = claims;
+      return rest;
+    };
+    const browser = new Browser();
+    const page = await signInAtOp(browser, `${t.url}/sso/oidc/${connId}/login`, 'u-1');
+    expect(page.url).toBe(`${t.url}/account`);
+    const me = JSON.parse((await browser.request('GET', `${t.url}/api/v1/me`)).text);
+    expect(me.user.email).toBe('hank@globex.com');
+    expect(me.organizations.map((o: { name: string; role: string }) => `${o.name}:${o.role}`)).toEqual(['globex:member', 'globex-admins:admin']);
+  });
+});
