@@ -71,16 +71,20 @@ describe('OIDC errors and claims from real OPs', () => {
     expect(page.text).not.toContain('op-client-secret');
   });
 
-  it('an issuer spelled differently (localhost for 127.0.0.1) is reported as a mismatch naming the published issuer, not "could not be reached"', async () => {
+  it('an issuer spelled differently (localhost for 127.0.0.1) is refused when set, and at sign-in named as a mismatch, not "could not be reached"', async () => {
     const alias = op.issuer.replace('127.0.0.1', 'localhost');
-    const created = await t.api('PATCH', `/api/v1/connections/${connId}`, { body: { idp: { issuer: alias, client_id: 'orgsync-test', client_secret: 'op-client-secret-0123456789' } } });
-    expect(created.status, created.text).toBe(200);
+    const patched = await t.api('PATCH', `/api/v1/connections/${connId}`, { body: { idp: { issuer: alias, client_id: 'orgsync-test', client_secret: 'op-client-secret-0123456789' } } });
+    expect(patched.status).toBe(400);
+    expect(patched.body.message).toContain(`publishes the issuer "${op.issuer}"`);
+    // The OP's published issuer changed after the connection was set up: sign-in says so.
+    const row = await t.container.db('connections').where({ id: connId }).first();
+    await t.container.db('connections').where({ id: connId }).update({ idp: JSON.stringify({ ...JSON.parse(row.idp), issuer: alias }), updated_at: new Date(Date.now() + 1000).toISOString() });
     const res = await new Browser().request('GET', `${t.url}/sso/oidc/${connId}/login`, json);
     expect(res.status).toBe(502);
     const body = JSON.parse(res.text);
     expect(body.reason).toBe('idp_issuer_mismatch');
     expect(body.message).toContain(`"${op.issuer}"`);
-    // Control: an OP that does not answer at all is still "could not be reached".
+    // Control: an OP that does not answer at all is still "could not be reached", and may be set (it may not be up yet).
     await op.stop();
     const down = await t.api('PATCH', `/api/v1/connections/${connId}`, { body: { idp: { issuer: op.issuer, client_id: 'orgsync-test', client_secret: 'op-client-secret-0123456789' } } });
     expect(down.status, down.text).toBe(200);
@@ -99,5 +103,31 @@ describe('OIDC errors and claims from real OPs', () => {
     const me = JSON.parse((await browser.request('GET', `${t.url}/api/v1/me`)).text);
     expect(me.user.email).toBe('hank@globex.com');
     expect(me.organizations.map((o: { name: string; role: string }) => `${o.name}:${o.role}`)).toEqual(['globex:member', 'globex-admins:admin']);
+  });
+});
+
+describe('checking an OP when a connection is set up, and on demand', () => {
+  it('refuses to create a connection whose OP publishes another issuer; accepts one that is not up yet', async () => {
+    const alias = op.issuer.replace('127.0.0.1', 'localhost');
+    const refused = await t.api('POST', '/api/v1/connections', { body: { name: 'alias', type: 'oidc', domains: ['alias.example'], idp: { issuer: alias, client_id: 'c', client_secret: 'client-secret-0123456789' } } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toMatch(/discovery document cannot be used.*issuer/);
+    const later = await t.api('POST', '/api/v1/connections', { body: { name: 'later', type: 'oidc', domains: ['later.example'], idp: { issuer: 'http://127.0.0.1:9/realms/acme', client_id: 'c', client_secret: 'client-secret-0123456789' } } });
+    expect(later.status, later.text).toBe(201);
+  });
+
+  it('POST /connections/{id}/test reports each check; an unreachable OP is reported, not thrown; narrow keys are refused', async () => {
+    const res = await t.api('POST', `/api/v1/connections/${connId}/test`);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toMatchObject({ connection_id: connId, reached: true, ok: true });
+    expect(res.body.checks.map((c: { check: string; ok: boolean }) => `${c.check}:${c.ok}`)).toEqual(['discovery:true', 'issuer:true', 'endpoints:true', 'algorithms:true', 'response_type:true', 'token_endpoint_auth:true', 'jwks:true']);
+    expect(JSON.stringify(res.body)).not.toContain('op-client-secret');
+    expect((await t.api('POST', `/api/v1/connections/${connId}/test`, { key: await t.keyWith('read:organizations') })).status).toBe(403);
+    expect((await t.api('POST', `/api/v1/connections/${connId}/test`, { key: null })).status).toBe(401);
+    await op.stop();
+    const down = await t.api('POST', `/api/v1/connections/globex-oidc/test`);
+    expect(down.status).toBe(200);
+    expect(down.body).toMatchObject({ reached: false, ok: false });
+    expect(down.body.checks[0].message).toMatch(/Could not read .*openid-configuration/);
   });
 });
