@@ -3,6 +3,9 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createOrgs } from '../helpers/sso-setup.js';
 import { OidcTestOp, signInAtOp } from '../helpers/oidc-op.js';
 import { Browser } from '../helpers/sso-browser.js';
+import { Writable } from 'node:stream';
+import type { Container } from '../../src/container.js';
+import { createLogger } from '../../src/platform/logger.js';
 
 /**
  * What an OP says when a sign-in goes wrong reaches the person and the IT admin: a refusal at the
@@ -129,5 +132,45 @@ describe('checking an OP when a connection is set up, and on demand', () => {
     expect(down.status).toBe(200);
     expect(down.body).toMatchObject({ reached: false, ok: false });
     expect(down.body.checks[0].message).toMatch(/Could not read .*openid-configuration/);
+  });
+});
+
+describe('the sign-in error page', () => {
+  /** The server's log lines from here on, as JSON objects. */
+  function captureLog(): Array<Record<string, unknown>> {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(...chunk.toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)), done()) });
+    (t.container as { logger: Container['logger'] }).logger = createLogger('info', sink);
+    return lines;
+  }
+
+  it('explains the failure, says what the IT admin can change, and gives a reference that finds the log line', async () => {
+    const log = captureLog();
+    const { browser, state } = await started();
+    const res = await browser.request('GET', `${t.url}/sso/oidc/${connId}/callback?error=access_denied&state=${state}&iss=${encodeURIComponent(op.issuer)}`);
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('For your IT admin');
+    expect(res.text).toContain('Assign this person');
+    const ref = /Reference: <code>([0-9a-f]{10})<\/code>/.exec(res.text)?.[1];
+    expect(ref).toBeTruthy();
+    expect(log.filter((l) => l.ref === ref)).toMatchObject([{ reason: 'access_denied', msg: 'sign-in refused' }]);
+
+    // Our own check's words are shown; the JSON answer carries the same kind of reference.
+    const stale = await new Browser().request('GET', `${t.url}/sso/oidc/${connId}/callback?code=abc&state=x`, json);
+    const body = JSON.parse(stale.text);
+    expect(body).toMatchObject({ reason: 'invalid_response', detail: 'no sign-in in progress for this browser' });
+    expect(log.filter((l) => l.ref === body.ref)).toHaveLength(1);
+    expect(stale.text).not.toContain('op-client-secret');
+  });
+
+  it("shows no detail of this server's network when the OP cannot be reached", async () => {
+    const log = captureLog();
+    await op.stop();
+    const res = await new Browser().request('GET', `${t.url}/sso/oidc/${connId}/login`);
+    expect(res.status).toBe(502);
+    expect(res.text).toContain('orgsync connection test NAME');
+    expect(res.text).not.toMatch(/ECONNREFUSED|fetch failed|Details:/);
+    const ref = /Reference: <code>([0-9a-f]{10})<\/code>/.exec(res.text)?.[1];
+    expect(log.find((l) => l.ref === ref)).toMatchObject({ reason: 'idp_unavailable', msg: 'sso request failed' });
   });
 });
