@@ -36,7 +36,7 @@ export async function run(): Promise<void> {
     const big = await c.connections.create({ name: 'bench-400', type: 'saml', domains: ['big.example'], idp: { entity_id: 'urn:bench', sso_url: 'https://idp.bench.example/sso', certificates: [CERT] }, membership_rules: rules(0, 400) }, actor);
     const small = await c.connections.create({ name: 'bench-5', type: 'saml', domains: ['small.example'], idp: { entity_id: 'urn:bench5', sso_url: 'https://idp.bench.example/sso', certificates: [CERT] }, membership_rules: rules(400, 405) }, actor);
     const login = createLoginService(c);
-    const profile = (i: number, domain: string): LoginProfile => ({ protocol: 'saml', subject: `user-${i}@${domain}`, email: `user-${i}@${domain}`, emailVerified: null, name: `User ${i}`, givenName: null, familyName: null, groups: ['everyone'], externalId: `user-${i}@${domain}` });
+    const profile = (i: number, domain: string): LoginProfile => ({ protocol: 'saml', subject: `user-${i}@${domain}`, email: `user-${i}@${domain}`, emailVerified: null, name: `User ${i}`, givenName: null, familyName: null, groups: ['everyone'], groupsIncomplete: null, externalId: `user-${i}@${domain}`, hostedDomain: null });
 
     const baseline = await measureBaseline({ concurrency: 1, durationMs: 2000 });
     const baseMs = 1000 / baseline.rps;

@@ -29,6 +29,11 @@ import * as m255 from './255-partial-nullable-indexes.js';
 import * as m256 from './256-users-bound-connection.js';
 import * as m257 from './257-detach-cross-tenant-accounts.js';
 import * as m260 from './260-connections-allow-sha1-signatures.js';
+import * as m266 from './266-sync-runs-incomplete.js';
+import * as m276 from './276-directory-kinds.js';
+import * as m277 from './277-directory-pull-state.js';
+import * as m278 from './278-directory-pull-runs.js';
+import * as m279 from './279-directory-pull-seen.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -70,6 +75,11 @@ const migrations: Array<[string, Migration]> = [
   ['256-users-bound-connection', m256],
   ['257-detach-cross-tenant-accounts', m257],
   ['260-connections-allow-sha1-signatures', m260],
+  ['266-sync-runs-incomplete', m266],
+  ['276-directory-kinds', m276],
+  ['277-directory-pull-state', m277],
+  ['278-directory-pull-runs', m278],
+  ['279-directory-pull-seen', m279],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

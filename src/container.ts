@@ -21,6 +21,7 @@ import { MemberService } from './modules/members/service.js';
 import { ReportService } from './modules/reports/service.js';
 import { DirectoryService } from './modules/directories/service.js';
 import { WebhookService } from './modules/webhooks/service.js';
+import { PullDirectoryService } from './modules/pull-directories/service.js';
 
 export interface ContainerOptions {
   config: Config;
@@ -56,6 +57,8 @@ export interface Container {
   reports: ReportService;
   reconcile: ReconcileService;
   directories: DirectoryService;
+  /** Google Workspace and Microsoft Graph directories: settings and "sync now". */
+  pullDirectories: PullDirectoryService;
   close(): Promise<void>;
 }
 
@@ -105,7 +108,10 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     reconcile: new ReconcileService(db, clock, ids, flagWriter),
     // PUBLIC_URL is read when used: tests point it at their ephemeral port after wiring.
     directories: new DirectoryService(db, clock, ids, audit, () => container.config.publicUrl),
+    pullDirectories: undefined as unknown as PullDirectoryService,
     close: () => db.destroy(),
   };
+  // Needs the finished container (runs write through SCIM lifecycle, audit and events).
+  container.pullDirectories = new PullDirectoryService(container, `instance-${ids.uuid()}`);
   return container;
 }

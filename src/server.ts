@@ -5,6 +5,7 @@ import { createApp } from './app.js';
 import type { Logger } from './platform/logger.js';
 import { AutoRemoveJob } from './modules/flags/auto-remove.js';
 import { WebhookWorker } from './modules/webhooks/worker.js';
+import { PullScheduler } from './modules/pull-directories/scheduler.js';
 
 export interface RunningServer {
   container: Container;
@@ -65,6 +66,9 @@ export async function startServer(config: Config, logger?: Logger, limits: Serve
   // database keep instances from doing the same work twice.
   const worker = new WebhookWorker(container);
   worker.start();
+  // Google Workspace and Microsoft Graph directories, each on its own schedule under a lease.
+  const pulls = new PullScheduler(container, container.pullDirectories.runner);
+  pulls.start();
   return {
     container,
     server,
@@ -79,6 +83,7 @@ export async function startServer(config: Config, logger?: Logger, limits: Serve
         }),
       ]);
       await autoRemove.stop();
+      await pulls.stop();
       await container.close();
     },
   };

@@ -34,6 +34,8 @@ export class SamlTestIdp {
   user: IdpUser = { nameId: 'alice@acme.com', email: 'alice@acme.com', groups: [] };
   /** The signature algorithm of its responses, as a legacy IdP set to RSA-SHA1 would use (samlify then digests with SHA-1 too). */
   signatureAlgorithm?: string;
+  /** The response shape the IdP answers with (a template under fixtures/saml/, by scenario). */
+  responseTemplate = 'responses/response.template.xml';
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
@@ -75,7 +77,7 @@ export class SamlTestIdp {
       ssoUrl: this.ssoUrl,
       key: keys['idp-test-only'].key,
       cert: keys['idp-test-only'].cert,
-      template: read('responses/response.template.xml'),
+      template: read(this.responseTemplate),
       signatureAlgorithm: this.signatureAlgorithm,
     });
     const pending = await core.parseRequest(this.spMetadata, Object.fromEntries(url.searchParams));

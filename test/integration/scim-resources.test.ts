@@ -202,7 +202,7 @@ describe('discovery', () => {
     expect(types.body.Resources.map((r: { id: string }) => r.id)).toEqual(['User', 'Group']);
     expect((await s.req('GET', '/ResourceTypes/User')).body.schemaExtensions).toEqual([{ schema: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', required: false }]);
     const schemas = await s.req('GET', '/Schemas');
-    expect(schemas.body.totalResults).toBe(3);
+    expect(schemas.body.totalResults).toBe(6);
     expect(schemas.text).not.toMatch(/"password"/);
     const user = await s.req('GET', '/Schemas/urn:ietf:params:scim:schemas:core:2.0:User');
     expect(user.body.attributes.map((a: { name: string }) => a.name)).toContain('userName');

@@ -72,6 +72,7 @@ const bodies: Record<string, (target: { user: string }) => unknown> = {
   'POST /organizations/{org}/invitations': () => ({ email: 'someone@elsewhere.example', role: 'member' }),
   'PATCH /organizations/{org}/members/{user}': () => ({ role: 'member' }),
   'POST /directories/{id}/tokens': () => ({}),
+  'PATCH /directories/{id}': () => ({ name: 'Renamed' }),
   'POST /directories/{id}/reconcile': () => ({}),
   'PATCH /webhooks/{id}': () => ({ enabled: false }),
   'POST /webhooks/{id}/deliveries/{delivery}/redeliver': () => ({}),

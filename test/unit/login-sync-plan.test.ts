@@ -127,4 +127,22 @@ describe('planSync (desired vs actual → changes)', () => {
     );
     expect(changes.map((c) => `${c.kind}:${c.organizationId}`)).toEqual(['add:a', 'role:b', 'restore:c', 'skip:e', 'flag:d']);
   });
+  it('with an incomplete group list, holds flags and lowered roles but still adds, restores and raises', () => {
+    const changes = planSync(
+      base({
+        governed: new Set(['a', 'b', 'c', 'd', 'e']),
+        desired: new Map<string, Role>([['a', 'member'], ['b', 'owner'], ['c', 'member'], ['e', 'member']]),
+        actual: [m('b', 'member'), m('c', 'admin', 'flagged'), m('d', 'admin'), m('e', 'owner')],
+        groupsComplete: false,
+      }),
+    );
+    expect(changes).toEqual([
+      { kind: 'add', organizationId: 'a', role: 'member' },
+      { kind: 'role', organizationId: 'b', from: 'member', to: 'owner' },
+      { kind: 'restore', organizationId: 'c' },
+      { kind: 'hold', organizationId: 'c', withheld: 'role_change' },
+      { kind: 'hold', organizationId: 'e', withheld: 'role_change' },
+      { kind: 'hold', organizationId: 'd', withheld: 'flag' },
+    ]);
+  });
 });

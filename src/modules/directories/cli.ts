@@ -21,4 +21,17 @@ export function directoryCommands(program: Command, deps: { withContainer: <T>(f
         );
       }),
     );
+  directory
+    .command('sync')
+    .description('sync a Google Workspace or Microsoft Graph directory now and print how the run ended')
+    .requiredOption('--directory <id>', 'the directory to sync')
+    .option('--json', 'print JSON')
+    .action(async (opts: { directory: string; json?: boolean }) =>
+      deps.withContainer(async (c) => {
+        const { run_id, outcome } = await c.pullDirectories.syncNow(opts.directory, true);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ run_id, ...outcome }, null, 2)}\n`);
+        else if (outcome?.kind === 'succeeded') process.stdout.write(`Sync ${run_id} succeeded: ${outcome.requests} requests; ${JSON.stringify(outcome.counts)}\n`);
+        if (outcome?.kind === 'failed') throw new Error(`sync ${run_id} failed: ${outcome.error}`);
+      }),
+    );
 }

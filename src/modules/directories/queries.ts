@@ -8,6 +8,9 @@ export interface DirectoryRow {
   last_activity_at: string | null;
   scim_user_count: number | string;
   scim_group_count: number | string;
+  kind?: string;
+  pull_settings?: string | null;
+  pull_secret_sealed?: string | null;
 }
 
 export interface DirectoryTokenRow {
@@ -30,7 +33,7 @@ export function listDirectories(db: Executor, take: number, afterId?: string): P
   return q;
 }
 
-export async function insertDirectory(db: Executor, row: Omit<DirectoryRow, 'scim_user_count' | 'scim_group_count'>): Promise<void> {
+export async function insertDirectory(db: Executor, row: Omit<DirectoryRow, 'scim_user_count' | 'scim_group_count' | 'kind' | 'pull_settings' | 'pull_secret_sealed'>): Promise<void> {
   await db('directories').insert(row);
 }
 

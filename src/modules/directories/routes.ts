@@ -2,23 +2,39 @@ import type { Container } from '../../container.js';
 import { actorOf } from '../../http/api-auth.js';
 import type { ApiRouter } from '../../http/api-router.js';
 import { cursorOf, listOf, pageQuery } from '../../http/pagination.js';
-import { createDirectoryBody, directorySchema, directoryWithTokenSchema, rotateTokenBody } from './schema.js';
+import { invalidBody } from '../../platform/errors.js';
+import { createDirectoryBody, createdDirectorySchema, directorySchema, directoryWithTokenSchema, rotateTokenBody } from './schema.js';
+import { pullDirectoryRoutes } from '../pull-directories/routes.js';
 
 const tag = 'Directories';
 
 export function directoryRoutes(c: Container, api: ApiRouter): void {
   api.post(
     '/directories',
-    { tag, summary: "Create a connection's SCIM directory; the token is returned once", scopes: ['create:directories'], body: createDirectoryBody, status: 201, response: directoryWithTokenSchema },
+    {
+      tag,
+      summary: "Create a connection's directory: SCIM (the token is returned once), or pulled from Google Workspace or Microsoft Graph",
+      scopes: ['create:directories'],
+      body: createDirectoryBody,
+      status: 201,
+      response: createdDirectorySchema,
+    },
     async (_req, res, { body }) => {
-      res.status(201).json(await c.directories.create(body, actorOf(res)));
+      const { kind, sync_interval_seconds, microsoft_graph, google_workspace, ...base } = body;
+      if (kind === undefined || kind === 'scim') {
+        if (sync_interval_seconds !== undefined || microsoft_graph || google_workspace) throw invalidBody('Invalid request body: pull settings need kind google_workspace or microsoft_graph.');
+        res.status(201).json(await c.directories.create(base, actorOf(res)));
+        return;
+      }
+      const id = await c.pullDirectories.create({ ...base, kind, sync_interval_seconds, microsoft_graph, google_workspace }, actorOf(res));
+      res.status(201).json(await c.directories.get(id));
     },
   );
-  api.get('/directories', { tag, summary: 'List SCIM directories', scopes: ['read:directories'], query: pageQuery, response: listOf('directories', directorySchema) }, async (_req, res, { query }) => {
+  api.get('/directories', { tag, summary: 'List directories', scopes: ['read:directories'], query: pageQuery, response: listOf('directories', directorySchema) }, async (_req, res, { query }) => {
     const page = await c.directories.list(query.take, cursorOf(query.from, 'id'));
     res.json({ directories: page.items, next: page.next });
   });
-  api.get('/directories/:id', { tag, summary: 'Get a SCIM directory', scopes: ['read:directories'], response: directorySchema }, async (_req, res, { params }) => {
+  api.get('/directories/:id', { tag, summary: 'Get a directory (pull directories: settings and sync status)', scopes: ['read:directories'], response: directorySchema }, async (_req, res, { params }) => {
     res.json(await c.directories.get(params.id!));
   });
   api.post(
@@ -35,4 +51,5 @@ export function directoryRoutes(c: Container, api: ApiRouter): void {
       res.status(201).json(await c.directories.rotate(params.id!, body.grace_seconds ?? 0, actorOf(res)));
     },
   );
+  pullDirectoryRoutes(c, api);
 }

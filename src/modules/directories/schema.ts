@@ -1,8 +1,12 @@
 import { z } from 'zod';
+import { pullCreateFields, pullSettingsView, syncStatusView, type SyncStatus } from '../pull-directories/settings.js';
 
+/** `kind` defaults to `scim`; pull kinds carry their settings under their own key. */
 export const createDirectoryBody = z.strictObject({
   connection_id: z.string().min(1).max(36),
   name: z.string().trim().min(1).max(200).optional(),
+  kind: z.enum(['scim', 'google_workspace', 'microsoft_graph']).optional(),
+  ...pullCreateFields,
 });
 
 export const rotateTokenBody = z.strictObject({
@@ -21,12 +25,17 @@ export interface Directory {
   id: string;
   connection_id: string;
   name: string;
-  scim_base_url: string;
+  kind: 'scim' | 'google_workspace' | 'microsoft_graph';
+  /** Null for pull directories: the IdP pushes nothing to them. */
+  scim_base_url: string | null;
   created_at: string;
   last_activity_at: string | null;
   users: number;
   groups: number;
   tokens: DirectoryToken[];
+  /** Pull directories: settings without secrets, and sync status. */
+  settings: z.infer<typeof pullSettingsView> | null;
+  sync: SyncStatus | null;
 }
 
 const tokenSchema = z.object({ id: z.string(), prefix: z.string(), created_at: z.string(), expires_at: z.string().nullable() });
@@ -35,12 +44,16 @@ export const directorySchema = z.object({
   id: z.string(),
   connection_id: z.string(),
   name: z.string(),
-  scim_base_url: z.string(),
+  kind: z.enum(['scim', 'google_workspace', 'microsoft_graph']),
+  scim_base_url: z.string().nullable(),
   created_at: z.string(),
   last_activity_at: z.string().nullable(),
   users: z.number().int(),
   groups: z.number().int(),
   tokens: z.array(tokenSchema),
+  settings: pullSettingsView.nullable(),
+  sync: syncStatusView.nullable(),
 });
 
 export const directoryWithTokenSchema = directorySchema.extend({ token: z.string() });
+export const createdDirectorySchema = directorySchema.extend({ token: z.string().optional() });

@@ -10,6 +10,7 @@ import { toPage, type Page } from '../../http/pagination.js';
 import type { Directory } from './schema.js';
 import * as q from './queries.js';
 import { TokenCache, type CachedToken } from './token-cache.js';
+import { settingsView, syncStatus } from '../pull-directories/status.js';
 
 /** The directory a SCIM request was authenticated for. */
 export interface DirectoryContext {
@@ -33,17 +34,22 @@ export class DirectoryService {
   }
 
   private async view(row: q.DirectoryRow): Promise<Directory> {
-    const tokens = await q.liveTokens(this.db, row.id, this.clock.now().toISOString());
+    const now = this.clock.now().toISOString();
+    const kind = (row.kind ?? 'scim') as Directory['kind'];
+    const tokens = await q.liveTokens(this.db, row.id, now);
     return {
       id: row.id,
       connection_id: row.connection_id,
       name: row.name,
-      scim_base_url: this.scimBaseUrl(row.id),
+      kind,
+      scim_base_url: kind === 'scim' ? this.scimBaseUrl(row.id) : null,
       created_at: row.created_at,
       last_activity_at: row.last_activity_at,
       users: Number(row.scim_user_count),
       groups: Number(row.scim_group_count),
       tokens: tokens.map((t) => ({ id: t.id, prefix: t.prefix, created_at: t.created_at, expires_at: t.expires_at })),
+      settings: kind === 'scim' ? null : settingsView(row.pull_settings ?? null, !!row.pull_secret_sealed),
+      sync: kind === 'scim' ? null : await syncStatus(this.db, row.id, now),
     };
   }
 
@@ -86,7 +92,9 @@ export class DirectoryService {
     const expiresAt = new Date(now.getTime() + graceSeconds * 1000).toISOString();
     const token = randomToken('osd_');
     await this.db.transaction(async (trx) => {
-      if (!(await q.findDirectory(trx, id))) throw notFound('Directory');
+      const row = await q.findDirectory(trx, id);
+      if (!row) throw notFound('Directory');
+      if ((row.kind ?? 'scim') !== 'scim') throw conflict('not_a_scim_directory', 'This directory is pulled from the IdP and has no SCIM tokens.');
       await q.expireTokens(trx, id, nowIso, expiresAt);
       await q.insertToken(trx, this.tokenRow(id, token, nowIso));
       await this.audit.record(trx, { action: 'directory.token_rotated', actor, detail: { directory_id: id, grace_seconds: graceSeconds, previous_tokens_expire_at: expiresAt } });

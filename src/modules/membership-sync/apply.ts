@@ -5,7 +5,7 @@ import type { EventInput, EventService } from '../events/service.js';
 import * as mq from '../memberships/queries.js';
 import type { FlagEvidence, Role } from '../memberships/types.js';
 import type { Change } from './plan.js';
-import type { SyncRun } from './sync-runs.js';
+import type { IncompleteSync, SyncRun } from './sync-runs.js';
 import { emptyRun } from '../reports/sync-runs.js';
 
 export interface ApplyContext {
@@ -16,6 +16,8 @@ export interface ApplyContext {
   at: string;
   /** The evidence stored with flags this run sets. */
   evidence: FlagEvidence;
+  /** Set when the run's groups were incomplete: the run records why, and what it held back. */
+  incomplete?: Omit<IncompleteSync, 'held'>;
 }
 
 /**
@@ -32,6 +34,7 @@ export async function applyPlan(
   const run: SyncRun = emptyRun({ id: runId, trigger: ctx.trigger, user_id: ctx.userId, connection_id: ctx.connectionId, directory_id: null, at: ctx.at });
   const roleChanges = new Map<Role, string[]>();
   const keep: string[] = [];
+  const held: IncompleteSync['held'] = [];
   for (const c of changes) {
     if (c.kind === 'add') run.added.push({ organization_id: c.organizationId, role: c.role });
     else if (c.kind === 'restore') run.restored.push({ organization_id: c.organizationId });
@@ -40,8 +43,10 @@ export async function applyPlan(
       roleChanges.set(c.to, [...(roleChanges.get(c.to) ?? []), c.organizationId]);
     } else if (c.kind === 'flag') run.flagged.push({ organization_id: c.organizationId, reason: c.reason });
     else if (c.kind === 'skip') run.skipped.push({ organization_id: c.organizationId, reason: c.reason });
+    else if (c.kind === 'hold') held.push({ organization_id: c.organizationId, withheld: c.withheld });
     else keep.push(c.organizationId);
   }
+  if (ctx.incomplete) run.incomplete = { ...ctx.incomplete, held };
 
   // A SCIM-triggered grant (`scim_and_login`) records its channel as the membership's source.
   const source = ctx.trigger === 'scim' ? 'scim' : 'sso';
@@ -71,4 +76,4 @@ export async function applyPlan(
 }
 
 export const changedSomething = (run: SyncRun): boolean =>
-  run.added.length + run.updated.length + run.flagged.length + run.restored.length + run.skipped.length > 0;
+  run.added.length + run.updated.length + run.flagged.length + run.restored.length + run.skipped.length > 0 || run.incomplete !== null;

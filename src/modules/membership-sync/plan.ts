@@ -1,4 +1,4 @@
-import type { FlagReason, MembershipStatus, Role, SkipReason } from '../memberships/types.js';
+import { roleRank, type FlagReason, type MembershipStatus, type Role, type SkipReason } from '../memberships/types.js';
 
 export interface ActualMembership {
   organization_id: string;
@@ -21,6 +21,12 @@ export interface PlanInput {
   rolesManagedBy: 'idp' | 'admin';
   /** Reason to flag an active membership the rules no longer grant; null leaves it alone. */
   lostGrant: FlagReason | null;
+  /**
+   * False when the groups behind `desired` may be missing some (an incomplete login group list):
+   * `desired` is then only a lower bound, so what it lacks is held instead of flagged, and a role it
+   * puts lower is held instead of lowered. Adds, restores and raised roles still apply.
+   */
+  groupsComplete?: boolean;
 }
 
 export type Change =
@@ -29,6 +35,7 @@ export type Change =
   | { kind: 'role'; organizationId: string; from: Role; to: Role }
   | { kind: 'flag'; organizationId: string; reason: FlagReason }
   | { kind: 'skip'; organizationId: string; reason: SkipReason }
+  | { kind: 'hold'; organizationId: string; withheld: 'flag' | 'role_change' }
   | { kind: 'keep'; organizationId: string };
 
 /**
@@ -38,6 +45,7 @@ export type Change =
  */
 export function planSync(input: PlanInput): Change[] {
   const changes: Change[] = [];
+  const complete = input.groupsComplete !== false;
   const actual = new Map(input.actual.filter((m) => input.governed.has(m.organization_id)).map((m) => [m.organization_id, m]));
   let count = input.membershipCount;
   for (const [organizationId, role] of input.desired) {
@@ -58,7 +66,8 @@ export function planSync(input: PlanInput): Change[] {
       changed = true;
     }
     if (input.rolesManagedBy === 'idp' && current.role !== role) {
-      changes.push({ kind: 'role', organizationId, from: current.role, to: role });
+      if (complete || roleRank[role] > roleRank[current.role]) changes.push({ kind: 'role', organizationId, from: current.role, to: role });
+      else changes.push({ kind: 'hold', organizationId, withheld: 'role_change' });
       changed = true;
     }
     if (!changed) changes.push({ kind: 'keep', organizationId });
@@ -66,7 +75,7 @@ export function planSync(input: PlanInput): Change[] {
   if (input.lostGrant) {
     for (const m of actual.values()) {
       if (m.status === 'active' && !input.desired.has(m.organization_id)) {
-        changes.push({ kind: 'flag', organizationId: m.organization_id, reason: input.lostGrant });
+        changes.push(complete ? { kind: 'flag', organizationId: m.organization_id, reason: input.lostGrant } : { kind: 'hold', organizationId: m.organization_id, withheld: 'flag' });
       }
     }
   }

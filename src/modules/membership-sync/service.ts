@@ -11,7 +11,7 @@ import { applyPlan, changedSomething } from './apply.js';
 import { planSync, type Change } from './plan.js';
 import { desiredMemberships, groupTokens } from './rules.js';
 import { directoryOfConnection, scimGroupsOfUser } from './queries.js';
-import { insertSyncRun, type SyncRun, type SyncTrigger } from './sync-runs.js';
+import { insertSyncRun, type GroupsIncompleteReason, type SyncRun, type SyncTrigger } from './sync-runs.js';
 import { governedOrganizationIds } from '../connections/queries.js';
 
 export interface SyncUserInput {
@@ -20,6 +20,11 @@ export interface SyncUserInput {
   userId: string;
   /** Group values the login carried (none for SCIM-triggered syncs). */
   loginGroups?: readonly string[];
+  /**
+   * Set when `loginGroups` is not the IdP's whole list (Entra group overage, no groups attribute):
+   * the sync then flags nothing and lowers no role, and the run is recorded as incomplete.
+   */
+  loginGroupsIncomplete?: GroupsIncompleteReason | null;
   trigger: SyncTrigger;
   actor: Actor;
   /**
@@ -48,21 +53,35 @@ export class MembershipSyncService {
   async syncUser(trx: Executor, input: SyncUserInput): Promise<SyncRun | null> {
     const { connection, userId } = input;
     const at = this.clock.now().toISOString();
-    const changes = await this.planFor(trx, connection, userId, input.loginGroups ?? [], input.lostGrant);
+    // When no rule names a group, the group list decides nothing: the run is complete whatever it held.
+    const reason = input.loginGroupsIncomplete && connection.membership_rules.some((r) => r.groups?.length) ? input.loginGroupsIncomplete : null;
+    const changes = await this.planFor(trx, connection, userId, input.loginGroups ?? [], input.lostGrant, undefined, undefined, reason === null);
+    // The directory's SCIM groups were part of the plan already (they always are); without one,
+    // nothing stood in for the missing groups.
+    const incomplete = reason ? { reason, fallback: (await directoryOfConnection(trx, connection.id)) ? ('directory_groups' as const) : ('kept_memberships' as const) } : undefined;
     const evidence: FlagEvidence = {
       channel: input.trigger === 'login' ? 'login' : input.trigger,
       action: input.trigger === 'login' ? 'login without a granting group' : 'membership rules no longer grant',
       at,
       connection_id: connection.id,
     };
-    const run = await applyPlan(trx, { audit: this.audit, events: this.events }, { userId, connectionId: connection.id, trigger: input.trigger, actor: input.actor, at, evidence }, this.ids.uuid(), changes);
+    const run = await applyPlan(trx, { audit: this.audit, events: this.events }, { userId, connectionId: connection.id, trigger: input.trigger, actor: input.actor, at, evidence, incomplete }, this.ids.uuid(), changes);
     if (!input.alwaysRecord && !changedSomething(run)) return null;
     await insertSyncRun(trx, run);
     return run;
   }
 
   /** The plan alone (no writes): used by sync and by rule previews. */
-  async planFor(db: Executor, connection: Connection, userId: string, loginGroups: readonly string[], lostGrant: FlagReason | null, rules = connection.membership_rules, governedIds?: string[]): Promise<Change[]> {
+  async planFor(
+    db: Executor,
+    connection: Connection,
+    userId: string,
+    loginGroups: readonly string[],
+    lostGrant: FlagReason | null,
+    rules = connection.membership_rules,
+    governedIds?: string[],
+    groupsComplete = true,
+  ): Promise<Change[]> {
     const directoryId = await directoryOfConnection(db, connection.id);
     const [scimGroups, governed, actual, removed] = await Promise.all([
       directoryId ? scimGroupsOfUser(db, directoryId, userId) : Promise.resolve([]),
@@ -80,6 +99,7 @@ export class MembershipSyncService {
       limit: this.limit,
       rolesManagedBy: connection.roles_managed_by,
       lostGrant,
+      groupsComplete,
     });
   }
 

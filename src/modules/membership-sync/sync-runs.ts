@@ -1,8 +1,8 @@
 import type { Executor } from '../../platform/db.js';
-import { insertSyncRuns, toSyncRun, type SyncRun, type SyncRunRow, type SyncTrigger } from '../reports/sync-runs.js';
+import { insertSyncRuns, toSyncRun, type GroupsIncompleteReason, type IncompleteSync, type SyncRun, type SyncRunRow, type SyncTrigger } from '../reports/sync-runs.js';
 
 /** Sync runs are stored and read by the reports module; login sync writes one run at a time. */
-export type { SyncRun, SyncTrigger };
+export type { GroupsIncompleteReason, IncompleteSync, SyncRun, SyncTrigger };
 
 export async function insertSyncRun(db: Executor, run: SyncRun): Promise<void> {
   await insertSyncRuns(db, [run]);

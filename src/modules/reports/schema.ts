@@ -13,4 +13,12 @@ export const syncRunSchema = z.object({
   restored: z.array(z.object({ organization_id: z.string(), user_id: z.string().optional() })),
   skipped: z.array(z.object({ organization_id: z.string(), reason: z.string(), user_id: z.string().optional() })),
   error: z.string().nullable(),
+  incomplete: z
+    .object({
+      reason: z.enum(['groups_overage', 'groups_missing']),
+      fallback: z.enum(['directory_groups', 'kept_memberships']),
+      held: z.array(z.object({ organization_id: z.string(), withheld: z.enum(['flag', 'role_change']) })),
+    })
+    .nullable()
+    .describe('Set when a login sync ran on an incomplete group list (Entra group overage, no groups attribute): it flagged nothing and lowered no role; `held` lists what a complete list could have changed.'),
 });

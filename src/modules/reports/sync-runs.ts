@@ -4,6 +4,21 @@ import type { FlagReason, Role, SkipReason } from '../memberships/types.js';
 
 export type SyncTrigger = 'login' | 'scim' | 'reconcile';
 
+/**
+ * Why a login's group list could not say what the user lost: Entra sent a link instead of the groups
+ * (group overage), or the login carried no groups attribute at all.
+ */
+export type GroupsIncompleteReason = 'groups_overage' | 'groups_missing';
+
+/** A login sync that ran on an incomplete group list: nothing it did depends on a group's absence. */
+export interface IncompleteSync {
+  reason: GroupsIncompleteReason;
+  /** The groups it used instead: the directory's SCIM groups, or none (memberships kept as they were). */
+  fallback: 'directory_groups' | 'kept_memberships';
+  /** Memberships a complete list could have flagged or moved to a lower role: kept as they were. */
+  held: Array<{ organization_id: string; withheld: 'flag' | 'role_change' }>;
+}
+
 /** SPEC §5 sync run. Reconcile runs cover many users: their entries carry `user_id`. */
 export interface SyncRun {
   id: string;
@@ -18,6 +33,8 @@ export interface SyncRun {
   restored: Array<{ organization_id: string; user_id?: string }>;
   skipped: Array<{ organization_id: string; reason: SkipReason; user_id?: string }>;
   error: string | null;
+  /** Set when a login sync ran on an incomplete group list; null otherwise. */
+  incomplete: IncompleteSync | null;
 }
 
 export interface SyncRunRow {
@@ -33,6 +50,7 @@ export interface SyncRunRow {
   restored: string;
   skipped: string;
   error: string | null;
+  incomplete: string | null;
 }
 
 export const emptyRun = (r: Pick<SyncRun, 'id' | 'trigger' | 'user_id' | 'connection_id' | 'directory_id' | 'at'>): SyncRun => ({
@@ -43,10 +61,12 @@ export const emptyRun = (r: Pick<SyncRun, 'id' | 'trigger' | 'user_id' | 'connec
   restored: [],
   skipped: [],
   error: null,
+  incomplete: null,
 });
 
+// Held memberships count as touched: an organization's report shows the run that could not check them.
 const touched = (run: SyncRun): string[] => [
-  ...new Set([...run.added, ...run.updated, ...run.flagged, ...run.restored, ...run.skipped].map((e) => e.organization_id)),
+  ...new Set([...run.added, ...run.updated, ...run.flagged, ...run.restored, ...run.skipped, ...(run.incomplete?.held ?? [])].map((e) => e.organization_id)),
 ];
 
 export const runChangedAnything = (run: SyncRun): boolean => touched(run).length > 0 || run.error !== null;
@@ -66,6 +86,7 @@ export async function insertSyncRuns(db: Executor, runs: SyncRun[]): Promise<voi
     restored: JSON.stringify(r.restored),
     skipped: JSON.stringify(r.skipped),
     error: r.error,
+    incomplete: r.incomplete ? JSON.stringify(r.incomplete) : null,
   }));
   for (let i = 0; i < rows.length; i += 50) await db('sync_runs').insert(rows.slice(i, i + 50));
   const links = runs.flatMap((r) => touched(r).map((organization_id) => ({ sync_run_id: r.id, organization_id })));
@@ -85,6 +106,7 @@ export const toSyncRun = (r: SyncRunRow): SyncRun => ({
   restored: parseJson(r.restored, []),
   skipped: parseJson(r.skipped, []),
   error: r.error,
+  incomplete: parseJson<IncompleteSync | null>(r.incomplete, null),
 });
 
 /** Newest first; run ids are time-ordered UUIDs, so `id` is the sort and cursor key. */

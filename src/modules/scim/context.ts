@@ -29,10 +29,17 @@ export interface ScimContext {
 /** `If-Match: *`, `W/"3"`, `"3"`, or a list of them. */
 export function checkIfMatch(ifMatch: string | undefined, version: number): void {
   if (!ifMatch) return;
-  const wanted = ifMatch.split(',').map((s) => s.trim());
-  if (wanted.includes('*')) return;
-  const current = etagOf(version);
-  if (!wanted.some((w) => w === current || w === current.slice(2))) throw preconditionFailed();
+  if (!etagListed(ifMatch, etagOf(version))) throw preconditionFailed();
+}
+
+/** Whether an `If-Match`/`If-None-Match` list (`*`, `W/"3"`, `"3"`) names this ETag (weak comparison). */
+export function etagListed(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  const bare = etag.startsWith('W/') ? etag.slice(2) : etag;
+  return header.split(',').some((raw) => {
+    const w = raw.trim();
+    return w === '*' || w === etag || w === bare || (w.startsWith('W/') && w.slice(2) === bare);
+  });
 }
 
 /**

@@ -3,13 +3,13 @@ import type { SchemaDef } from './schema/attributes.js';
 import { resourceNotFound } from './errors.js';
 import { GROUP_TYPE, USER_TYPE, type ResourceType } from './resource-types.js';
 import { LIST_SCHEMA, MAX_COUNT } from './list.js';
+import { RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA } from './schema/discovery-schemas.js';
 
 export const BULK_MAX_OPERATIONS = 1000;
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-const SPC_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig';
-const RT_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:ResourceType';
-const SCHEMA_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Schema';
+const SPC_SCHEMA = SERVICE_PROVIDER_CONFIG_SCHEMA.id;
+const RT_SCHEMA = RESOURCE_TYPE_SCHEMA.id;
 
 const meta = (baseUrl: string, resourceType: string, path: string) => ({ resourceType, location: `${baseUrl}${path}` });
 
@@ -44,13 +44,14 @@ function resourceType(baseUrl: string, t: ResourceType): JsonObject {
 }
 
 function schema(baseUrl: string, s: SchemaDef): JsonObject {
-  return { schemas: [SCHEMA_SCHEMA], id: s.id, name: s.name, description: s.description, attributes: JSON.parse(JSON.stringify(s.attributes)), meta: meta(baseUrl, 'Schema', `/Schemas/${s.id}`) };
+  return { schemas: [SCHEMA_SCHEMA.id], id: s.id, name: s.name, description: s.description, attributes: JSON.parse(JSON.stringify(s.attributes)), meta: meta(baseUrl, 'Schema', `/Schemas/${s.id}`) };
 }
 
 const list = (items: JsonObject[]) => ({ schemas: [LIST_SCHEMA], totalResults: items.length, startIndex: 1, itemsPerPage: items.length, Resources: items });
 
 const TYPES = [USER_TYPE, GROUP_TYPE];
-const SCHEMAS = [USER_TYPE.schema, ...USER_TYPE.extensions, GROUP_TYPE.schema];
+// Every resource this server returns is described, discovery resources included (RFC 7643 §7).
+const SCHEMAS = [USER_TYPE.schema, ...USER_TYPE.extensions, GROUP_TYPE.schema, SERVICE_PROVIDER_CONFIG_SCHEMA, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA];
 
 export function resourceTypes(baseUrl: string, id?: string): JsonObject {
   if (id === undefined) return list(TYPES.map((t) => resourceType(baseUrl, t)));

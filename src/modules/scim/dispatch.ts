@@ -9,6 +9,7 @@ import { GROUP_TYPE, USER_TYPE } from './resource-types.js';
 import { resourceTypes, schemas, serviceProviderConfig } from './discovery.js';
 import { ScimUserService } from './user-service.js';
 import { ScimGroupService } from './group-service.js';
+import { searchRoot } from './root-search.js';
 
 /** A SCIM operation stripped of HTTP: what the routes and each Bulk operation hand over. */
 export interface ScimRequest {
@@ -60,6 +61,12 @@ export class ScimDispatcher {
     const method = req.method.toUpperCase();
     const [head, id, extra] = segments;
     const endpoint = head?.toLowerCase();
+    // The server root: a query across every resource type (RFC 7644 §3.4.2, §3.4.3).
+    if (!endpoint && method === 'GET') return { status: 200, body: await searchRoot(this.c, ctx, req.query) };
+    if (endpoint === '.search' && id === undefined) {
+      if (method !== 'POST') throw methodNotAllowed(method, req.path);
+      return { status: 200, body: await searchRoot(this.c, ctx, searchQuery(req.body)) };
+    }
     if (extra !== undefined || !endpoint) throw scimError(404, undefined, `No SCIM endpoint at ${req.path}.`);
 
     switch (endpoint) {

@@ -24,6 +24,7 @@ export const invalidPath = (detail: string) => scimError(400, 'invalidPath', det
 export const invalidValue = (detail: string) => scimError(400, 'invalidValue', detail);
 export const invalidSyntax = (detail: string) => scimError(400, 'invalidSyntax', detail);
 export const noTarget = (detail: string) => scimError(400, 'noTarget', detail);
+export const mutability = (detail: string) => scimError(400, 'mutability', detail);
 export const uniqueness = (detail: string) => scimError(409, 'uniqueness', detail);
 export const resourceNotFound = (kind: string, id: string) => scimError(404, undefined, `${kind} ${id} not found.`);
 export const preconditionFailed = () => scimError(412, undefined, 'The resource changed: If-Match does not match its current version.');

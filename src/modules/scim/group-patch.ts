@@ -1,6 +1,6 @@
 import { findAttribute } from './schema/attributes.js';
 import { coerceValue, type JsonObject } from './coerce.js';
-import { invalidValue, noTarget } from './errors.js';
+import { invalidPath, invalidValue, mutability, noTarget } from './errors.js';
 import { matchesElement } from './filter/evaluate.js';
 import type { Filter } from './filter/ast.js';
 import { parsePatchPath, type PatchOp } from './patch-path.js';
@@ -65,7 +65,8 @@ export function planGroupPatch(current: JsonObject, ops: PatchOp[]): GroupPatchP
   };
 
   for (const op of ops) {
-    if (!op.path) {
+    // The core schema URN alone addresses the group itself, like no path.
+    if (!op.path || op.path.toLowerCase() === groupSchema.id.toLowerCase()) {
       if (op.op === 'remove') throw noTarget('A remove operation needs a path.');
       if (!isObject(op.value)) throw invalidValue('An operation without a path needs an object value.');
       // Okta renames with the whole group, read-only `id` included: id and meta are ignored.
@@ -80,7 +81,8 @@ export function planGroupPatch(current: JsonObject, ops: PatchOp[]): GroupPatchP
     }
     const path = parsePatchPath(op.path);
     const r = resolvePath(GROUP_TYPE, path.ref);
-    if (!r) continue;
+    if (!r) throw invalidPath(`"${op.path}" names no attribute of a Group.`);
+    if (r.attr.mutability === 'readOnly') throw mutability(`${r.attr.name} is read-only.`);
     if (r.attr.name !== 'members') {
       setAttr(r.attr.name, op.value, op.op === 'remove');
       continue;

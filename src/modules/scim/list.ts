@@ -27,7 +27,7 @@ export interface ListQuery {
   excludedAttributes?: string;
 }
 
-function int(raw: string | undefined, name: string, fallback: number): number {
+export function pageNumber(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   if (!/^-?\d{1,9}$/.test(raw.trim())) throw invalidValue(`${name} must be an integer.`);
   return Number(raw);
@@ -41,8 +41,8 @@ function int(raw: string | undefined, name: string, fallback: number): number {
 export async function listResources(c: Container, ctx: ScimContext, kind: 'User' | 'Group', query: ListQuery) {
   const type = kind === 'User' ? USER_TYPE : GROUP_TYPE;
   const spec = kind === 'User' ? USER_SQL : GROUP_SQL;
-  const startIndex = Math.max(1, int(query.startIndex, 'startIndex', 1));
-  const count = Math.min(MAX_COUNT, Math.max(0, int(query.count, 'count', DEFAULT_COUNT)));
+  const startIndex = Math.max(1, pageNumber(query.startIndex, 'startIndex', 1));
+  const count = Math.min(MAX_COUNT, Math.max(0, pageNumber(query.count, 'count', DEFAULT_COUNT)));
   const projection = parseProjection(type, query.attributes, query.excludedAttributes);
   const cctx: CompileContext = { type, spec, dialect: dialectOf(c.db), directoryId: ctx.directoryId };
   const where = query.filter !== undefined && query.filter.trim() !== '' ? compileFilter(cctx, parseFilter(query.filter)) : null;

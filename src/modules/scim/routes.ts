@@ -5,7 +5,7 @@ import { toAppError } from '../../http/api-errors.js';
 import { AppError } from '../../platform/errors.js';
 import type { DirectoryContext } from '../directories/service.js';
 import { runBulk } from './bulk.js';
-import type { ScimContext } from './context.js';
+import { etagListed, type ScimContext } from './context.js';
 import { ScimDispatcher, type ScimResult } from './dispatch.js';
 import { MAX_PAYLOAD_BYTES } from './discovery.js';
 import { scimError, scimErrorBody } from './errors.js';
@@ -121,6 +121,11 @@ export function scimRoutes(c: Container): Router {
     const headers: Record<string, string> = {};
     if (result.version) headers.ETag = result.version;
     if (result.location && result.status === 201) headers.Location = result.location;
+    // RFC 7644 §3.14: a GET whose If-None-Match names the current version is answered 304, no body.
+    if (req.method === 'GET' && result.status === 200 && result.version && etagListed(req.headers['if-none-match'], result.version)) {
+      send(res, 304, undefined, headers);
+      return;
+    }
     send(res, result.status, result.body, headers);
   });
   r.use(scimErrorHandler(c));

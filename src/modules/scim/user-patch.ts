@@ -1,9 +1,9 @@
-import { findAttribute, type AttributeDef } from './schema/attributes.js';
+import { findAttribute, type AttributeDef, type SchemaDef } from './schema/attributes.js';
 import { coerceValue, type Json, type JsonObject } from './coerce.js';
-import { invalidValue, noTarget } from './errors.js';
+import { invalidPath, invalidValue, mutability, noTarget } from './errors.js';
 import { equalities, matchesElement } from './filter/evaluate.js';
 import { parsePatchPath, type PatchOp, type PatchOpName } from './patch-path.js';
-import { extensionNamed, resolvePath, type ResourceType } from './resource-types.js';
+import { extensionNamed, resolvePath, USER_TYPE, type ResourceType } from './resource-types.js';
 
 const isObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
 const SKIP_KEYS = new Set(['schemas', 'id', 'meta']);
@@ -11,33 +11,70 @@ const SKIP_KEYS = new Set(['schemas', 'id', 'meta']);
 /**
  * Applies RFC 7644 §3.5.2 operations to a stored resource (a copy is returned). Accepts what IdPs
  * send: no path with a value object whose keys may themselves be paths (`name.givenName`, extension
- * URNs), value-filter paths that create the missing entry (`emails[type eq "work"].value`), `null`
- * meaning remove. Unknown attributes and read-only ones are ignored, as on create.
+ * URNs), a path that is a bare extension URN with an object of its attributes, value-filter paths
+ * that create the missing entry (`emails[type eq "work"].value`), `null` meaning remove. Keys of a
+ * value object that name no attribute, or a read-only one, are ignored as on create (Okta sends the
+ * read-only `id`); an explicit `path` that names no attribute fails (`invalidPath`), and one that
+ * names a read-only attribute fails (`mutability`).
  */
 export function applyPatch(data: JsonObject, ops: PatchOp[], type: ResourceType): JsonObject {
   const doc = structuredClone(data);
   for (const op of ops) {
-    if (op.path) {
-      applyAt(doc, op.op, op.path, op.value, type);
-      continue;
-    }
-    if (op.op === 'remove') throw noTarget('A remove operation needs a path.');
-    if (!isObject(op.value)) throw invalidValue('An operation without a path needs an object value.');
-    for (const [key, value] of Object.entries(op.value)) {
-      if (SKIP_KEYS.has(key.toLowerCase())) continue;
-      const extension = extensionNamed(type, key);
-      if (extension && isObject(value)) {
-        for (const [ek, ev] of Object.entries(value)) applyAt(doc, op.op, `${extension.id}:${ek}`, ev, type);
-      } else applyAt(doc, op.op, key, value, type);
-    }
+    const active = doc.active;
+    applyOperation(doc, op, type);
+    // Removing `active` (or setting it to null) leaves it as it was: an absent `active` would read as
+    // true, and taking an attribute away must never give a deactivated user access back.
+    if (type === USER_TYPE && typeof active === 'boolean' && typeof doc.active !== 'boolean') doc.active = active;
   }
   return doc;
 }
 
-function applyAt(doc: JsonObject, op: PatchOpName, pathText: string, value: unknown, type: ResourceType): void {
+function applyOperation(doc: JsonObject, op: PatchOp, type: ResourceType): void {
+  const extension = op.path ? extensionNamed(type, op.path) : undefined;
+  if (extension) return applyToExtension(doc, op, extension, type);
+  // The core schema URN alone addresses the resource itself, like no path.
+  if (op.path && op.path.toLowerCase() !== type.schema.id.toLowerCase()) return applyAt(doc, op.op, op.path, op.value, type, true);
+  if (op.op === 'remove') throw noTarget('A remove operation needs a path.');
+  if (!isObject(op.value)) throw invalidValue('An operation without a path needs an object value.');
+  for (const [key, value] of Object.entries(op.value)) {
+    if (SKIP_KEYS.has(key.toLowerCase())) continue;
+    const ext = extensionNamed(type, key);
+    if (ext && isObject(value)) {
+      for (const [ek, ev] of Object.entries(value)) applyAt(doc, op.op, `${ext.id}:${ek}`, ev, type, false);
+    } else applyAt(doc, op.op, key, value, type, false);
+  }
+}
+
+/**
+ * `"path": "urn:…:enterprise:2.0:User"`: add and replace take an object of the extension's
+ * attributes (each applied as if addressed by its own path; attributes not given are kept, RFC 7644
+ * §3.5.2.3); remove drops the whole extension, or only the attributes named by an object value.
+ */
+function applyToExtension(doc: JsonObject, op: PatchOp, extension: SchemaDef, type: ResourceType): void {
+  // `null` means remove (Entra), as it does for any attribute.
+  if (op.value === null || (op.op === 'remove' && op.value === undefined)) {
+    delete doc[extension.id];
+    return;
+  }
+  if (!isObject(op.value)) throw invalidValue(`${extension.id} takes an object of its attributes.`);
+  for (const [key, value] of Object.entries(op.value)) {
+    if (SKIP_KEYS.has(key.toLowerCase())) continue;
+    applyAt(doc, op.op, `${extension.id}:${key}`, value, type, false);
+  }
+}
+
+/** `explicit`: the client's own `path` (strict); otherwise a key of a value object (lenient, as bodies are). */
+function applyAt(doc: JsonObject, op: PatchOpName, pathText: string, value: unknown, type: ResourceType, explicit: boolean): void {
   const path = parsePatchPath(pathText);
   const r = resolvePath(type, path.ref);
-  if (!r || r.attr.mutability === 'readOnly' || r.sub?.mutability === 'readOnly' || r.attr.name === 'id' || r.attr.name === 'meta') return;
+  if (!r) {
+    if (explicit) throw invalidPath(`"${pathText}" names no attribute of a ${type.name}.`);
+    return;
+  }
+  if (r.attr.mutability === 'readOnly' || r.sub?.mutability === 'readOnly' || r.attr.name === 'id' || r.attr.name === 'meta') {
+    if (explicit) throw mutability(`${[r.attr.name, r.sub?.name].filter(Boolean).join('.')} is read-only.`);
+    return;
+  }
   let container = doc;
   if (r.ext) {
     if (!isObject(doc[r.ext])) doc[r.ext] = {};
@@ -47,7 +84,7 @@ function applyAt(doc: JsonObject, op: PatchOpName, pathText: string, value: unkn
   const remove = op === 'remove' && !(attr.multiValued && value !== undefined && value !== null && !path.filter);
   if (path.filter) {
     if (!attr.multiValued || attr.type !== 'complex') throw noTarget(`${attr.name} is not a multi-valued attribute.`);
-    applyFiltered(container, op, attr, path.filter, path.filterSub ?? sub?.name ?? null, value);
+    applyFiltered(container, op, attr, path.filter, path.filterSub ?? sub?.name ?? null, value, explicit);
   } else if (attr.multiValued) {
     applyMulti(container, op, attr, sub, value);
   } else if (sub) {
@@ -111,11 +148,16 @@ function applyFiltered(
   filter: Parameters<typeof matchesElement>[0],
   subName: string | null,
   value: unknown,
+  explicit: boolean,
 ): void {
   const current = elementsOf(container, attr);
   const matched = current.filter((el) => matchesElement(filter, el, attr));
   const sub = subName ? findAttribute(attr.subAttributes, subName) : undefined;
-  if (subName && !sub) return;
+  if (subName && !sub) {
+    if (explicit) throw invalidPath(`${attr.name} has no sub-attribute "${subName}".`);
+    return;
+  }
+  if (sub?.mutability === 'readOnly' && explicit) throw mutability(`${attr.name}.${sub.name} is read-only.`);
   if (op === 'remove') {
     if (sub) {
       for (const el of matched) delete el[sub.name];
@@ -127,7 +169,7 @@ function applyFiltered(
   const v = sub ? coerceValue(value, sub, `${attr.name}.${sub.name}`) : coerceValue(value, { ...attr, multiValued: false });
   if (v === undefined) {
     // `null` as the value: remove what the path names.
-    applyFiltered(container, 'remove', attr, filter, subName, undefined);
+    applyFiltered(container, 'remove', attr, filter, subName, undefined, explicit);
     return;
   }
   if (matched.length === 0) {

@@ -55,8 +55,9 @@ export class ScimUserService {
   }
 
   replace(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<JsonObject> {
-    const data = storedForm(body);
-    return this.update(ctx, id, ifMatch, 'PUT', () => data);
+    const data = coerceResource(body, USER_TYPE);
+    // A PUT that leaves `active` out keeps it: leaving it out must never reactivate anyone.
+    return this.update(ctx, id, ifMatch, 'PUT', (current) => ({ ...data, active: typeof data.active === 'boolean' ? data.active : current.active !== false }));
   }
 
   patch(ctx: ScimContext, id: string, ops: PatchOp[], ifMatch?: string): Promise<JsonObject> {

@@ -1,4 +1,6 @@
 import type { AttributeMapping } from '../connections/attribute-mapping.js';
+import type { Connection } from '../connections/schema.js';
+import type { GroupsIncompleteReason } from '../membership-sync/sync-runs.js';
 
 /** A fully validated login, whatever the protocol: the only thing login sync sees. */
 export interface LoginProfile {
@@ -11,8 +13,16 @@ export interface LoginProfile {
   givenName: string | null;
   familyName: string | null;
   groups: string[];
+  /**
+   * Null when `groups` is the IdP's whole list (possibly empty, when it said so). Otherwise why it is
+   * not: `groups_overage` (Entra sent a link to the list instead of it), `groups_missing` (no groups
+   * attribute at all). Absences from an incomplete list prove nothing.
+   */
+  groupsIncomplete: GroupsIncompleteReason | null;
   /** Matched against SCIM `externalId`: the mapped attribute (Entra `oid`), else the subject. */
   externalId: string;
+  /** OIDC `hd`: the Google Workspace domain of the account (absent for consumer Google accounts). */
+  hostedDomain: string | null;
 }
 
 type Claims = Record<string, unknown>;
@@ -33,6 +43,23 @@ const first = (claims: Claims, names: string[]): string | null => {
   return null;
 };
 
+const has = (claims: Claims, name: string): boolean => Object.prototype.hasOwnProperty.call(claims, name);
+
+/** Entra's SAML overage claim: past 150 groups it sends this link to Microsoft Graph instead of them. */
+export const ENTRA_GROUPS_LINK = 'http://schemas.microsoft.com/claims/groups.link';
+
+/**
+ * Whether the IdP said the groups are elsewhere (Microsoft Entra ID group overage): the SAML claim
+ * `…/claims/groups.link`; in a JWT, a groups claim named in `_claim_names` (its value in
+ * `_claim_sources`), or `hasgroups: true` (implicit flow).
+ */
+function groupsOverage(claims: Claims, groupNames: string[]): boolean {
+  if (values(claims[ENTRA_GROUPS_LINK]).length > 0) return true;
+  const names = claims._claim_names;
+  if (names !== null && typeof names === 'object' && !Array.isArray(names) && ['groups', ...groupNames].some((n) => has(names as Claims, n))) return true;
+  return claims.hasgroups === true || claims.hasgroups === 'true';
+}
+
 /** Normalises SAML attributes or OIDC claims through the connection's attribute mapping. */
 export function toLoginProfile(
   protocol: 'saml' | 'oidc',
@@ -45,6 +72,8 @@ export function toLoginProfile(
   const groups = new Set<string>();
   for (const n of mapping.groups) for (const g of values(claims[n])) groups.add(g);
   const email = first(claims, mapping.email) ?? (/^[^@\s]+@[^@\s]+$/.test(defaultSubject) ? defaultSubject : null);
+  // An attribute sent with no value is an explicit empty list; no attribute at all says nothing.
+  const groupsIncomplete = groupsOverage(claims, mapping.groups) ? 'groups_overage' : mapping.groups.some((n) => has(claims, n)) ? null : 'groups_missing';
   return {
     protocol,
     subject,
@@ -54,6 +83,25 @@ export function toLoginProfile(
     givenName: first(claims, mapping.given_name),
     familyName: first(claims, mapping.family_name),
     groups: [...groups],
+    groupsIncomplete,
     externalId: first(claims, mapping.external_id) ?? subject,
+    hostedDomain: protocol === 'oidc' ? first(claims, ['hd']) : null,
   };
+}
+
+/** How a connection is known to be Google (Workspace) sign-in: its issuer is Google's. */
+export const GOOGLE_ISSUER = 'https://accounts.google.com';
+export const isGoogleConnection = (c: Connection): boolean => c.type === 'oidc' && c.idp.issuer.replace(/\/+$/, '').toLowerCase() === GOOGLE_ISSUER;
+
+/**
+ * Google signs in any Google account, consumer ones included, and a consumer account can carry a
+ * work address (made with that email outside the company's Workspace): the email's domain does not
+ * say who manages the account, `hd` does. A Google connection accepts an account only when `hd` is
+ * one of its domains. Returns why not, or null.
+ */
+export function googleDomainRefusal(c: Connection, profile: LoginProfile): string | null {
+  if (!isGoogleConnection(c)) return null;
+  if (!profile.hostedDomain) return 'the Google account belongs to no Workspace (no hd claim)';
+  if (!c.domains.includes(profile.hostedDomain.toLowerCase())) return `the Google Workspace domain (hd) ${profile.hostedDomain} is not a domain of this connection`;
+  return null;
 }

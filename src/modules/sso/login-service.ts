@@ -11,7 +11,7 @@ import type { MembershipSyncService } from '../membership-sync/service.js';
 import type { SyncRun } from '../membership-sync/sync-runs.js';
 import { directoryDenies, directoryOfConnection } from '../membership-sync/queries.js';
 import { ssoFailure } from './errors.js';
-import type { LoginProfile } from './login-profile.js';
+import { googleDomainRefusal, type LoginProfile } from './login-profile.js';
 import * as q from './identity-queries.js';
 import { hasAuthority, linkableByEmail } from '../users/account-trust.js';
 
@@ -58,6 +58,8 @@ export class LoginService {
     const now = this.clock.now().toISOString();
     if (!profile.email) throw ssoFailure('invalid_response', { why: 'The response carried no email address.' });
     const domainVerified = connection.domains.includes(domainOf(profile.email));
+    const googleRefusal = googleDomainRefusal(connection, profile);
+    if (googleRefusal) throw ssoFailure('email_domain_not_verified', { why: googleRefusal });
 
     // A SCIM create or another sign-in of this person on another instance must not create a second account.
     await lockKeys(trx, [`user-email:${profile.email.toLowerCase()}`]);
@@ -100,7 +102,8 @@ export class LoginService {
       if (denied) throw ssoFailure('user_deactivated', { why: `directory: ${denied}`, userId: created ? undefined : userId });
     }
 
-    const groups = JSON.stringify(profile.groups);
+    // An incomplete list is not remembered as the user's groups (rule previews would read it as such).
+    const groups = profile.groupsIncomplete ? null : JSON.stringify(profile.groups);
     if (identity) {
       await trx('identities').where({ id: identity.id }).update({ last_login_at: now, external_id: profile.externalId, last_groups: groups });
     } else {
@@ -118,7 +121,16 @@ export class LoginService {
       await this.events.emit(trx, { type: 'user.provisioned', userId, data: { source: 'login', connection_id: connection.id, email: profile.email } });
     }
 
-    const run = (await this.sync.syncUser(trx, { connection, userId, loginGroups: profile.groups, trigger: 'login', actor, lostGrant: 'login_lost_grant', alwaysRecord: true }))!;
+    const run = (await this.sync.syncUser(trx, {
+      connection,
+      userId,
+      loginGroups: profile.groups,
+      loginGroupsIncomplete: profile.groupsIncomplete,
+      trigger: 'login',
+      actor,
+      lostGrant: 'login_lost_grant',
+      alwaysRecord: true,
+    }))!;
     await this.audit.record(trx, {
       action: 'login.succeeded',
       actor,
@@ -133,6 +145,7 @@ export class LoginService {
         flagged: run.flagged.length,
         restored: run.restored.length,
         skipped: run.skipped.length,
+        ...(run.incomplete ? { groups_incomplete: run.incomplete.reason, held: run.incomplete.held.length } : {}),
       },
     });
     return { userId, run, created };

@@ -29,6 +29,7 @@ export function scimSection(ctx: ViewContext, connectionId: string, dir: Directo
         ? html`<form method="post" action="/admin/connections/${connectionId}/directory">${csrfField(ctx)}<button type="submit" class="secondary">Create SCIM directory</button></form>`
         : ''}`;
   }
+  if (dir.kind !== 'scim' || dir.scim_base_url === null) return pullSection(ctx, dir);
   return html`<h3>SCIM provisioning</h3>
     ${copyField(`d-${dir.id}-url`, 'SCIM base URL', dir.scim_base_url)}
     <p class="help">${dir.users} users and ${dir.groups} groups provisioned; last SCIM request ${formatTime(dir.last_activity_at)}.</p>
@@ -43,6 +44,27 @@ export function scimSection(ctx: ViewContext, connectionId: string, dir: Directo
       : ''}`;
 }
 
+const KIND_LABEL: Record<string, string> = { google_workspace: 'Google Workspace', microsoft_graph: 'Microsoft Graph' };
+
+/** A pulled directory: last run, next run, counts, last error, and "Sync now". */
+function pullSection(ctx: ViewContext, dir: Directory): SafeHtml {
+  const p = ctx.principal!;
+  const s = dir.sync;
+  const last = s?.last_run;
+  return html`<h3>Directory sync: ${KIND_LABEL[dir.kind] ?? dir.kind}</h3>
+    <p class="help">${dir.users} users and ${dir.groups} groups pulled. Status: <strong class="sync-state">${s?.state ?? 'idle'}</strong>.</p>
+    <dl class="sync-status">
+      <dt>Last run</dt><dd>${formatTime(s?.last_run_at ?? null)}${last ? html` (${last.status}, ${last.requests} requests)` : ''}</dd>
+      <dt>Last success</dt><dd>${formatTime(s?.last_success_at ?? null)}</dd>
+      <dt>Next run</dt><dd>${formatTime(s?.next_run_at ?? null)}</dd>
+      ${last && Object.keys(last.counts).length ? html`<dt>Last run changed</dt><dd>${Object.entries(last.counts).map(([k, v], i) => html`${i ? ', ' : ''}${k.replace(/_/g, ' ')}: ${v}`)}</dd>` : ''}
+      ${s?.last_error ? html`<dt>Last error</dt><dd class="error">${s.last_error}</dd>` : ''}
+    </dl>
+    ${can(p, 'update:directories')
+      ? html`<form method="post" action="/admin/directories/${dir.id}/sync">${csrfField(ctx)}<button type="submit" class="secondary">Sync now</button></form>`
+      : ''}`;
+}
+
 /** Shows a new token once: rendered in the POST's own response, never stored or put in a URL. */
 function tokenPage(ctx: ViewContext, dir: Directory, token: string, created: boolean): SafeHtml {
   return layout(ctx, created ? 'SCIM directory created' : 'SCIM token rotated', html`<section class="card narrow" aria-labelledby="token-title">
@@ -50,7 +72,7 @@ function tokenPage(ctx: ViewContext, dir: Directory, token: string, created: boo
     <div class="secret">
       <p><strong>Copy this token now: it is shown only once.</strong> Paste it into the identity provider's provisioning settings with the base URL.</p>
       ${copyField('new-token', 'Bearer token', token)}
-      ${copyField('new-token-url', 'SCIM base URL', dir.scim_base_url)}
+      ${copyField('new-token-url', 'SCIM base URL', dir.scim_base_url ?? '')}
     </div>
     <p><a href="/admin/connections">Back to connections</a></p>
   </section>`);
@@ -71,6 +93,15 @@ export function directoryPages(c: Container): Router {
     requireCan(p, 'update:directories');
     const rotated = await c.directories.rotate(String(req.params.id), graceOf(req), actorOf(p));
     show(req, res, rotated, rotated.token, false);
+  });
+
+  r.post('/directories/:id/sync', async (req, res) => {
+    const p = principalOf(res);
+    requireCan(p, 'update:directories');
+    const id = String(req.params.id);
+    const dir = await c.directories.get(id);
+    await c.pullDirectories.syncNow(id, false);
+    res.redirect(303, `/admin/connections#c-${dir.connection_id}-title`);
   });
 
   r.post('/connections/:id/directory', async (req, res) => {

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { Container } from '../../../container.js';
 import { csvChunks } from '../../reports/csv.js';
 import type { OrganizationReport } from '../../reports/service.js';
-import type { SyncRun } from '../../reports/sync-runs.js';
+import type { IncompleteSync, SyncRun } from '../../reports/sync-runs.js';
 import { findUserById } from '../../users/queries.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatTime, layout, type ViewContext } from '../layout.js';
@@ -16,6 +16,18 @@ const FLAGGED_ON_PAGE = 200;
 
 const runCell = (n: number, label: string) => (n ? html`<span class="run-count">${n} ${label}</span>` : '');
 
+const INCOMPLETE_LABELS: Record<IncompleteSync['reason'], string> = {
+  groups_overage: 'the IdP sent a link instead of the groups (Entra group overage)',
+  groups_missing: 'the login carried no groups attribute',
+};
+
+/** A run on an incomplete group list: why, and what it held back here instead of flagging or lowering. */
+function incompleteCell(incomplete: IncompleteSync, held: IncompleteSync['held']): SafeHtml {
+  const fallback = incomplete.fallback === 'directory_groups' ? 'used the directory groups' : 'kept memberships as they were';
+  const what = held.length ? html`; held back here: ${held.map((h, i) => html`${i ? ', ' : ''}${h.withheld === 'flag' ? 'a flag' : 'a role change'}`)}` : '';
+  return html`<span class="run-incomplete" data-incomplete="${incomplete.reason}">groups incomplete: ${INCOMPLETE_LABELS[incomplete.reason]}; ${fallback}${what}</span>`;
+}
+
 function runRow(run: SyncRun, orgId: string, emails: Map<string, string>): SafeHtml {
   // A run may cover many organizations (reconcile, SCIM): count only what it did to this one.
   const here = <T extends { organization_id: string }>(xs: T[]) => xs.filter((x) => x.organization_id === orgId).length;
@@ -26,6 +38,8 @@ function runRow(run: SyncRun, orgId: string, emails: Map<string, string>): SafeH
     runCell(here(run.restored), 'restored'),
     runCell(here(run.skipped), 'skipped'),
   ].filter((x) => x !== '');
+  const held = run.incomplete ? run.incomplete.held.filter((h) => h.organization_id === orgId) : [];
+  if (run.incomplete) parts.push(incompleteCell(run.incomplete, held));
   return html`<tr>
     <td data-label="When">${formatTime(run.at)}</td>
     <td data-label="Trigger">${run.trigger}</td>

@@ -10,6 +10,7 @@ import { ssoFailure } from '../errors.js';
 import { toLoginProfile, type LoginProfile } from '../login-profile.js';
 import { DbRequestCache, REQUEST_TTL_MS } from './request-cache.js';
 import { assertionIdsOf, checkSignatureAlgorithms, checkVerifiedResponse } from './response-checks.js';
+import { attributesWithoutValues } from './assertion-attributes.js';
 
 export const CLOCK_SKEW_MS = 60_000;
 type SamlConnection = Connection & { type: 'saml'; idp: SamlIdp };
@@ -78,7 +79,7 @@ export class SamlService {
     checkSignatureAlgorithms([profile.getSamlResponseXml(), profile.getAssertionXml()], c.allow_sha1_signatures);
     const facts = checkVerifiedResponse(profile.getSamlResponseXml(), profile.getAssertionXml(), { acsUrl: sp.acs_url, idpEntityId: c.idp.entity_id, skewMs: CLOCK_SKEW_MS, now });
     await this.remember(c.id, facts.assertionId, facts.expiresAt, now);
-    const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
+    const attributes = { ...Object.fromEntries(attributesWithoutValues(profile.getAssertionXml()).map((n) => [n, []])), ...(profile.attributes ?? {}) } as Record<string, unknown>;
     return toLoginProfile('saml', profile.nameID, attributes, c.attribute_mapping);
   }
 
