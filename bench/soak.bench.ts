@@ -27,7 +27,8 @@ export async function run(): Promise<void> {
   const baseline = await measureBaseline({ durationMs: 2000, concurrency: 4 });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = await startMain({ PORT: String(port), PUBLIC_URL: url, DATABASE_URL: `sqlite:${join(tempDir('orgsync-soak-'), 'soak.sqlite')}`, ORGSYNC_BOOTSTRAP_API_KEY: KEY, LOG_LEVEL: 'warn' });
+  // Every sign-in of the soak comes from this one address: the per-client anonymous limit is off.
+  const server = await startMain({ PORT: String(port), PUBLIC_URL: url, DATABASE_URL: `sqlite:${join(tempDir('orgsync-soak-'), 'soak.sqlite')}`, ORGSYNC_BOOTSTRAP_API_KEY: KEY, LOG_LEVEL: 'warn', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0' });
   const idp = new SamlTestIdp();
   await idp.start();
   try {

@@ -34,6 +34,7 @@ import * as m276 from './276-directory-kinds.js';
 import * as m277 from './277-directory-pull-state.js';
 import * as m278 from './278-directory-pull-runs.js';
 import * as m279 from './279-directory-pull-seen.js';
+import * as m263 from './263-saml-login-handoffs.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -80,6 +81,7 @@ const migrations: Array<[string, Migration]> = [
   ['277-directory-pull-state', m277],
   ['278-directory-pull-runs', m278],
   ['279-directory-pull-seen', m279],
+  ['263-saml-login-handoffs', m263],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -30,6 +30,8 @@ export function createApp(c: Container): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Client addresses (rate limits) come from X-Forwarded-For only through the proxies named here.
+  app.set('trust proxy', c.config.trustProxy);
   app.use(accessLog(c.logger));
   // SCIM first: it is the busiest path and shares no prefix with the rest.
   app.use('/scim', apiSecurityHeaders(), scimRoutes(c));

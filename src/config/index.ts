@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 const booleanString = z
@@ -17,6 +18,31 @@ const databaseUrl = z
     message: 'must be sqlite:<path>, sqlite::memory: or postgres://…',
   });
 
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const isAddressOrRange = (v: string): boolean => {
+  if (NAMED_RANGES.has(v) || ipaddr.isValid(v)) return true;
+  try {
+    ipaddr.parseCIDR(v);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Which reverse proxies may say who the client is (X-Forwarded-For): none by default; a hop count;
+ * or their addresses, CIDR ranges and `loopback`/`linklocal`/`uniquelocal`. Never "every address":
+ * then any client could pick a new address, and a fresh rate-limit budget, per request.
+ */
+const trustProxy = z
+  .string()
+  .transform((v) => v.trim())
+  .refine((v) => v !== 'true', { message: 'must name the proxies (addresses, CIDR ranges, loopback) or count them; trusting every address lets clients choose their own' })
+  .refine((v) => v === 'false' || /^\d{1,2}$/.test(v) || v.split(',').every((x) => isAddressOrRange(x.trim())), {
+    message: 'must be false, a hop count, or a comma-separated list of addresses, CIDR ranges, loopback, linklocal, uniquelocal',
+  })
+  .transform((v): false | number | string[] => (v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v.split(',').map((x) => x.trim())));
+
 const envSchema = z.object({
   PORT: intString(0, 65535).prefault('3000'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -28,6 +54,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RATE_LIMIT_API_PER_MINUTE: intString(0, 10_000_000).prefault('6000'),
   RATE_LIMIT_SCIM_PER_MINUTE: intString(0, 10_000_000).prefault('60000'),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: intString(0, 10_000_000).prefault('600'),
+  TRUST_PROXY: trustProxy.prefault('false'),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanString.prefault('false'),
   EVENT_RETENTION_DAYS: intString(1, 3650).prefault('30'),
 });
@@ -43,6 +71,10 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   rateLimitApiPerMinute: number;
   rateLimitScimPerMinute: number;
+  /** Unauthenticated sign-in requests per client address per minute (`0` = off). */
+  rateLimitAnonymousPerMinute: number;
+  /** express's `trust proxy`: false, a hop count, or the proxies' addresses and ranges. */
+  trustProxy: false | number | string[];
   webhookAllowPrivateTargets: boolean;
   eventRetentionDays: number;
 }
@@ -80,6 +112,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     rateLimitApiPerMinute: e.RATE_LIMIT_API_PER_MINUTE,
     rateLimitScimPerMinute: e.RATE_LIMIT_SCIM_PER_MINUTE,
+    rateLimitAnonymousPerMinute: e.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+    trustProxy: e.TRUST_PROXY,
     webhookAllowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     eventRetentionDays: e.EVENT_RETENTION_DAYS,
   };

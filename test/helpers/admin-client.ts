@@ -9,19 +9,34 @@ export interface AdminResponse {
 }
 
 export class AdminClient {
+  /** The session cookie (`orgsync.sid=…`), or '' before sign-in. */
   cookie = '';
+  /** Every other cookie the page set (the sign-in form's CSRF binding, notices). */
+  readonly others = new Map<string, string>();
   /** The CSRF token of the last page fetched. */
   csrf = '';
 
   constructor(readonly baseUrl: string) {}
 
   private remember(res: Response): void {
-    const set = res.headers.getSetCookie().find((c) => c.startsWith('orgsync.sid='));
-    if (set) this.cookie = set.split(';')[0]!;
+    for (const line of res.headers.getSetCookie()) {
+      const pair = line.split(';')[0]!;
+      const name = pair.slice(0, pair.indexOf('='));
+      const cleared = pair.endsWith('=') || /expires=Thu, 01 Jan 1970/i.test(line);
+      if (name === 'orgsync.sid') this.cookie = cleared ? '' : pair;
+      else if (cleared) this.others.delete(name);
+      else this.others.set(name, pair);
+    }
+  }
+
+  /** What the browser would send: the session cookie and the others. */
+  cookieHeader(): string {
+    return [this.cookie, ...this.others.values()].filter(Boolean).join('; ');
   }
 
   async get(path: string): Promise<AdminResponse> {
-    const res = await fetch(this.baseUrl + path, { headers: this.cookie ? { cookie: this.cookie } : {}, redirect: 'manual' });
+    const cookie = this.cookieHeader();
+    const res = await fetch(this.baseUrl + path, { headers: cookie ? { cookie } : {}, redirect: 'manual' });
     this.remember(res);
     const text = await res.text();
     const token = /name="_csrf" value="([^"]+)"/.exec(text)?.[1];
@@ -36,7 +51,8 @@ export class AdminClient {
     if (token) body.set('_csrf', token);
     for (const [k, v] of Object.entries(fields)) for (const one of Array.isArray(v) ? v : [v]) body.append(k, one);
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-    if (this.cookie) headers.cookie = this.cookie;
+    const cookie = this.cookieHeader();
+    if (cookie) headers.cookie = cookie;
     const origin = opts.origin === undefined ? new URL(this.baseUrl).origin : opts.origin;
     if (origin !== null) headers.origin = origin;
     const res = await fetch(this.baseUrl + path, { method: 'POST', headers, body, redirect: 'manual' });

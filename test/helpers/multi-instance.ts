@@ -32,7 +32,8 @@ export function scimOn(url: string, directoryId: string, token: string) {
 
 /**
  * A SAML sign-in that starts on one instance and whose IdP form is posted to another (as a load
- * balancer would route the two requests): the AuthnRequest id must be found in the shared database.
+ * balancer would route the requests): the request id must validate there, and the validated
+ * response must wait in the shared database for the continuation.
  */
 let idpTurn: Promise<unknown> = Promise.resolve();
 
@@ -50,7 +51,11 @@ export async function crossInstanceLogin(start: string, acsOn: string, connectio
   if (!form) throw new Error(`IdP answered ${idpPage.status}: ${idpPage.text.slice(0, 200)}`);
   const acs = new URL(form.action);
   const target = `${acsOn}${acs.pathname}`;
-  const done = await browser.request('POST', target, { body: new URLSearchParams(form.fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const posted = await browser.request('POST', target, { body: new URLSearchParams(form.fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  // The continuation, on the ACS's instance, with the pre-login cookie the first instance set: behind
+  // one load balancer both are the same site to the browser.
+  const next = posted.headers.get('location');
+  const done = posted.status === 303 && next ? await browser.request('GET', new URL(next, target).href, { headers: { cookie: browser.cookieHeader(start) } }) : posted;
   const me = await browser.request('GET', `${acsOn}/api/v1/me`);
   let parsed: unknown;
   try {

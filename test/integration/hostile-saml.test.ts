@@ -3,16 +3,20 @@ import { DOMParser } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createOrgs, samlConnection } from '../helpers/sso-setup.js';
+import { createOrgs, postSamlResponse, samlConnection, startSamlLogin } from '../helpers/sso-setup.js';
 import { keys, sign, type SamlTestIdp } from '../helpers/saml-idp.js';
+import { Browser } from '../helpers/sso-browser.js';
 
 /** SAML attack cases of issue 9 beyond the ones sso-saml.test.ts covers, each from a fixture. */
 let t: TestApp;
 let conn: { idp: SamlTestIdp; id: string; acsUrl: string; spEntityId: string };
+/** The browser that starts each sign-in and posts the response (it holds the pre-login cookie). */
+let browser: Browser;
 const alice = { nameId: 'alice@acme.com', email: 'alice@acme.com', groups: [] };
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/saml/responses/${name}`, import.meta.url), 'utf8');
 
 beforeEach(async () => {
+  browser = new Browser();
   t = await startTestApp();
   await createOrgs(t, 'acme');
   conn = await samlConnection(t, { membership_rules: [{ organization: 'acme', role: 'member' }] });
@@ -22,15 +26,12 @@ afterEach(async () => {
   await t.close();
 });
 
-async function requestId(): Promise<string> {
-  const res = await fetch(`${t.url}/sso/saml/${conn.id}/login`, { redirect: 'manual' });
-  expect(res.status).toBe(302);
-  return (await t.container.db('saml_requests').where({ connection_id: conn.id }).orderBy('created_at', 'desc').first()).id;
-}
+const requestId = async (): Promise<string> => (await startSamlLogin(t, conn.id, browser)).requestId;
 
+/** The response posted from the browser that started the sign-in; the ACS's answer and the continuation's. */
 const postAcs = async (samlResponse: string) => {
-  const res = await fetch(conn.acsUrl, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: new URLSearchParams({ SAMLResponse: samlResponse }).toString() });
-  return { status: res.status, text: await res.text(), cookies: res.headers.getSetCookie().join('') };
+  const { acs, final } = await postSamlResponse(browser, conn.acsUrl, samlResponse, { json: true });
+  return { status: final.status, text: final.text, cookies: [...acs.headers.getSetCookie(), ...final.headers.getSetCookie()].join('') };
 };
 
 /** The first Signature in the document, checked by xml-crypto alone against the IdP's certificate. */

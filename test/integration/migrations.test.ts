@@ -28,7 +28,7 @@ describe.each(dialects)('migrations on %s', (kind, available) => {
       const first = await tableNames(t.db);
       expect(first).toEqual(expect.arrayContaining(['users', 'identities', 'organizations', 'connections', 'memberships', 'scim_users', 'scim_groups',
         'scim_group_members', 'directories', 'directory_tokens', 'removal_records', 'sync_runs', 'audit_events', 'api_keys', 'sessions',
-        'saml_requests', 'saml_replay_cache', 'rate_limits', 'events', 'settings', 'membership_rules', 'job_locks']));
+        'saml_requests', 'saml_replay_cache', 'saml_login_handoffs', 'rate_limits', 'events', 'settings', 'membership_rules', 'job_locks']));
       // one step down removes exactly the last migration's tables
       await migrateDown(t.db);
       const [done] = (await t.db.migrate.list({ migrationSource })) as [unknown[], unknown[]];

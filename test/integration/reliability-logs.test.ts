@@ -41,7 +41,13 @@ describe('captured logs of a real server at LOG_LEVEL=trace', () => {
     const toIdp = await browser.request('GET', `${s.url}/sso/saml/${conn.id}/login`);
     const form = autoPostForm((await browser.request('GET', toIdp.headers.get('location')!)).text)!;
     const samlResponse = form.fields.SAMLResponse!;
-    const done = await browser.request('POST', form.action, { body: new URLSearchParams(form.fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const preLogin = browser.cookie(s.url, `orgsync.saml.${conn.id}`)!;
+    const acs = await browser.request('POST', form.action, { body: new URLSearchParams(form.fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(acs.status).toBe(303);
+    // The continuation that finishes the sign-in in this browser: its one-time token is a secret too.
+    const continuation = new URL(acs.headers.get('location')!, form.action);
+    const handoff = continuation.searchParams.get('handoff')!;
+    const done = await browser.request('GET', continuation.href);
     expect(done.status).toBe(303);
     const cookie = browser.cookie(s.url, 'orgsync.sid')!;
     expect((await browser.request('GET', `${s.url}/api/v1/me`)).status).toBe(200);
@@ -53,7 +59,7 @@ describe('captured logs of a real server at LOG_LEVEL=trace', () => {
     const out = s.output();
     expect(out).toMatch(/"path":"\/scim\/v2\/[^"]+\/Users","status":201/);
     expect(out).toMatch(/"path":"\/sso\/saml\/[^"]+\/acs"/);
-    const secrets = { token: dir.body.token as string, wrongToken, key: KEY, samlResponse, samlHead: samlResponse.slice(0, 40), cookie: decodeURIComponent(cookie) };
+    const secrets = { token: dir.body.token as string, wrongToken, key: KEY, samlResponse, samlHead: samlResponse.slice(0, 40), cookie: decodeURIComponent(cookie), preLogin, handoff };
     for (const [what, secret] of Object.entries(secrets)) expect(out.includes(secret), `${what} appears in the logs`).toBe(false);
     expect(out).not.toContain('userName eq'); // nor are SCIM filters
   });

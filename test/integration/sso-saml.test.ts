@@ -1,13 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createOrgs, samlConnection, samlLogin } from '../helpers/sso-setup.js';
+import { createOrgs, postSamlResponse, requestIdOf, samlConnection, samlLogin, startSamlLogin } from '../helpers/sso-setup.js';
 import type { SamlTestIdp } from '../helpers/saml-idp.js';
+import { Browser } from '../helpers/sso-browser.js';
 
 let t: TestApp;
+/** The browser that starts sign-ins and posts the IdP's responses (it holds the pre-login cookies). */
+let browser: Browser;
 let conn: { idp: SamlTestIdp; id: string; acsUrl: string; spEntityId: string };
 let orgs: Record<string, string>;
 
 beforeEach(async () => {
+  browser = new Browser();
   t = await startTestApp();
   orgs = await createOrgs(t, 'acme', 'acme-eng', 'acme-ops');
   conn = await samlConnection(t, {
@@ -26,24 +30,18 @@ afterEach(async () => {
 
 const alice = { nameId: 'alice@acme.com', email: 'alice@acme.com', groups: ['Engineering', 'eng-leads'] };
 
-/** An AuthnRequest id this service issued (as a browser starting SP-initiated login would cause). */
+/** An AuthnRequest id this service issued, started in `browser` (as SP-initiated login does). */
 async function issuedRequestId(): Promise<string> {
-  const res = await fetch(`${t.url}/sso/saml/${conn.id}/login`, { redirect: 'manual' });
+  const res = await browser.request('GET', `${t.url}/sso/saml/${conn.id}/login`);
   expect(res.status).toBe(302);
   expect(res.headers.get('location')).toMatch(new RegExp(`^${conn.idp.ssoUrl}\\?SAMLRequest=`));
-  const row = await t.container.db('saml_requests').where({ connection_id: conn.id }).orderBy('created_at', 'desc').first();
-  return row.id;
+  return requestIdOf(res.headers.get('location')!);
 }
 
+/** The IdP's form posted from `browser`, then the continuation it is sent to: the last answer. */
 async function postAcs(samlResponse: string, json = true) {
-  const res = await fetch(conn.acsUrl, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(json ? { accept: 'application/json' } : {}) },
-    body: new URLSearchParams({ SAMLResponse: samlResponse }).toString(),
-  });
-  const text = await res.text();
-  return { status: res.status, text, body: json && text ? JSON.parse(text) : undefined, headers: res.headers };
+  const { final } = await postSamlResponse(browser, conn.acsUrl, samlResponse, { json });
+  return { status: final.status, text: final.text, body: json && final.text ? JSON.parse(final.text) : undefined, headers: final.headers };
 }
 
 describe('SAML sign-in through an independent IdP', () => {
@@ -79,8 +77,8 @@ describe('SAML sign-in through an independent IdP', () => {
   });
 
   it('sets an HttpOnly SameSite=Lax session cookie, and logout checks Origin', async () => {
-    const { browser } = await samlLogin(t, conn, alice);
-    // Cookie attributes as the ACS sets them:
+    const { browser: signedIn } = await samlLogin(t, conn, alice);
+    // Cookie attributes as the continuation after the ACS sets them:
     const requestId = await issuedRequestId();
     const { samlResponse } = conn.idp.scenario('valid.response-signed', { acsUrl: conn.acsUrl, spEntityId: conn.spEntityId, requestId, user: alice });
     const res = await postAcs(samlResponse, false);
@@ -91,12 +89,12 @@ describe('SAML sign-in through an independent IdP', () => {
     expect(setCookie).toMatch(/SameSite=Lax/i);
     expect(setCookie).not.toMatch(/Secure/);
 
-    const foreign = await browser.request('POST', `${t.url}/logout`, { headers: { origin: 'https://evil.example' } });
+    const foreign = await signedIn.request('POST', `${t.url}/logout`, { headers: { origin: 'https://evil.example' } });
     expect(foreign.status).toBe(403);
-    expect((await browser.request('GET', `${t.url}/api/v1/me`)).status).toBe(200);
-    const out = await browser.request('POST', `${t.url}/logout`, { headers: { origin: new URL(t.url).origin } });
+    expect((await signedIn.request('GET', `${t.url}/api/v1/me`)).status).toBe(200);
+    const out = await signedIn.request('POST', `${t.url}/logout`, { headers: { origin: new URL(t.url).origin } });
     expect(out.status).toBe(303);
-    const after = await browser.request('GET', `${t.url}/api/v1/me`);
+    const after = await signedIn.request('GET', `${t.url}/api/v1/me`);
     expect(after.status).toBe(401);
     expect(JSON.parse(after.text)).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
   });
@@ -199,9 +197,14 @@ describe('SAML responses that must be refused (fixtures/saml/responses)', () => 
   });
 
   it('a request id issued for one connection does not validate another connection’s response', async () => {
-    const requestId = await issuedRequestId();
-    await t.container.db('saml_requests').where({ id: requestId }).update({ connection_id: '00000000-0000-7000-8000-000000000000' });
-    const { samlResponse } = conn.idp.scenario('valid.response-signed', { acsUrl: conn.acsUrl, spEntityId: conn.spEntityId, requestId, user: alice });
-    expect((await postAcs(samlResponse)).body.reason).toBe('invalid_response');
+    const other = await samlConnection(t, { name: 'other-saml', domains: ['other.example'] });
+    try {
+      const { requestId } = await startSamlLogin(t, other.id, browser);
+      const { samlResponse } = conn.idp.scenario('valid.response-signed', { acsUrl: conn.acsUrl, spEntityId: conn.spEntityId, requestId, user: alice });
+      expect((await postAcs(samlResponse)).body.reason).toBe('invalid_response');
+      expect(await t.container.db('identities')).toHaveLength(0);
+    } finally {
+      await other.idp.stop();
+    }
   });
 });

@@ -64,7 +64,8 @@ async function answer(build: (requestId: string) => string): Promise<{ status: n
   const request = inflateRawSync(Buffer.from(to.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
   const requestId = /\sID="([^"]+)"/.exec(request)![1]!;
   const body = new URLSearchParams({ SAMLResponse: Buffer.from(build(requestId)).toString('base64'), RelayState: to.searchParams.get('RelayState') ?? '' });
-  const res = await browser.request('POST', a.acsUrl, { body: body.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...json } });
+  // A valid response goes on to the continuation (303), which finishes the sign-in in this browser.
+  const res = await browser.follow('POST', a.acsUrl, { body: body.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...json } });
   return { status: res.status, text: res.text, me: (await browser.request('GET', `${t.url}/api/v1/me`)).status };
 }
 

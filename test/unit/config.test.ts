@@ -13,6 +13,8 @@ describe('configuration', () => {
       logLevel: 'info',
       rateLimitApiPerMinute: 6000,
       rateLimitScimPerMinute: 60000,
+      rateLimitAnonymousPerMinute: 600,
+      trustProxy: false,
       webhookAllowPrivateTargets: false,
     });
     expect(c.secret).toBeUndefined();
@@ -32,9 +34,20 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud'],
     ['WEBHOOK_ALLOW_PRIVATE_TARGETS', 'maybe'],
     ['ORGSYNC_SECRET', 'short'],
+    ['RATE_LIMIT_ANONYMOUS_PER_MINUTE', 'lots'],
+    ['RATE_LIMIT_ANONYMOUS_PER_MINUTE', '-5'],
+    ['TRUST_PROXY', 'true'],
+    ['TRUST_PROXY', 'proxy.internal'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
   ])('names the variable when %s=%s is invalid', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid configuration: ${variable} `));
+  });
+
+  it('reads TRUST_PROXY as a hop count or the proxies’ addresses and ranges', () => {
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,2001:db8::1' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', '2001:db8::1']);
   });
 
   it('treats empty strings as unset', () => {

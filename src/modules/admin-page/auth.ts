@@ -8,6 +8,7 @@ import { layout, csrfField, type ViewContext } from './layout.js';
 import { csrfToken } from './csrf.js';
 import type { AdminPrincipal } from './principal.js';
 import { takeFlash } from './context.js';
+import { setNotice } from './notice.js';
 
 /** Sign-in attempts per client address per minute; API keys are unguessable, this keeps noise down. */
 const SIGN_IN_ATTEMPTS_PER_MINUTE = 20;
@@ -44,27 +45,27 @@ function signInPage(ctx: ViewContext, opts: { error?: string } = {}) {
 export function authRoutes(c: Container): Router {
   const r = Router();
   r.get('/sign-in', (req, res) => {
-    res.send(signInPage({ csrf: csrfToken(req), flash: takeFlash(req) }).value);
+    res.send(signInPage({ csrf: csrfToken(req, res), flash: takeFlash(req, res) }).value);
   });
 
   r.post('/sign-in', async (req, res) => {
     const limit = await c.rateLimiter.hit(`admin-sign-in:${req.ip ?? 'unknown'}`, SIGN_IN_ATTEMPTS_PER_MINUTE);
     if (!limit.allowed) {
-      res.status(429).send(signInPage({ csrf: csrfToken(req) }, { error: 'Too many sign-in attempts. Wait a minute and try again.' }).value);
+      res.status(429).send(signInPage({ csrf: csrfToken(req, res) }, { error: 'Too many sign-in attempts. Wait a minute and try again.' }).value);
       return;
     }
     const body = req.body as Record<string, unknown>;
     const plaintext = typeof body.api_key === 'string' ? body.api_key.trim() : '';
     const key = plaintext ? await c.apiKeys.authenticate(plaintext) : undefined;
     if (!key) {
-      res.status(401).send(signInPage({ csrf: csrfToken(req) }, { error: 'That API key is not valid or has been revoked.' }).value);
+      res.status(401).send(signInPage({ csrf: csrfToken(req, res) }, { error: 'That API key is not valid or has been revoked.' }).value);
       return;
     }
     // A fresh session id at sign-in: a session id planted before sign-in is worth nothing after it.
     await promisify((cb) => req.session.regenerate(cb));
     req.session.adminApiKeyId = key.id;
     req.session.adminFlash = { kind: 'ok', text: `Signed in with API key "${key.name}".` };
-    csrfToken(req);
+    csrfToken(req, res);
     await promisify((cb) => req.session.save(cb));
     res.redirect(303, '/admin/organizations');
   });
@@ -76,7 +77,7 @@ export function authRoutes(c: Container): Router {
     const connectionId = domain ? await connectionIdForDomain(c.db, domain) : undefined;
     const connection = connectionId ? await c.connections.get(connectionId) : undefined;
     if (!connection) {
-      req.session.adminFlash = { kind: 'error', text: `No SSO connection has verified the domain of "${email}". Sign in with an API key instead.` };
+      setNotice(res, 'no_sso_connection', c.config.publicUrl.startsWith('https://'));
       res.redirect(303, '/admin/sign-in');
       return;
     }
@@ -97,7 +98,8 @@ export function loadPrincipal(c: Container): RequestHandler {
     const principal = await resolvePrincipal(c, req);
     if (!principal) {
       const wanted = req.method === 'GET' ? req.originalUrl : undefined;
-      if (wanted && wanted !== '/admin' && wanted !== '/admin/') req.session.adminFlash ??= { kind: 'error', text: 'Sign in to continue.' };
+      // A session that exists already carries its own message; a visitor without one gets a cookie.
+      if (wanted && wanted !== '/admin' && wanted !== '/admin/' && !req.session.adminFlash) setNotice(res, 'sign_in_required', c.config.publicUrl.startsWith('https://'));
       res.redirect(303, '/admin/sign-in');
       return;
     }

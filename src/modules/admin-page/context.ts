@@ -2,16 +2,21 @@ import type { Request, Response } from 'express';
 import { csrfToken } from './csrf.js';
 import type { ViewContext } from './layout.js';
 import { principalOf } from './principal.js';
+import { takeNotice } from './notice.js';
 
-export function takeFlash(req: Request): ViewContext['flash'] {
+/** The pending message: the session's, or for a visitor without one, the notice cookie's. */
+export function takeFlash(req: Request, res: Response): ViewContext['flash'] {
   const flash = req.session.adminFlash;
-  if (flash) delete req.session.adminFlash;
-  return flash;
+  if (flash) {
+    delete req.session.adminFlash;
+    return flash;
+  }
+  return takeNotice(req, res);
 }
 
 /** What every signed-in page needs: who is signed in, the form token, and the pending message. */
 export function viewContext(req: Request, res: Response, section?: ViewContext['section']): ViewContext {
-  return { principal: principalOf(res), csrf: csrfToken(req), flash: takeFlash(req), section };
+  return { principal: principalOf(res), csrf: csrfToken(req, res), flash: takeFlash(req, res), section };
 }
 
 /** Post/redirect/get with a message for the next page. */

@@ -22,7 +22,7 @@ export function adminErrorHandler(logger: Logger): ErrorRequestHandler {
     const title = reasonPhrase(e.status);
     let csrf = '';
     try {
-      csrf = req.session ? csrfToken(req) : '';
+      csrf = req.session ? csrfToken(req, res) : '';
     } catch {
       // no session (the store failed): the page still renders, without forms that need a token
     }

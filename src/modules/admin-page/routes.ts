@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import express, { Router, type RequestHandler } from 'express';
 import type { Container } from '../../container.js';
 import { authRoutes, loadPrincipal } from './auth.js';
-import { csrfGuard } from './csrf.js';
+import { csrfGuard, csrfSetup } from './csrf.js';
+import { anonymousRateLimit } from '../../http/anonymous-limit.js';
 import { adminErrorHandler, adminNotFound } from './errors.js';
 import { organizationPages } from './pages/organizations.js';
 import { auditPages } from './pages/audit.js';
@@ -35,6 +36,9 @@ export function adminPage(c: Container, session: RequestHandler): Router {
   r.use('/assets', express.static(ASSETS, { index: false, fallthrough: false, maxAge: '1h' }));
   r.use(pageHeaders);
   r.use(session);
+  r.use(csrfSetup(c.secretBox.derive('admin-page/csrf/v1'), () => c.config.publicUrl));
+  // Anyone may call these before signing in: limited per client before any other work.
+  r.use(['/sign-in', '/sso'], anonymousRateLimit(c.rateLimiter, c.config.rateLimitAnonymousPerMinute));
   r.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 2000 }));
   r.use(csrfGuard(() => c.config.publicUrl));
   r.use(authRoutes(c));

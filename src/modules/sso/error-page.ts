@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { AppError } from '../../platform/errors.js';
 import { escapeHtml } from './web.js';
 
 /**
@@ -7,7 +6,7 @@ import { escapeHtml } from './web.js';
  * in reads the page; the admin acts on it. Static text only: nothing from the response goes here.
  */
 const ADMIN_HINTS: Record<string, string> = {
-  invalid_response: "Compare the connection's identity provider settings (issuer or entity id, certificates, the URLs pasted into the identity provider) with what the identity provider uses, and check both servers' clocks. The details below and the server log line with this reference name the check that failed.",
+  invalid_response: "Compare the connection's identity provider settings (issuer or entity id, certificates, the URLs pasted into the identity provider) with what the identity provider uses, and check both servers' clocks. The server log line with this reference names the check that failed.",
   access_denied: 'Assign this person (or one of their groups) to the orgsync application at the identity provider.',
   idp_error: "Check the client registered at the identity provider: client id and secret, the redirect URI, and the token endpoint authentication it allows (the connection's idp.token_endpoint_auth_method).",
   replay: 'Nothing to change: start the sign-in again from the beginning.',
@@ -22,23 +21,16 @@ const ADMIN_HINTS: Record<string, string> = {
 /** Short, unguessable enough to be unique in a day of logs, easy to read out on the phone. */
 export const newReference = (): string => randomBytes(5).toString('hex');
 
-/** The detail worth showing: our own check's words, capped; never user ids, claims or assertions. */
-export function shownDetail(e: AppError): string | null {
-  const detail = e.options.detail as { why?: unknown } | undefined;
-  return typeof detail?.why === 'string' && detail.why.trim() ? detail.why.trim().slice(0, 300) : null;
-}
-
 export function adminHint(code: string): string | null {
   return ADMIN_HINTS[code] ?? null;
 }
 
 /** The page body: what happened in plain words, what the IT admin can change, and the log reference. */
-export function errorPageBody(message: string, reason: string, ref: string, detail: string | null): string {
+export function errorPageBody(message: string, reason: string, ref: string): string {
   const hint = adminHint(reason);
   return [
     '<h1>Sign-in failed</h1>',
     `<p>${escapeHtml(message)}</p>`,
-    detail ? `<p class="muted">Details: ${escapeHtml(detail)}</p>` : '',
     hint ? `<h2>For your IT admin</h2><p>${escapeHtml(hint)}</p>` : '',
     `<p class="muted">Reason: <code>${escapeHtml(reason)}</code> · Reference: <code>${escapeHtml(ref)}</code> (give it to your IT admin: it finds this sign-in in the server log)</p>`,
     '<p><a href="/account">Your account</a></p>',

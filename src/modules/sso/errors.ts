@@ -23,9 +23,15 @@ const MESSAGE: Record<SsoFailureReason, string> = {
   unknown_connection: 'This sign-in connection does not exist.',
 };
 
-/** A failed sign-in: rendered as the SSO error page, or JSON for `Accept: application/json`. */
-export const ssoFailure = (reason: SsoFailureReason, detail?: { why?: string; userId?: string; oauthError?: string; oauthErrorDescription?: string }): AppError =>
-  new AppError(reason, STATUS[reason], oauthMessage(reason, detail), { expose: true, detail });
+/**
+ * A failed sign-in: rendered as the SSO error page, or JSON for `Accept: application/json`.
+ * `why` goes to the log only; `message`, when given, replaces the reason's standard text for the
+ * person signing in (it must be safe to show). An OP's OAuth error code and description are shown.
+ */
+export const ssoFailure = (reason: SsoFailureReason, detail?: { why?: string; userId?: string; message?: string; oauthError?: string; oauthErrorDescription?: string }): AppError => {
+  const { message, ...logged } = detail ?? {};
+  return new AppError(reason, STATUS[reason], message ?? oauthMessage(reason, detail), { expose: true, detail: detail ? logged : undefined });
+};
 
 /** The OP's own OAuth error code (a checked ASCII token) and description say more than our sentence alone. */
 function oauthMessage(reason: SsoFailureReason, detail?: { oauthError?: string; oauthErrorDescription?: string }): string {

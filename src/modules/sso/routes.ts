@@ -10,7 +10,9 @@ import { loadMe } from './me.js';
 import { samlRoutes } from './saml/saml-routes.js';
 import { oidcRoutes } from './oidc/oidc-routes.js';
 import { page, wantsJson } from './web.js';
-import { adminHint, errorPageBody, newReference, shownDetail } from './error-page.js';
+import { ssoKeys } from './sso-keys.js';
+import { anonymousRateLimit } from '../../http/anonymous-limit.js';
+import { adminHint, errorPageBody, newReference } from './error-page.js';
 
 /** Browser-facing SSO: SAML and OIDC sign-in, /account, /logout. Mounted outside /api/v1. */
 export function ssoRoutes(c: Container): Router {
@@ -18,8 +20,10 @@ export function ssoRoutes(c: Container): Router {
   const login = createLoginService(c);
   const session = sessionMiddleware(c);
   r.use(['/sso', '/account', '/logout'], session);
-  r.use(samlRoutes(c, login));
-  r.use(oidcRoutes(c, login));
+  const keys = ssoKeys(c.secretBox);
+  const anonymousLimit = anonymousRateLimit(c.rateLimiter, c.config.rateLimitAnonymousPerMinute);
+  r.use(samlRoutes(c, login, keys, anonymousLimit));
+  r.use(oidcRoutes(c, login, keys, anonymousLimit));
 
   r.get('/account', async (req, res) => {
     const me = req.session.userId ? await loadMe(c.db, req.session.userId) : null;
@@ -60,13 +64,12 @@ function ssoErrorHandler(c: Container): ErrorRequestHandler {
     // The SPEC §6 reason code; other failures (bad origin, IdP down) carry their own error code.
     const reason = e.code;
     const body = apiErrorBody(e);
-    // Only our own checks' words (4xx): a 5xx detail may describe this server's network.
-    const detail = e.expose && e.status < 500 ? shownDetail(e) : null;
+    // The check that failed (`why`) stays in the log line the reference finds: it may quote the IdP.
     if (wantsJson(req)) {
-      res.status(e.status).json({ ...body, reason, ref, ...(detail ? { detail } : {}), ...(adminHint(reason) ? { admin_hint: adminHint(reason) } : {}) });
+      res.status(e.status).json({ ...body, reason, ref, ...(adminHint(reason) ? { admin_hint: adminHint(reason) } : {}) });
       return;
     }
-    page(res, e.status, 'Sign-in failed', errorPageBody(body.message, reason, ref, detail));
+    page(res, e.status, 'Sign-in failed', errorPageBody(body.message, reason, ref));
   };
 }
 

@@ -1,19 +1,5 @@
 import type { Request, Response } from 'express';
 
-/** `return_to` is honoured only as a same-origin relative path (`/x`, never `//host` or `/\host`). */
-export function safeReturnTo(value: unknown): string | null {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 2000) return null;
-  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return null;
-  // Control characters and backslashes: browsers normalise them into other hosts.
-  if ([...value].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f || ch === '\\')) return null;
-  try {
-    const u = new URL(value, 'http://orgsync.invalid');
-    return u.origin === 'http://orgsync.invalid' ? `${u.pathname}${u.search}${u.hash}` : null;
-  } catch {
-    return null;
-  }
-}
-
 export const wantsJson = (req: Request): boolean => {
   const accept = req.headers.accept ?? '';
   return /application\/json/.test(accept) && !/text\/html/.test(accept);

@@ -9,7 +9,7 @@ import { toLoginProfile, type LoginProfile } from '../login-profile.js';
 
 export type OidcConnection = Connection & { type: 'oidc'; idp: OidcIdp };
 
-/** What the login step keeps in the session until the callback, under the connection's own key. */
+/** What the login step keeps until the callback: sealed in the browser's pre-login cookie for this connection. */
 export interface OidcPending {
   state: string;
   nonce: string;

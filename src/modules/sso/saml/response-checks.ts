@@ -2,6 +2,8 @@ import { DOMParser } from '@xmldom/xmldom';
 import { ssoFailure } from '../errors.js';
 
 const SAML = 'urn:oasis:names:tc:SAML:2.0:assertion';
+/** The longest an assertion may stay usable (real IdPs: minutes, Entra about an hour). */
+const MAX_VALIDITY_MS = 24 * 60 * 60 * 1000;
 const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
 const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
 
@@ -91,12 +93,18 @@ export function checkVerifiedResponse(responseXml: string, assertionXml: string,
   if (data.length === 0) throw fail('no SubjectConfirmationData');
   for (const d of data) {
     if (d.getAttribute('Recipient') !== expected.acsUrl) throw fail('Recipient is not this ACS URL');
-    const until = d.getAttribute('NotOnOrAfter');
-    if (until) expiries.push(Date.parse(until));
+    // The Web SSO profile requires it on bearer confirmations; without it an assertion would be
+    // usable for ever, and its id would have to stay in the replay cache for ever.
+    const until = Date.parse(d.getAttribute('NotOnOrAfter') ?? '');
+    if (!Number.isFinite(until)) throw fail('SubjectConfirmationData without NotOnOrAfter');
+    expiries.push(until);
   }
   const conditions = children(assertion, SAML, 'Conditions')[0];
-  const condUntil = conditions?.getAttribute('NotOnOrAfter');
-  if (condUntil) expiries.push(Date.parse(condUntil));
-  const latest = Math.max(...expiries.filter((n) => Number.isFinite(n)), expected.now.getTime() + 10 * 60 * 1000);
+  const condUntil = Date.parse(conditions?.getAttribute('NotOnOrAfter') ?? '');
+  if (Number.isFinite(condUntil)) expiries.push(condUntil);
+  // node-saml accepts the assertion until the earliest of these; the IdP chooses them, so a long
+  // window would keep one replay-cache row per sign-in for as long as it likes.
+  if (Math.min(...expiries) > expected.now.getTime() + MAX_VALIDITY_MS) throw fail('assertion valid for more than 24 hours');
+  const latest = Math.min(Math.max(...expiries), expected.now.getTime() + MAX_VALIDITY_MS);
   return { assertionId, expiresAt: new Date(latest + expected.skewMs) };
 }

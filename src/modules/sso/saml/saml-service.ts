@@ -1,28 +1,39 @@
 import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/passport-saml';
 import type { Db } from '../../../platform/db.js';
 import type { Clock } from '../../../platform/clock.js';
-import type { IdGenerator } from '../../../platform/ids.js';
 import { isUniqueViolation } from '../../../platform/db-errors.js';
 import { toPem } from '../../connections/saml-idp.js';
 import { samlSp } from '../../connections/sp-urls.js';
 import type { Connection, SamlIdp } from '../../connections/schema.js';
 import { ssoFailure } from '../errors.js';
 import { toLoginProfile, type LoginProfile } from '../login-profile.js';
-import { DbRequestCache, REQUEST_TTL_MS } from './request-cache.js';
+import { StatelessRequestCache, REQUEST_TTL_MS, consumeRequestId } from './request-cache.js';
+import type { RequestIds } from './request-ids.js';
 import { assertionIdsOf, checkSignatureAlgorithms, checkVerifiedResponse } from './response-checks.js';
 import { attributesWithoutValues } from './assertion-attributes.js';
 
 export const CLOCK_SKEW_MS = 60_000;
 type SamlConnection = Connection & { type: 'saml'; idp: SamlIdp };
 
+/** A response that passed every check: who signed in, and the AuthnRequest it answers (none when IdP-initiated). */
+export interface ValidatedResponse {
+  profile: LoginProfile;
+  requestId: string | null;
+}
+
 /**
  * node-saml per connection (its options depend on the connection), plus the checks it leaves to
  * us and the assertion replay cache. Turns a posted SAMLResponse into a plain LoginProfile.
  */
 export class SamlService {
-  constructor(private readonly db: Db, private readonly clock: Clock, private readonly ids: IdGenerator, private readonly publicUrl: () => string) {}
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly requestIds: RequestIds,
+    private readonly publicUrl: () => string,
+  ) {}
 
-  private saml(c: SamlConnection): SAML {
+  private saml(c: SamlConnection, onIssue?: (id: string) => void): SAML {
     const sp = samlSp(this.publicUrl(), c.id);
     return new SAML({
       callbackUrl: sp.acs_url,
@@ -37,12 +48,16 @@ export class SamlService {
       acceptedClockSkewMs: CLOCK_SKEW_MS,
       validateInResponseTo: c.allow_idp_initiated ? ValidateInResponseTo.ifPresent : ValidateInResponseTo.always,
       requestIdExpirationPeriodMs: REQUEST_TTL_MS,
-      cacheProvider: new DbRequestCache(this.db, this.clock, c.id),
+      cacheProvider: new StatelessRequestCache(this.requestIds, this.clock, c.id),
       identifierFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
       // Entra and Okta reject requests that pin a password context when users sign in with MFA.
       disableRequestedAuthnContext: true,
       signatureAlgorithm: 'sha256',
-      generateUniqueId: () => `_${this.ids.uuid().replace(/-/g, '')}`,
+      generateUniqueId: () => {
+        const id = this.requestIds.issue(c.id, this.clock.now().getTime());
+        onIssue?.(id);
+        return id;
+      },
     });
   }
 
@@ -50,12 +65,18 @@ export class SamlService {
     return this.saml(c).generateServiceProviderMetadata(null, null);
   }
 
-  /** The IdP URL with a deflated AuthnRequest (HTTP-Redirect); its id is stored first. */
-  async loginUrl(c: SamlConnection, relayState: string): Promise<string> {
-    return this.saml(c).getAuthorizeUrlAsync(relayState, undefined, {});
+  /**
+   * The IdP URL with a deflated AuthnRequest (HTTP-Redirect), and the request's self-contained id.
+   * No RelayState: where the browser goes afterwards is kept on our side, bound to the request.
+   */
+  async loginUrl(c: SamlConnection): Promise<{ url: string; requestId: string }> {
+    let requestId: string | undefined;
+    const url = await this.saml(c, (id) => (requestId = id)).getAuthorizeUrlAsync('', undefined, {});
+    if (!requestId) throw new Error('node-saml built an AuthnRequest without asking for an id');
+    return { url, requestId };
   }
 
-  async validate(c: SamlConnection, samlResponse: string): Promise<LoginProfile> {
+  async validate(c: SamlConnection, samlResponse: string): Promise<ValidatedResponse> {
     let responseXml: string;
     try {
       responseXml = Buffer.from(samlResponse, 'base64').toString('utf8');
@@ -79,8 +100,16 @@ export class SamlService {
     checkSignatureAlgorithms([profile.getSamlResponseXml(), profile.getAssertionXml()], c.allow_sha1_signatures);
     const facts = checkVerifiedResponse(profile.getSamlResponseXml(), profile.getAssertionXml(), { acsUrl: sp.acs_url, idpEntityId: c.idp.entity_id, skewMs: CLOCK_SKEW_MS, now });
     await this.remember(c.id, facts.assertionId, facts.expiresAt, now);
+    // node-saml checked InResponseTo against our ids (always, unless the connection allows
+    // IdP-initiated responses and there is none); that id now answers this response only.
+    const requestId = typeof profile.inResponseTo === 'string' && profile.inResponseTo ? profile.inResponseTo : null;
+    if (requestId) {
+      const issued = this.requestIds.verify(c.id, requestId, now.getTime());
+      if (!issued) throw ssoFailure('invalid_response', { why: 'InResponseTo is not a request id of this connection' });
+      await consumeRequestId(this.db, c.id, requestId, issued.issuedAtMs, now);
+    }
     const attributes = { ...Object.fromEntries(attributesWithoutValues(profile.getAssertionXml()).map((n) => [n, []])), ...(profile.attributes ?? {}) } as Record<string, unknown>;
-    return toLoginProfile('saml', profile.nameID, attributes, c.attribute_mapping);
+    return { profile: toLoginProfile('saml', profile.nameID, attributes, c.attribute_mapping), requestId };
   }
 
   /** The replay cache: an assertion id is accepted once, and remembered until it expires. */
