@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/process.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
+import { OidcTestOp } from '../helpers/oidc-op.js';
 
 const databases: TestDatabase[] = [];
 const cert = readFileSync(new URL('../../fixtures/saml/keys/idp-test-only.crt', import.meta.url), 'utf8');
@@ -48,5 +49,28 @@ describe('orgsync connection create', () => {
     const missing = await runCli(['connection', 'create', '--file', join(dir, 'nope.json')], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/cannot read/);
+  });
+});
+
+describe('orgsync connection test', () => {
+  it("prints each check of an OIDC connection's provider and fails with one line when it cannot be reached", async () => {
+    const env = { DATABASE_URL: await databaseUrl(), ORGSYNC_SECRET: 'cli-test-secret-0123456789', PUBLIC_URL: 'https://sso.example.com' };
+    const op = new OidcTestOp();
+    await op.start();
+    op.configure({ client_id: 'orgsync-cli', client_secret: 'cli-client-secret-0123456789', redirect_uris: ['https://sso.example.com/cb'] });
+    const file = join(tempDir(), 'conn.json');
+    writeFileSync(file, JSON.stringify({ name: 'globex-oidc', type: 'oidc', domains: ['globex.com'], idp: { issuer: op.issuer, client_id: 'orgsync-cli', client_secret: 'cli-client-secret-0123456789' } }));
+    expect((await runCli(['connection', 'create', '--file', file], env)).code).toBe(0);
+    const ok = await runCli(['connection', 'test', 'globex-oidc'], env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^ok\s+issuer: The OP publishes the issuer/m);
+    expect(ok.stdout).toMatch(/^ok\s+token_endpoint_auth: orgsync will authenticate with client_secret_basic/m);
+    expect(ok.stdout).not.toContain('cli-client-secret');
+    await op.stop();
+    const down = await runCli(['connection', 'test', 'globex-oidc'], env);
+    expect(down.code).toBe(1);
+    expect(down.stdout).toMatch(/^FAIL\s+discovery: Could not read/m);
+    expect(down.stderr.trim().split('\n')).toHaveLength(1);
+    expect(down.stderr).toMatch(/could not be reached/);
   });
 });

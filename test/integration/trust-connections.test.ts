@@ -37,7 +37,9 @@ class HostileOp {
           );
           return;
         }
-        if (url.pathname === '/token') this.tokenBodies.push(body + (req.headers.authorization ?? ''));
+        // Decoded, so a secret sent with client_secret_basic is seen as well as a posted one.
+        const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+        if (url.pathname === '/token') this.tokenBodies.push(`${body} ${basic ? decodeURIComponent(Buffer.from(basic, 'base64').toString()) : (req.headers.authorization ?? '')}`);
         res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_grant' }));
       });
     });

@@ -32,4 +32,16 @@ export function connectionCommands(
         );
       });
     });
+  connection
+    .command('test')
+    .description("check an OIDC connection against its provider's discovery document (POST /api/v1/connections/{id}/test)")
+    .argument('<name>', 'connection name or id')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, opts: { json?: boolean }) => {
+      await deps.withContainer(async (c) => {
+        const report = await c.connections.test(ref);
+        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${report.checks.map((k) => `${k.ok ? 'ok  ' : 'FAIL'}  ${k.check}: ${k.message}`).join('\n')}\n`);
+        if (!report.ok) throw deps.fail(report.reached ? `${report.name}: the OP's discovery document cannot be used as it is` : `${report.name}: the OP could not be reached`);
+      });
+    });
 }

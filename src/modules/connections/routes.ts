@@ -27,6 +27,14 @@ const connectionSchema = z.object({
   status: z.enum(['active', 'setup']).describe('`setup` while a setup link is configuring it'),
 });
 
+const testSchema = z.object({
+  connection_id: z.string(),
+  name: z.string(),
+  reached: z.boolean().describe('False when the discovery document could not be read; nothing else was checked then.'),
+  ok: z.boolean(),
+  checks: z.array(z.object({ check: z.string(), ok: z.boolean(), message: z.string() })),
+});
+
 const change = z.object({ user_id: z.string(), organization_id: z.string() }).catchall(z.string());
 const previewSchema = z.object({
   users_evaluated: z.number(),
@@ -55,6 +63,14 @@ export function connectionRoutes(c: Container, api: ApiRouter): void {
     await c.connections.delete(params.id!, actorOf(res));
     res.status(204).end();
   });
+  // Reads the OP's public discovery document and JWKS; changes nothing and sends no secret.
+  api.post(
+    '/connections/:id/test',
+    { tag, summary: "Check an OIDC connection against its OP's discovery document: issuer, endpoints, algorithms, token endpoint authentication, JWKS", scopes: ['read:connections', 'update:connections'], status: 200, response: testSchema },
+    async (_req, res, { params }) => {
+      res.json(await c.connections.test(params.id!));
+    },
+  );
   // A dry run: it changes nothing, so a key that may read or update connections may ask.
   api.post(
     '/connections/:id/preview',

@@ -30,6 +30,8 @@ export const oidcIdpInput = z.strictObject({
   client_id: z.string().trim().min(1).max(500),
   client_secret: z.string().min(1).max(2000),
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope token')).max(30).optional(),
+  /** Unset: what discovery offers, `client_secret_basic` first (the OIDC default). */
+  token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
 });
 export type OidcIdpInput = z.infer<typeof oidcIdpInput>;
 
@@ -87,7 +89,10 @@ export interface OidcIdp {
   /** Sealed with the secret box; never leaves the server. */
   client_secret_sealed: string;
   scopes: string[];
+  /** Absent: chosen from discovery at each sign-in. */
+  token_endpoint_auth_method?: TokenEndpointAuthMethod;
 }
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post';
 
 export interface MembershipRule {
   organization_id: string;

@@ -11,7 +11,8 @@ import { withDefaults } from './attribute-mapping.js';
 import { toConnection, toView, type ConnectionView } from './model.js';
 import * as q from './queries.js';
 import { toSamlIdp } from './saml-idp.js';
-import type { Connection, CreateConnectionInput, MembershipRule, MembershipRuleInput, OidcIdp, UpdateConnectionInput } from './schema.js';
+import { checkOidcIdp, type OidcCheckReport } from './oidc-check.js';
+import type { Connection, CreateConnectionInput, MembershipRule, MembershipRuleInput, OidcIdp, TokenEndpointAuthMethod, UpdateConnectionInput } from './schema.js';
 
 const domainClaimed = (domains: string[]) =>
   conflict('domain_already_claimed', `Domain ${domains.join(', ')} is already verified for another connection.`);
@@ -54,6 +55,13 @@ export class ConnectionService {
     return this.view(this.db, await this.require(this.db, idOrName));
   }
 
+  /** `POST /connections/{id}/test`: what the OP's discovery offers, checked as sign-in will use it. */
+  async test(idOrName: string): Promise<{ connection_id: string; name: string } & OidcCheckReport> {
+    const c = await this.require(this.db, idOrName);
+    if (c.type !== 'oidc') throw new AppError('invalid_request', 400, 'Only OIDC connections can be tested against their provider; a SAML IdP publishes no discovery document.');
+    return { connection_id: c.id, name: c.name, ...(await checkOidcIdp(c.idp)) };
+  }
+
   async list(take: number, afterId?: string): Promise<Page<ConnectionView>> {
     const page = toPage(await q.listConnectionRows(this.db, take + 1, afterId), take, (r) => ({ id: r.id }));
     const ids = page.items.map((r) => r.id);
@@ -84,8 +92,11 @@ export class ConnectionService {
     const idp =
       input.type === 'saml'
         ? toSamlIdp(input.idp)
-        : ({ issuer: input.idp.issuer.replace(/\/+$/, ''), client_id: input.idp.client_id, client_secret_sealed: this.secretBox.seal(input.idp.client_secret), scopes: input.idp.scopes ?? ['openid', 'email', 'profile'] } satisfies OidcIdp);
-    if (input.type === 'oidc') assertIssuerAllowed(input.idp.issuer);
+        : ({ issuer: input.idp.issuer.replace(/\/+$/, ''), client_id: input.idp.client_id, client_secret_sealed: this.secretBox.seal(input.idp.client_secret), scopes: input.idp.scopes ?? ['openid', 'email', 'profile'], ...authMethod(input.idp.token_endpoint_auth_method) } satisfies OidcIdp);
+    if (input.type === 'oidc') {
+      assertIssuerAllowed(input.idp.issuer);
+      await assertDiscoveryUsable({ issuer: input.idp.issuer.replace(/\/+$/, ''), token_endpoint_auth_method: input.idp.token_endpoint_auth_method });
+    }
     if (input.type === 'oidc' && input.allow_sha1_signatures) throw samlOnly('allow_sha1_signatures');
     try {
       return await this.db.transaction(async (trx) => {
@@ -117,6 +128,18 @@ export class ConnectionService {
   }
 
   async update(idOrName: string, patch: UpdateConnectionInput, actor: Actor): Promise<ConnectionView> {
+    // Before the transaction: the OP may take seconds to answer.
+    if (patch.idp && 'issuer' in patch.idp) {
+      assertIssuerAllowed(patch.idp.issuer);
+      const before = await this.require(this.db, idOrName);
+      const issuer = patch.idp.issuer.replace(/\/+$/, '');
+      // A patch the secret rule refuses gets that answer (from patchIdp below), not the OP's.
+      const keepsDestination = before.type === 'oidc' && issuer === before.idp.issuer && patch.idp.client_id === before.idp.client_id;
+      if (patch.idp.client_secret !== undefined || keepsDestination) {
+        const kept = before.type === 'oidc' ? before.idp.token_endpoint_auth_method : undefined;
+        await assertDiscoveryUsable({ issuer, token_endpoint_auth_method: patch.idp.token_endpoint_auth_method ?? kept });
+      }
+    }
     try {
       return await this.db.transaction(async (trx) => {
         const current = await this.require(trx, idOrName);
@@ -183,6 +206,7 @@ export class ConnectionService {
       client_id: idp.client_id,
       client_secret_sealed: idp.client_secret !== undefined ? this.secretBox.seal(idp.client_secret) : current.idp.client_secret_sealed,
       scopes: idp.scopes ?? current.idp.scopes,
+      ...authMethod(idp.token_endpoint_auth_method ?? current.idp.token_endpoint_auth_method),
     } satisfies OidcIdp;
   }
 
@@ -193,6 +217,22 @@ export class ConnectionService {
     return conflict('connection_exists', `A connection named "${name}" already exists.`);
   }
 }
+
+/**
+ * An OP that answers discovery with a document sign-in cannot use is refused now, with what to
+ * change, rather than at the first person's sign-in (an unreadable JWKS only shows in the test report). One that does not answer yet (being set up,
+ * behind a network not yet opened) is accepted: `POST /connections/{id}/test` checks it later.
+ */
+async function assertDiscoveryUsable(idp: Pick<OidcIdp, 'issuer' | 'token_endpoint_auth_method'>): Promise<void> {
+  const report = await checkOidcIdp(idp);
+  // The document's own content decides; its JWKS being unreadable for a moment does not.
+  const failed = report.checks.filter((c) => !c.ok && c.check !== 'jwks').map((c) => `${c.check}: ${c.message}`);
+  if (!report.reached || failed.length === 0) return;
+  throw new AppError('invalid_body', 400, `Invalid request body: idp: the OP's discovery document cannot be used. ${failed.join(' ')}`, { detail: { checks: report.checks } });
+}
+
+/** Stored only when chosen: absent means "from discovery" at each sign-in. */
+const authMethod = (m: TokenEndpointAuthMethod | undefined): { token_endpoint_auth_method?: TokenEndpointAuthMethod } => (m ? { token_endpoint_auth_method: m } : {});
 
 /** OIDC issuers are https; plain http only for loopback (development and tests). */
 export function assertIssuerAllowed(issuer: string): void {

@@ -9,9 +9,10 @@ import { createLoginService } from './complete-login.js';
 import { loadMe } from './me.js';
 import { samlRoutes } from './saml/saml-routes.js';
 import { oidcRoutes } from './oidc/oidc-routes.js';
-import { escapeHtml, page, wantsJson } from './web.js';
+import { page, wantsJson } from './web.js';
 import { ssoKeys } from './sso-keys.js';
 import { anonymousRateLimit } from '../../http/anonymous-limit.js';
+import { adminHint, errorPageBody, newReference } from './error-page.js';
 
 /** Browser-facing SSO: SAML and OIDC sign-in, /account, /logout. Mounted outside /api/v1. */
 export function ssoRoutes(c: Container): Router {
@@ -49,20 +50,26 @@ export function ssoRoutes(c: Container): Router {
   return r;
 }
 
-/** SSO failures: a clear page with the reason code, or the API error shape for JSON clients. */
+/**
+ * SSO failures: a page saying what happened, what the IT admin can change and a reference that finds
+ * the log line (or the API error shape for JSON clients, with the same reference).
+ */
 function ssoErrorHandler(c: Container): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const e = toAppError(err);
-    if (e.status >= 500) c.logger.error({ err, path: req.path }, 'sso request failed');
-    else if (e.options.detail) c.logger.info({ reason: e.code, detail: e.options.detail, path: req.path }, 'sign-in refused');
+    const ref = newReference();
+    if (e.status >= 500) c.logger.error({ err, ref, reason: e.code, detail: e.options.detail, path: req.path }, 'sso request failed');
+    else c.logger.info({ ref, reason: e.code, detail: e.options.detail, path: req.path }, 'sign-in refused');
     if (res.headersSent) return void res.destroy();
     // The SPEC §6 reason code; other failures (bad origin, IdP down) carry their own error code.
     const reason = e.code;
+    const body = apiErrorBody(e);
+    // The check that failed (`why`) stays in the log line the reference finds: it may quote the IdP.
     if (wantsJson(req)) {
-      res.status(e.status).json({ ...apiErrorBody(e), reason });
+      res.status(e.status).json({ ...body, reason, ref, ...(adminHint(reason) ? { admin_hint: adminHint(reason) } : {}) });
       return;
     }
-    page(res, e.status, 'Sign-in failed', `<h1>Sign-in failed</h1><p>${escapeHtml(apiErrorBody(e).message)}</p><p class="muted">Reason: <code>${escapeHtml(reason)}</code></p><p><a href="/account">Your account</a></p>`);
+    page(res, e.status, 'Sign-in failed', errorPageBody(body.message, reason, ref));
   };
 }
 

@@ -1,8 +1,10 @@
 import * as client from 'openid-client';
-import { AppError } from '../../../platform/errors.js';
 import type { Connection, OidcIdp } from '../../connections/schema.js';
 import { oidcSp } from '../../connections/sp-urls.js';
 import { ssoFailure } from '../errors.js';
+import type { AttributeMapping } from '../../connections/attribute-mapping.js';
+import { clientAuth } from './client-auth.js';
+import { callbackFailure, discoveryFailure } from './oidc-failures.js';
 import { toLoginProfile, type LoginProfile } from '../login-profile.js';
 
 export type OidcConnection = Connection & { type: 'oidc'; idp: OidcIdp };
@@ -36,7 +38,7 @@ export class OidcService {
       // Plain http was accepted at creation only for loopback issuers (development, tests).
       const insecure = issuer.protocol === 'http:';
       cached = client
-        .discovery(issuer, c.idp.client_id, undefined, client.ClientSecretPost(this.clientSecret(c.idp)), insecure ? { execute: [client.allowInsecureRequests] } : undefined)
+        .discovery(issuer, c.idp.client_id, undefined, clientAuth(c.idp, this.clientSecret(c.idp)), insecure ? { execute: [client.allowInsecureRequests] } : undefined)
         .then((config) => {
           // openid-client trusts an ID token that came straight from the token endpoint without
           // checking its signature; verify it against the OP's published keys (jwks_uri) as well,
@@ -46,7 +48,7 @@ export class OidcService {
         })
         .catch((err: unknown) => {
           this.configs.delete(key);
-          throw new AppError('idp_unavailable', 502, 'The identity provider could not be reached.', { expose: true, detail: { why: (err as Error).message } });
+          throw discoveryFailure(err, c.idp.issuer);
         });
       for (const k of this.configs.keys()) if (k.startsWith(`${c.id}@`)) this.configs.delete(k);
       this.configs.set(key, cached);
@@ -83,12 +85,13 @@ export class OidcService {
         idTokenExpected: true,
       });
       claims = { ...(tokens.claims() ?? {}) };
-      if (!claims.email && tokens.access_token) {
+      // Many OPs put only `sub` (or no groups) in the ID token and the rest in userinfo.
+      if (missesMappedClaim(claims, c.attribute_mapping) && tokens.access_token && config.serverMetadata().userinfo_endpoint) {
         const info = await client.fetchUserInfo(config, tokens.access_token, String(claims.sub));
         claims = { ...info, ...claims };
       }
     } catch (err) {
-      throw ssoFailure('invalid_response', { why: failureWhy(err) });
+      throw callbackFailure(err);
     }
     const verified = claims.email_verified;
     const emailVerified = verified === undefined || verified === null ? null : !(verified === false || verified === 'false');
@@ -96,13 +99,7 @@ export class OidcService {
   }
 }
 
-/**
- * openid-client's message names the kind of failure ("unexpected JWT claim value encountered"); the
- * check that failed ("unexpected ID Token "nonce" claim value") is its cause's message. Only
- * messages are kept: the cause itself carries the token's claims.
- */
-function failureWhy(err: unknown): string {
-  const message = (err as Error).message;
-  const cause = (err as { cause?: unknown }).cause;
-  return cause instanceof Error && cause.message && cause.message !== message ? `${message}: ${cause.message}` : message;
+/** True when some mapped field (email, name, groups…) has none of its claim names in the ID token. */
+function missesMappedClaim(claims: Record<string, unknown>, mapping: AttributeMapping): boolean {
+  return (Object.entries(mapping) as [string, string[]][]).some(([field, names]) => field !== 'subject' && names.length > 0 && !names.some((n) => claims[n] !== undefined && claims[n] !== null));
 }
