@@ -33,7 +33,7 @@ export function createApp(c: Container): Express {
   app.use(accessLog(c.logger));
   // SCIM first: it is the busiest path and shares no prefix with the rest.
   app.use('/scim', apiSecurityHeaders(), scimRoutes(c));
-  app.use(pageSecurityHeaders());
+  app.use(pageSecurityHeaders(() => c.config.publicUrl));
   app.use(healthRoutes(c));
 
   const session = sessionMiddleware(c);
