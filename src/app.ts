@@ -4,6 +4,7 @@ import { apiKeyAuth, bearerToken } from './http/api-auth.js';
 import { apiErrorHandler, apiNotFound } from './http/api-errors.js';
 import { rateLimit } from './http/rate-limit.js';
 import { healthRoutes } from './http/health.js';
+import { landingRoutes } from './http/landing.js';
 import { accessLog } from './http/access-log.js';
 import { sha256 } from './platform/crypto.js';
 import { organizationRoutes } from './modules/organizations/routes.js';
@@ -42,6 +43,7 @@ export function createApp(c: Container): Express {
   app.use('/api/v1', managementApi(c));
   app.use('/admin', adminPage(c, session));
   app.use(ssoRoutes(c));
+  app.use(landingRoutes());
 
   app.use(apiNotFound);
   app.use(apiErrorHandler(c.logger));
