@@ -8,6 +8,7 @@ import { layout, csrfField, type ViewContext } from './layout.js';
 import { csrfToken } from './csrf.js';
 import type { AdminPrincipal } from './principal.js';
 import { takeFlash } from './context.js';
+import { ssoHandOffPage } from './sso-hand-off.js';
 
 /** Sign-in attempts per client address per minute; API keys are unguessable, this keeps noise down. */
 const SIGN_IN_ATTEMPTS_PER_MINUTE = 20;
@@ -80,7 +81,7 @@ export function authRoutes(c: Container): Router {
       res.redirect(303, '/admin/sign-in');
       return;
     }
-    res.redirect(303, `${connection.sp.login_url}?return_to=${encodeURIComponent('/admin/organizations')}`);
+    res.send(ssoHandOffPage({ csrf: csrfToken(req) }, `${connection.sp.login_url}?return_to=${encodeURIComponent('/admin/organizations')}`).value);
   });
 
   r.post('/sign-out', async (req, res) => {
