@@ -1,6 +1,7 @@
 import type { Container } from '../../../container.js';
 import { countsByOrganization, type OrgCounts } from '../../reports/queries.js';
 import type { Organization } from '../../organizations/schema.js';
+import { FLAG_REASON_LABELS } from '../../memberships/labels.js';
 import { html, type SafeHtml } from '../html.js';
 import { can, requireOrganization, type AdminPrincipal } from '../principal.js';
 
@@ -43,13 +44,7 @@ export function orgHeader(p: AdminPrincipal, o: OrgContext, current: 'members' |
     </nav>`;
 }
 
-export const REASON_LABELS: Record<string, string> = {
-  idp_deactivated: 'Deactivated in the IdP',
-  idp_deleted: 'Deleted in the IdP',
-  idp_group_removed: 'Removed from the granting group',
-  not_in_directory: 'Not in the directory',
-  login_lost_grant: 'Lost the grant at login',
-};
+export const REASON_LABELS: Record<string, string> = FLAG_REASON_LABELS;
 
 export const reasonLabel = (reason: string | null): SafeHtml =>
   reason ? html`<span class="badge badge-flag">${REASON_LABELS[reason] ?? reason}</span><br><code class="small">${reason}</code>` : html`<span class="muted">—</span>`;
