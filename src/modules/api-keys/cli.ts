@@ -32,7 +32,7 @@ export function apiKeyCommands(program: Command, deps: Deps): void {
     .action(async (opts: { name: string; scopes: string; json?: boolean }) => {
       const scopes = opts.scopes === 'all' ? [...ALL_SCOPES] : opts.scopes.split(',').map((s) => s.trim()).filter(Boolean);
       const bad = scopes.filter((s) => !isScope(s));
-      if (bad.length) throw deps.fail(`unknown scope(s): ${bad.join(', ')}`);
+      if (bad.length) throw deps.fail(`unknown ${bad.length === 1 ? 'scope' : 'scopes'}: ${bad.join(', ')}`);
       await deps.withContainer(async (c) => {
         const key = await c.apiKeys.create({ name: opts.name, scopes: scopes.filter(isScope) }, deps.actor());
         process.stdout.write(
