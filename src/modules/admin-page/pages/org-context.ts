@@ -1,7 +1,7 @@
 import type { Container } from '../../../container.js';
 import { countsByOrganization, type OrgCounts } from '../../reports/queries.js';
 import type { Organization } from '../../organizations/schema.js';
-import { FLAG_REASON_LABELS } from '../../memberships/labels.js';
+import { flagReasonLabel } from '../../memberships/labels.js';
 import { html, type SafeHtml } from '../html.js';
 import { can, requireOrganization, type AdminPrincipal } from '../principal.js';
 
@@ -44,10 +44,8 @@ export function orgHeader(p: AdminPrincipal, o: OrgContext, current: 'members' |
     </nav>`;
 }
 
-export const REASON_LABELS: Record<string, string> = FLAG_REASON_LABELS;
-
 export const reasonLabel = (reason: string | null): SafeHtml =>
-  reason ? html`<span class="badge badge-flag">${REASON_LABELS[reason] ?? reason}</span><br><code class="small">${reason}</code>` : html`<span class="muted">—</span>`;
+  reason ? html`<span class="badge badge-flag">${flagReasonLabel(reason)}</span><br><code class="small">${reason}</code>` : html`<span class="muted">—</span>`;
 
 /** What the IdP did, when, through which channel. */
 export function evidenceText(e: { channel: string; action: string; at: string; [k: string]: unknown } | null): SafeHtml {
