@@ -51,12 +51,14 @@ export const HTTPS_PAGE_HEADERS: Headers = helmetHeaders({ referrerPolicy: REFER
 /**
  * Served over plain http (a LAN host name, a test host): `upgrade-insecure-requests` would make
  * browsers fetch the stylesheet, the script and every form post over https from a server that has
- * none (Chromium exempts only localhost and 127.0.0.1), and HSTS is meaningless there.
+ * none (Chromium exempts only localhost and 127.0.0.1). HSTS and Cross-Origin-Opener-Policy mean
+ * nothing there; Chromium ignores the latter with a console error on every page.
  */
 export const HTTP_PAGE_HEADERS: Headers = helmetHeaders({
   referrerPolicy: REFERRER,
   contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
   strictTransportSecurity: false,
+  crossOriginOpenerPolicy: false,
 });
 
 /**

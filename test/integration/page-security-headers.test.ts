@@ -24,11 +24,13 @@ describe('page headers follow the scheme of PUBLIC_URL', () => {
       expect(csp(res), path).toContain("script-src 'self'");
       expect(csp(res), path).not.toContain('upgrade-insecure-requests');
       expect(res.headers.get('strict-transport-security'), path).toBeNull();
+      expect(res.headers.get('cross-origin-opener-policy'), path).toBeNull();
     }
     t.container.config = { ...t.container.config, publicUrl: 'https://sso.example.com' };
     const res = await fetch(`${t.url}/admin/sign-in`, { redirect: 'manual' });
     expect(csp(res)).toContain('upgrade-insecure-requests');
     expect(res.headers.get('strict-transport-security')).toContain('max-age=');
+    expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
   });
 
   it('sends Referrer-Policy same-origin on /account, so the browser sends its real Origin when signing out', async () => {
