@@ -2,6 +2,7 @@ import { Router } from 'express';
 
 const PAGE =
   '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>orgsync</title>' +
+  '<link rel="icon" href="/admin/assets/favicon.svg" type="image/svg+xml">' +
   '<style>body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:40rem;margin:0 auto;padding:2rem 1rem;color:#1d2430;background:#f6f7f9}' +
   'a{color:#1f5fd6}ul{list-style:none;padding:0;display:grid;gap:.5rem}li{background:#fff;border:1px solid #d7dce3;border-radius:8px;padding:.75rem 1rem}' +
   '.muted{color:#5b6472}</style></head><body>' +

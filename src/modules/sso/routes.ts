@@ -25,7 +25,8 @@ export function ssoRoutes(c: Container): Router {
   r.get('/account', async (req, res) => {
     const me = req.session.userId ? await loadMe(c.db, req.session.userId) : null;
     if (!me) {
-      page(res, 401, 'Sign in', signInBody({ returnTo: '/account' }));
+      // 200: this is the page asked for, offering the way in (browsers log any 4xx as an error).
+      page(res, 200, 'Sign in', signInBody({ returnTo: '/account' }));
       return;
     }
     const run = me.last_sync_run;

@@ -33,7 +33,7 @@ const STYLE =
   'label{display:block;font-weight:600;margin-bottom:.25rem}input{font:inherit;width:100%;box-sizing:border-box;padding:.5rem .6rem;border:1px solid #8a93a1;border-radius:6px}' +
   'button,.button{font:inherit;padding:.5rem 1rem;border-radius:6px;border:1px solid #1f5fd6;background:#1f5fd6;color:#fff;cursor:pointer;margin-top:.75rem;text-decoration:none;display:inline-block}' +
   '.secondary{background:#fff;color:#1f5fd6}.error{background:#fdecea;color:#8f1c13;padding:.6rem .9rem;border-radius:6px}' +
-  ':focus-visible{outline:3px solid #f0b400;outline-offset:2px}';
+  ':focus-visible{outline:3px solid #f0b400;outline-offset:2px}.brand{font-weight:700;color:#14213d;margin:0 0 1rem}';
 
 /**
  * A sign-in page (the account page, failures, the hand-off to the IdP). `refreshTo` sends the
@@ -48,7 +48,7 @@ export function page(res: Response, status: number, title: string, body: string,
     .setHeader('cache-control', 'no-store')
     .send(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>` +
-        `${refresh}<style>${STYLE}</style></head><body>${body}</body></html>`,
+        `<link rel="icon" href="/admin/assets/favicon.svg" type="image/svg+xml">${refresh}<style>${STYLE}</style></head><body><p class="brand">orgsync</p>${body}</body></html>`,
     );
 }
 
