@@ -130,10 +130,15 @@ function what(e: AuditEvent, n: AuditNames): SafeHtml {
   }
 }
 
-/** `: display name “Globex 2”` for the fields a change set. */
+/**
+ * `: display name “Globex 2”, membership rules` for the fields a change set: short values inline,
+ * lists and objects by name only (the whole change is in the details).
+ */
 function changes(v: unknown): SafeHtml {
   if (!v || typeof v !== 'object') return html``;
-  const parts = Object.entries(v as Record<string, unknown>).map(([k, val]) => html`${k.replace(/_/g, ' ')} ${typeof val === 'string' ? html`“${val}”` : JSON.stringify(val)}`);
+  const value = (val: unknown) =>
+    typeof val === 'string' ? html` “${val.length > 80 ? `${val.slice(0, 80)}…` : val}”` : typeof val === 'number' || typeof val === 'boolean' ? html` ${String(val)}` : html``;
+  const parts = Object.entries(v as Record<string, unknown>).map(([k, val]) => html`${k.replace(/_/g, ' ')}${value(val)}`);
   return parts.length ? html`: ${parts.map((x, i) => html`${i ? ', ' : ''}${x}`)}` : html``;
 }
 
