@@ -44,6 +44,9 @@ describe('management API answers for the first requests people write by hand', (
     }
     expect((await t.api('POST', '/api/v1/organizations', { body: {} })).body.message).toContain('name');
     expect((await t.api('POST', '/api/v1/organizations', { body: { name: 'acme' } })).status).toBe(201);
+    const doc = (await t.api('GET', '/api/v1/openapi.json', { key: null })).body;
+    expect(doc.paths['/organizations'].post.responses['415'].description).toBe('Unsupported Media Type');
+    expect(doc.paths['/organizations'].get.responses['415']).toBeUndefined();
     // Without a key the answer is still 401: the media type is checked only for callers who may call.
     const anonymous = await fetch(`${t.url}/api/v1/organizations`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body });
     expect(anonymous.status).toBe(401);
