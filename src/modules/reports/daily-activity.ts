@@ -36,7 +36,8 @@ export async function dailyActivity(db: Executor, organizationId: string, now: D
     .where('seq', '>=', start.seq)
     .where('at', '>=', since)
     .whereIn('action', Object.keys(ACTIONS))
-    .groupBy(db.raw('substr(at, 1, 10)'), 'action')
+    .groupBy(db.raw('substr(at, 1, 10)'))
+    .groupBy('action')
     .select<Array<{ day: string; action: keyof typeof ACTIONS; n: number | string }>>(db.raw('substr(at, 1, 10) as day'), 'action', db.raw('count(*) as n'));
   for (const r of rows) {
     const i = out.days.indexOf(r.day);
