@@ -26,6 +26,7 @@ import * as m252 from './252-webhook-delivery-attempts.js';
 import * as m253 from './253-identities-external-id-index.js';
 import * as m254 from './254-lean-log-indexes.js';
 import * as m255 from './255-partial-nullable-indexes.js';
+import * as m273 from './273-audit-membership-changes-index.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -64,6 +65,7 @@ const migrations: Array<[string, Migration]> = [
   ['253-identities-external-id-index', m253],
   ['254-lean-log-indexes', m254],
   ['255-partial-nullable-indexes', m255],
+  ['273-audit-membership-changes-index', m273],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
