@@ -160,7 +160,8 @@ describe.skipIf(!hasChromium)('admin page in headless Chromium', () => {
     await page.getByLabel('Action').fill('connection.created');
     await submit(page, () => page.getByRole('button', { name: 'Filter' }).click());
     expect(page.url()).toContain('action=connection.created');
-    expect(await page.locator('tbody tr').count()).toBe(1);
+    expect(await page.locator('.audit-entry').count()).toBe(1);
+    expect(await page.locator('.audit-entry .sentence').textContent()).toBe('orgsync created the connection acme-okta.');
     await screenshotBoth(page, 'audit-log');
   });
 
