@@ -144,6 +144,7 @@ async function story(browser: Browser, host: (typeof HOSTS)[number], width: keyo
     await watch.check(page, 'account-after-sign-out');
     expect(watch.problems).toEqual([]);
   } catch (err) {
+    await page.screenshot({ path: `test-results/browser-story/${host}-${width}/failed.png`, fullPage: true }).catch(() => undefined);
     // A step that failed because of something the browser refused: say what it refused.
     if (watch.problems.length && err instanceof Error) err.message += `\nWhat the browser reported:\n${watch.problems.join('\n')}`;
     throw err;
