@@ -1,10 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TestApp } from '../helpers/app.js';
 import { AdminClient } from '../helpers/admin-client.js';
 import { startAdminSession, type AdminSeed } from '../helpers/admin-seed.js';
 import { scimClient } from '../helpers/scim-client.js';
 import type { ManualClock } from '../../src/platform/clock.js';
 import { humanDay } from '../../src/platform/human-time.js';
+import { DbSessionStore } from '../../src/http/session-store.js';
 
 const decode = (s: string) => s.replaceAll('&amp;', '&');
 
@@ -149,6 +150,31 @@ describe('admin page: members, removal and reports over plain HTTP (the no-scrip
     // Flags by reason: one bar each, as long as its share (Ada and Margaret are flagged now).
     expect(page).toMatch(/Deactivated in the IdP<\/span>\s*<svg class="reason-bar"[^>]*aria-label="1 of 2 flagged"><rect class="bar bar-flagged" x="0" y="0" height="14" width="50%"><\/rect><\/svg>/);
     expect(page).not.toContain('<script>');
+  });
+
+  it('shows the message of a removal on the next page even when the browser follows the redirect before the session is saved', async () => {
+    // A slow session write: a browser follows a 303 as soon as its headers arrive.
+    const store = DbSessionStore.prototype;
+    const set = store.set;
+    const spy = vi.spyOn(store, 'set').mockImplementation(function (this: DbSessionStore, ...args: Parameters<typeof set>) {
+      setTimeout(() => set.apply(this, args), 300);
+    });
+    try {
+      await a.get('/admin/organizations/acme?tab=flagged');
+      const posted = await fetch(`${t.url}/admin/organizations/acme/members/${seed.users.linus}/remove?tab=flagged`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie: a.cookie, origin: t.url, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: a.csrf }).toString(),
+      });
+      expect(posted.status).toBe(303);
+      // Follow at once, before the body of the redirect has arrived.
+      const next = await a.get(decode(posted.headers.get('location')!));
+      await posted.text();
+      expect(next.text).toContain('Removed Linus Torvalds from Acme Corporation.');
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('answers 404 for an unknown organization and member', async () => {

@@ -22,10 +22,11 @@ const field = (req: Request, name: string): string => {
 /** A refused change (409 SSO-managed, limit reached, …) comes back as a message on the page it came from. */
 async function attempt(req: Request, res: Response, to: string, fn: () => Promise<string>): Promise<void> {
   try {
-    redirectWith(req, res, to, { kind: 'ok', text: await fn() });
+    const text = await fn();
+    await redirectWith(req, res, to, { kind: 'ok', text });
   } catch (err) {
     if (!isAppError(err) || err.status >= 500 || err.status === 404) throw err;
-    redirectWith(req, res, to, { kind: 'error', text: err.message });
+    await redirectWith(req, res, to, { kind: 'error', text: err.message });
   }
 }
 

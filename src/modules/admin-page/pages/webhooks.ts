@@ -70,7 +70,7 @@ export function webhookPages(c: Container): Router {
     const p = principalOf(res);
     requireCan(p, 'update:webhooks');
     await c.webhooks.redeliver(String(req.params.id), String(req.params.delivery), actorOf(p));
-    redirectWith(req, res, '/admin/webhooks', { kind: 'ok', text: 'Delivery queued again.' });
+    await redirectWith(req, res, '/admin/webhooks', { kind: 'ok', text: 'Delivery queued again.' });
   });
   return r;
 }
