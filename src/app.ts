@@ -4,6 +4,7 @@ import { apiKeyAuth, bearerToken } from './http/api-auth.js';
 import { apiErrorHandler, apiNotFound } from './http/api-errors.js';
 import { rateLimit } from './http/rate-limit.js';
 import { healthRoutes } from './http/health.js';
+import { landingRoutes } from './http/landing.js';
 import { accessLog } from './http/access-log.js';
 import { sha256 } from './platform/crypto.js';
 import { organizationRoutes } from './modules/organizations/routes.js';
@@ -37,7 +38,7 @@ export function createApp(c: Container): Express {
   app.use(accessLog(c.logger));
   // SCIM first: it is the busiest path and shares no prefix with the rest.
   app.use('/scim', apiSecurityHeaders(), scimRoutes(c));
-  app.use(pageSecurityHeaders());
+  app.use(pageSecurityHeaders(() => c.config.publicUrl));
   app.use(healthRoutes(c));
 
   const session = sessionMiddleware(c);
@@ -47,6 +48,7 @@ export function createApp(c: Container): Express {
   app.use('/admin', adminPage(c, session));
   app.use('/setup', setupPages(c));
   app.use(ssoRoutes(c));
+  app.use(landingRoutes());
 
   app.use(apiNotFound);
   app.use(apiErrorHandler(c.logger));

@@ -4,7 +4,6 @@ import { createContainer, type Container } from './container.js';
 import { createDb, migrateDown, migrateLatest } from './platform/db.js';
 import { createLogger } from './platform/logger.js';
 import { serveUntilSignalled } from './server.js';
-import { ALL_SCOPES, isScope } from './http/scopes.js';
 import { isAppError } from './platform/errors.js';
 import type { Actor } from './modules/audit/types.js';
 import { organizationName } from './modules/organizations/schema.js';
@@ -15,6 +14,8 @@ import { memberCommands } from './modules/members/cli.js';
 import { directoryCommands } from './modules/directories/cli.js';
 import { accountCommands } from './modules/users/cli.js';
 import { setupLinkCommands } from './modules/setup-links/cli.js';
+import { apiKeyCommands } from './modules/api-keys/cli.js';
+import { ensureSqliteFolder } from './platform/database-url.js';
 
 /** A CLI failure: printed as one line, exit code 1. */
 class CliError extends Error {}
@@ -25,8 +26,15 @@ const print = (value: unknown, json: boolean | undefined, table?: () => string) 
   process.stdout.write(json || !table ? `${JSON.stringify(value, null, 2)}\n` : `${table()}\n`);
 };
 
+/** A SQLite URL into a missing folder creates it: say so, a typo should not go unnoticed. */
+function prepareDatabase(config: Config): void {
+  const created = ensureSqliteFolder(config.databaseUrl);
+  if (created) process.stderr.write(`orgsync: created the folder ${created} for the SQLite database (DATABASE_URL=${config.databaseUrl})\n`);
+}
+
 async function withContainer<T>(fn: (c: Container) => Promise<T>): Promise<T> {
   const config = loadConfig();
+  prepareDatabase(config);
   const c = await createContainer({ config, logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel), migrate: true });
   try {
     return await fn(c);
@@ -52,40 +60,30 @@ export function buildCli(): Command {
     .option('--all', 'with --down: roll back every migration')
     .action(async (opts: { down?: boolean; all?: boolean }) => {
       const config: Config = loadConfig();
+      prepareDatabase(config);
       const db = createDb(config.databaseUrl);
       try {
+        const source = { migrationSource: (await import('../migrations/index.js')).migrationSource };
+        const applied = async () => ((await db.migrate.list(source)) as [Array<{ name: string } | string>, unknown[]])[0].map((m) => (typeof m === 'string' ? m : m.name));
+        const before = await applied();
         if (opts.down) await migrateDown(db, opts.all);
         else await migrateLatest(db);
-        const [done, pending] = (await db.migrate.list({ migrationSource: (await import('../migrations/index.js')).migrationSource })) as [
-          Array<{ name: string } | string>,
-          unknown[],
-        ];
-        process.stdout.write(`migrations applied: ${done.length}, pending: ${pending.length}\n`);
+        const after = await applied();
+        const [, pending] = (await db.migrate.list(source)) as [unknown[], unknown[]];
+        const added = after.filter((m) => !before.includes(m));
+        const removed = before.filter((m) => !after.includes(m));
+        const what = added.length
+          ? `applied ${added.length === 1 ? `migration ${added[0]}` : `${added.length} migrations (${added[0]} … ${added.at(-1)})`}`
+          : removed.length
+            ? `rolled back ${removed.length === 1 ? `migration ${removed[0]}` : `${removed.length} migrations`}`
+            : 'nothing to do: the database is up to date';
+        process.stdout.write(`${what} (migrations applied: ${after.length}, pending: ${pending.length})\n`);
       } finally {
         await db.destroy();
       }
     });
 
-  const apiKey = program.command('api-key').description('manage API keys');
-  apiKey
-    .command('create')
-    .description('create an API key; the key is printed once')
-    .requiredOption('--name <name>', 'a name to recognise the key by')
-    .option('--scopes <scopes>', `comma-separated scopes or "all" (${ALL_SCOPES.join(', ')})`, 'all')
-    .option('--json', 'print JSON')
-    .action(async (opts: { name: string; scopes: string; json?: boolean }) => {
-      const scopes = opts.scopes === 'all' ? [...ALL_SCOPES] : opts.scopes.split(',').map((s) => s.trim()).filter(Boolean);
-      const bad = scopes.filter((s) => !isScope(s));
-      if (bad.length) throw new CliError(`unknown scope(s): ${bad.join(', ')}`);
-      await withContainer(async (c) => {
-        const key = await c.apiKeys.create({ name: opts.name, scopes: scopes.filter(isScope) }, cliActor());
-        print(key, opts.json, () => `${key.key}\n(id ${key.id}; shown only now, store it safely)`);
-      });
-    });
-  apiKey
-    .command('revoke <id>')
-    .description('revoke an API key')
-    .action(async (id: string) => withContainer((c) => c.apiKeys.revoke(id, cliActor())));
+  apiKeyCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
 
   const org = program.command('org').description('manage organizations');
   org
@@ -98,7 +96,7 @@ export function buildCli(): Command {
       if (!parsed.success) throw new CliError(`invalid organization name "${name}": ${parsed.error.issues[0]?.message}`);
       await withContainer(async (c) => {
         const created = await c.organizations.create({ name: parsed.data, display_name: opts.displayName }, cliActor());
-        print(created, opts.json, () => `${created.id}  ${created.name}`);
+        print(created, opts.json, () => `created organization ${created.name} ("${created.display_name}"), id ${created.id}`);
       });
     });
   org
@@ -132,7 +130,7 @@ export function buildCli(): Command {
   connectionCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
   reportCommands(program, { withContainer });
   memberCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
-  directoryCommands(program, { withContainer, actor: cliActor });
+  directoryCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
   accountCommands(program, { withContainer, actor: cliActor });
   setupLinkCommands(program, { withContainer, actor: cliActor, fail: (m) => new CliError(m) });
   return program;

@@ -6,6 +6,7 @@ import type { Logger } from './platform/logger.js';
 import { AutoRemoveJob } from './modules/flags/auto-remove.js';
 import { WebhookWorker } from './modules/webhooks/worker.js';
 import { PullScheduler } from './modules/pull-directories/scheduler.js';
+import { describeDatabase, ensureSqliteFolder } from './platform/database-url.js';
 
 export interface RunningServer {
   container: Container;
@@ -27,20 +28,20 @@ export interface ServerLimits {
 
 export const DEFAULT_LIMITS: ServerLimits = { headersTimeoutMs: 20_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, checkIntervalMs: 2_000 };
 
+/** Where start-up messages meant for the person at the terminal go: stderr, whatever LOG_LEVEL says. */
+export type Notice = (text: string) => void;
+const toStderr: Notice = (text) => void process.stderr.write(text);
+
+const firstKeyNotice = (key: string, publicUrl: string, database: string): string =>
+  ['', `Created the first admin API key (shown only now): ${key}`, `  Admin page: ${publicUrl}/admin  (sign in with the key above)`, `  Database:   ${database}`, '', ''].join('\n');
+
 /** Migrates, bootstraps the first API key, starts background jobs and listens. */
-export async function startServer(config: Config, logger?: Logger, limits: ServerLimits = DEFAULT_LIMITS): Promise<RunningServer> {
+export async function startServer(config: Config, logger?: Logger, limits: ServerLimits = DEFAULT_LIMITS, notice: Notice = toStderr): Promise<RunningServer> {
+  const createdFolder = ensureSqliteFolder(config.databaseUrl);
+  if (createdFolder) notice(`orgsync: created the folder ${createdFolder} for the SQLite database (DATABASE_URL=${config.databaseUrl})\n`);
   const container = await createContainer({ config, logger, migrate: true });
   const log = container.logger;
   const boot = await container.apiKeys.bootstrap(config.bootstrapApiKey);
-  if (boot?.generated) {
-    // Printed once: only the hash is stored.
-    log.warn(
-      { admin_page: `${config.publicUrl}/admin` },
-      `Created the first admin API key (shown only now): ${boot.key}  Open ${config.publicUrl}/admin and sign in with it.`,
-    );
-  } else if (boot) {
-    log.info('Created the bootstrap API key from ORGSYNC_BOOTSTRAP_API_KEY');
-  }
   const app = createApp(container);
   const server = createServer(
     {
@@ -51,14 +52,32 @@ export async function startServer(config: Config, logger?: Logger, limits: Serve
     },
     app,
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (err) {
+    // Only its hash is stored: a key created by a start that cannot listen is shown now or never.
+    if (boot?.generated) notice(firstKeyNotice(boot.key, config.publicUrl, describeDatabase(config.databaseUrl)));
+    await container.close();
+    throw err;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  // PORT=0: the URLs built from PUBLIC_URL (SP settings, SCIM base URLs, the admin link) use the real port.
+  if (config.publicUrlFromPort && port !== config.port) container.config = { ...container.config, port, publicUrl: `http://localhost:${port}` };
+  const publicUrl = container.config.publicUrl;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  log.info({ url, public_url: config.publicUrl }, 'orgsync listening');
+  const database = describeDatabase(config.databaseUrl);
+  log.info({ url, public_url: publicUrl, database }, 'orgsync listening');
+  if (boot?.generated) {
+    // Logs travel further than a terminal: the key is printed, never logged.
+    log.warn({ admin_page: `${publicUrl}/admin` }, 'Created the first admin API key; it was printed to stderr once');
+    notice(firstKeyNotice(boot.key, publicUrl, database));
+  } else if (boot) {
+    log.info('Created the bootstrap API key from ORGSYNC_BOOTSTRAP_API_KEY');
+  }
   // Background jobs start here, never in the container: tests and the CLI build containers too.
   const autoRemove = new AutoRemoveJob(container, `instance-${container.ids.uuid()}`);
   autoRemove.start();

@@ -70,6 +70,8 @@ export interface Config {
   port: number;
   host: string;
   publicUrl: string;
+  /** PUBLIC_URL was not set: it follows the port (the real one once listening, for PORT=0). */
+  publicUrlFromPort: boolean;
   databaseUrl: string;
   secret: string | undefined;
   bootstrapApiKey: string | undefined;
@@ -113,6 +115,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     publicUrl,
+    publicUrlFromPort: e.PUBLIC_URL === undefined,
     databaseUrl: e.DATABASE_URL,
     secret: e.ORGSYNC_SECRET,
     bootstrapApiKey: e.ORGSYNC_BOOTSTRAP_API_KEY,

@@ -4,6 +4,8 @@ import { demoSecret } from './keys.js';
 import type { DemoDirectory } from './directory.js';
 import { chooserPage, consolePage, layout, type ConsoleLinks } from './idp-pages.js';
 import { autoPostPage, type SamlIdpCore } from './saml-idp.js';
+import { grantedAtOnce } from './grant-outcome.js';
+import type { ApiClient } from './seed.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -34,6 +36,8 @@ export class DemoIdpServer {
   /** The SP metadata, fetched from orgsync's metadata URL like an IdP admin imports it. */
   spMetadata = '';
   links?: ConsoleLinks;
+  /** orgsync's management API, to tell what a SCIM change did there. */
+  orgsync?: ApiClient;
   op: Handler = (_req, res) => res.writeHead(503).end('The OpenID Provider is not configured yet.');
   private readonly csrf = demoSecret();
 
@@ -109,8 +113,13 @@ export class DemoIdpServer {
       await this.dir.removeFromGroup(person.key, group);
       message = `Removed ${who} from ${group}: sent a SCIM group PATCH. A membership that only this group granted is now flagged.`;
     } else if (name === 'add-group') {
+      const since = new Date().toISOString();
       await this.dir.addToGroup(person.key, group);
-      message = `Added ${who} to ${group}: sent a SCIM group PATCH. It applies at their next sign-in.`;
+      // A grant that answers a flag restores access at once; a new grant waits for the next sign-in.
+      const now = this.orgsync ? await grantedAtOnce(this.orgsync, person.email, since) : [];
+      message = now.length
+        ? `Added ${who} to ${group}: sent a SCIM group PATCH. orgsync restored their access to ${now.join(', ')} at once.`
+        : `Added ${who} to ${group}: sent a SCIM group PATCH. orgsync applies it at their next sign-in.`;
     } else throw new Error('Unknown action.');
     res.writeHead(303, { location: `/?msg=${encodeURIComponent(message)}` }).end();
   }

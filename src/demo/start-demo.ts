@@ -81,7 +81,9 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   };
   try {
     const oidcClient = { client_id: 'orgsync-demo', client_secret: demoSecret() };
-    const seeded = await seedDemo(new ApiClient(publicUrl, apiKey), {
+    const api = new ApiClient(publicUrl, apiKey);
+    idp.orgsync = api;
+    const seeded = await seedDemo(api, {
       samlMetadataXml: saml.metadataXml(),
       oidcIssuer: idpUrl,
       oidcClientId: oidcClient.client_id,

@@ -53,5 +53,6 @@ export function apiErrorHandler(logger: Logger): ErrorRequestHandler {
 }
 
 export const apiNotFound: RequestHandler = (req, _res, next) => {
-  next(new AppError('not_found', 404, `No route for ${req.method} ${req.path}.`));
+  // baseUrl: a router mounted at /api/v1 sees only the rest of the path.
+  next(new AppError('not_found', 404, `No route for ${req.method} ${req.baseUrl}${req.path}.`));
 };

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { requireScope } from './api-auth.js';
 import { parseBody, parseQuery } from './validate.js';
 import type { Scope } from './scopes.js';
+import { AppError } from '../platform/errors.js';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -35,6 +36,17 @@ export interface Input<B, Q> {
 }
 
 export type Handler<B, Q> = (req: Request, res: Response, input: Input<B, Q>) => Promise<void> | void;
+
+/**
+ * A body that is not JSON (a form post, `text/plain`, no Content-Type) is never parsed, so without
+ * this it would fail validation as if every field were missing. No body at all is left to the
+ * schema, which names the first required field.
+ */
+function requireJsonBody(req: Request): void {
+  if (req.is(['application/json', 'application/*+json']) === false) {
+    throw new AppError('unsupported_media_type', 415, `Send the request body as JSON with Content-Type: application/json (got ${req.headers['content-type'] ? `"${req.headers['content-type'].slice(0, 100)}"` : 'no Content-Type'}).`);
+  }
+}
 
 /**
  * An express router that records every operation with the zod schemas that validate it, so the
@@ -87,6 +99,7 @@ export class ApiRouter {
     this.operations.push({ method, path: this.prefix + path, spec });
     const guards: RequestHandler[] = spec.scopes ? [requireScope(...spec.scopes)] : [];
     this.router[method](path, ...guards, async (req, res) => {
+      if (spec.body) requireJsonBody(req);
       const input: Input<Infer<B>, Infer<Q>> = {
         body: (spec.body ? parseBody(spec.body, req.body) : undefined) as Infer<B>,
         query: (spec.query ? parseQuery(spec.query, req.query) : undefined) as Infer<Q>,

@@ -40,6 +40,8 @@ export function buildOpenApiDocument(operations: Operation[], info: { version: s
           : { description: reasonPhrase(status), content: { 'application/json': { schema: op.spec.response ? strip(jsonSchema(op.spec.response, 'output')) : {} } } };
     const responses: Record<string, unknown> = { [String(status)]: success };
     for (const s of [400, 401, 403, 404, 409, 429]) responses[String(s)] = errorResponse(s);
+    // A body sent as anything but JSON (see api-router.ts).
+    if (op.spec.body) responses['415'] = errorResponse(415);
     paths[path] ??= {};
     paths[path][op.method] = {
       operationId: `${op.method}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,

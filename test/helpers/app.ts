@@ -28,7 +28,7 @@ export interface ApiResponse {
 }
 
 export async function startTestApp(
-  options: { env?: Record<string, string>; clock?: Clock; publicUrl?: boolean } = {},
+  options: { env?: Record<string, string>; clock?: Clock; publicUrl?: boolean; publicHost?: string } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   let config: Config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ORGSYNC_SECRET: 'test-secret-0123456789', ...options.env });
@@ -40,7 +40,9 @@ export async function startTestApp(
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   if (options.publicUrl !== false) {
     // PUBLIC_URL follows the ephemeral port so SAML/OIDC URLs built from it are reachable.
-    config = { ...config, publicUrl: options.env?.PUBLIC_URL ?? url };
+    // `publicHost`: the same port under another host name (a browser maps it to 127.0.0.1).
+    const port = (server.address() as AddressInfo).port;
+    config = { ...config, publicUrl: options.env?.PUBLIC_URL ?? (options.publicHost ? `http://${options.publicHost}:${port}` : url) };
     (container as { config: Config }).config = config;
   }
   const admin = await container.apiKeys.create({ name: 'test-admin', scopes: [...ALL_SCOPES] }, { type: 'system', id: null });

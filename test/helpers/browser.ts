@@ -6,11 +6,26 @@ export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM_PATH);
 if (!hasChromium) console.log(`[browser tests] skipped: ${CHROMIUM_PATH} is missing (apt-get install chromium)`);
 
-/** `extraArgs`: e.g. `--host-resolver-rules=MAP orgsync.test 127.0.0.1` to give loopback servers sites of their own. */
-export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
+/**
+ * Each launch gets a fresh profile (playwright passes its own temporary --user-data-dir). `hosts`
+ * maps test host names to 127.0.0.1 (`--host-resolver-rules`), so pages can be served over plain
+ * http under a name that is not localhost, where Chromium applies upgrade-insecure-requests.
+ */
+export function launchBrowser(opts: { hosts?: string[] } = {}): Promise<Browser> {
+  const rules = (opts.hosts ?? []).map((h) => `MAP ${h} 127.0.0.1`).join(',');
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...extraArgs],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      ...(rules ? [`--host-resolver-rules=${rules}`] : []),
+    ],
   });
 }
 

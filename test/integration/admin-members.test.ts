@@ -1,7 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TestApp } from '../helpers/app.js';
 import { AdminClient } from '../helpers/admin-client.js';
 import { startAdminSession, type AdminSeed } from '../helpers/admin-seed.js';
+import { scimClient } from '../helpers/scim-client.js';
+import type { ManualClock } from '../../src/platform/clock.js';
+import { humanDay } from '../../src/platform/human-time.js';
+import { DbSessionStore } from '../../src/http/session-store.js';
 
 const decode = (s: string) => s.replaceAll('&amp;', '&');
 
@@ -107,6 +111,70 @@ describe('admin page: members, removal and reports over plain HTTP (the no-scrip
     const lines = (await csv.text()).trim().split('\r\n');
     expect(lines[0]).toBe('organization,user_id,email,name,role,status,reason,flagged_at,evidence');
     expect(lines).toHaveLength(3);
+  });
+
+  it('draws what happened in the last 30 days and the flags by reason as server-rendered SVG', async () => {
+    const clock = t.clock as ManualClock;
+    const today = clock.now();
+    const daysAgo = (n: number) => new Date(today.getTime() - n * 86_400_000);
+    const dir = (await t.api('POST', '/api/v1/directories', { body: { connection_id: seed.connectionId, name: 'Acme IdP' } })).body;
+    const scim = scimClient(dir);
+    const provision = async (email: string) =>
+      (await scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: email, emails: [{ value: email, primary: true }], active: true })).body.id as string;
+    const setActive = async (id: string, active: boolean) =>
+      expect((await scim('PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', value: { active } }] })).status).toBe(200);
+    // Outside the window: Ada flagged 40 days ago. Inside: Grace flagged 3 days ago and restored yesterday,
+    // Linus removed today; Globex's removal today is another organization's and stays out.
+    const ada = await provision('ada@acme.com');
+    const grace = await provision('grace@acme.com');
+    clock.set(daysAgo(40));
+    await setActive(ada, false);
+    clock.set(daysAgo(3));
+    await setActive(grace, false);
+    clock.set(daysAgo(1));
+    await setActive(grace, true);
+    clock.set(today);
+    await a.get('/admin/organizations/acme?tab=flagged');
+    expect((await a.post(`/admin/organizations/acme/members/${seed.users.linus}/remove?tab=flagged`)).status).toBe(303);
+    expect((await t.api('DELETE', `/api/v1/organizations/globex/members/${seed.users.hal}`)).status).toBe(204);
+
+    const page = (await a.get('/admin/organizations/acme/report')).text;
+    const svg = /<svg class="activity"[\s\S]*?<\/svg>/.exec(page)?.[0] ?? '';
+    expect(svg).toContain('role="img"');
+    expect(svg).toContain(`${humanDay(daysAgo(29).toISOString())} to ${humanDay(today.toISOString())}: 1 membership flagged, 1 removed, 1 restored.`);
+    expect(svg).toMatch(new RegExp(`<rect class="bar bar-flagged" [^>]+><title>${humanDay(daysAgo(3).toISOString())}: 1 flagged</title>`));
+    expect(svg).toMatch(new RegExp(`<rect class="bar bar-restored" [^>]+><title>${humanDay(daysAgo(1).toISOString())}: 1 restored</title>`));
+    expect(svg).toMatch(new RegExp(`<rect class="bar bar-removed" [^>]+><title>${humanDay(today.toISOString())}: 1 removed</title>`));
+    expect(svg.match(/<rect class="bar /g)).toHaveLength(3);
+    expect(page).toContain('<strong id="activity-total-removed">1</strong>');
+    // Flags by reason: one bar each, as long as its share (Ada and Margaret are flagged now).
+    expect(page).toMatch(/Deactivated in the IdP<\/span>\s*<svg class="reason-bar"[^>]*aria-label="1 of 2 flagged"><rect class="bar bar-flagged" x="0" y="0" height="14" width="50%"><\/rect><\/svg>/);
+    expect(page).not.toContain('<script>');
+  });
+
+  it('shows the message of a removal on the next page even when the browser follows the redirect before the session is saved', async () => {
+    // A slow session write: a browser follows a 303 as soon as its headers arrive.
+    const store = DbSessionStore.prototype;
+    const set = store.set;
+    const spy = vi.spyOn(store, 'set').mockImplementation(function (this: DbSessionStore, ...args: Parameters<typeof set>) {
+      setTimeout(() => set.apply(this, args), 300);
+    });
+    try {
+      await a.get('/admin/organizations/acme?tab=flagged');
+      const posted = await fetch(`${t.url}/admin/organizations/acme/members/${seed.users.linus}/remove?tab=flagged`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie: a.cookie, origin: t.url, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: a.csrf }).toString(),
+      });
+      expect(posted.status).toBe(303);
+      // Follow at once, before the body of the redirect has arrived.
+      const next = await a.get(decode(posted.headers.get('location')!));
+      await posted.text();
+      expect(next.text).toContain('Removed Linus Torvalds from Acme Corporation.');
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('answers 404 for an unknown organization and member', async () => {

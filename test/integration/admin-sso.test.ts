@@ -30,8 +30,9 @@ const plain = { nameId: 'pete@acme.com', email: 'pete@acme.com', groups: [] };
 describe('admin page for organization owners and admins signed in through SSO', () => {
   it('starts SSO from the sign-in page by email domain and lands on the admin page', async () => {
     const res = await fetch(`${t.url}/admin/sso?email=olga%40ACME.com`, { redirect: 'manual' });
-    expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe(`${t.url}/sso/saml/${conn.id}/login?return_to=%2Fadmin%2Forganizations`);
+    // A page that moves on by itself, not a redirect: see sso-hand-off.ts (CSP form-action).
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain(`<meta http-equiv="refresh" content="0;url=${t.url}/sso/saml/${conn.id}/login?return_to=%2Fadmin%2Forganizations">`);
     const { browser, page } = await samlLogin(t, conn, owner, '/admin/organizations');
     expect(page.url).toBe(`${t.url}/admin/organizations`);
     expect(page.status).toBe(200);
@@ -64,11 +65,18 @@ describe('admin page for organization owners and admins signed in through SSO', 
     expect(res.status).toBe(303);
     const audit = await t.api('GET', '/api/v1/audit-logs?action=membership.removed');
     expect(audit.body.audit_logs[0]).toMatchObject({ actor: { type: 'admin_page', id: olga }, target_user_id: gone });
-    // The audit page shows this organization's events only.
+    // An operator's API key removes another member of the same organization.
+    const other = await createUser(t, 'other@acme.com', 'Other Person');
+    await addMember(t, orgs.acme!, other, 'member', 'scim');
+    expect((await t.api('DELETE', `/api/v1/organizations/acme/members/${other}`)).status).toBe(204);
+    // The audit page shows this organization's events only, as sentences; the operator's key name stays out.
     const log = await browser.request('GET', `${t.url}/admin/audit`);
     expect(log.status).toBe(200);
     expect(log.text).toContain('membership.removed');
     expect(log.text).not.toContain(orgs['acme-eng']!);
+    expect(log.text).toContain(`<strong>olga@acme.com</strong></span> on the admin page removed <span class="who" title="User id ${gone}"><strong>Gone Person</strong> (gone@acme.com)</span>`);
+    expect(log.text).toContain(`An API key removed <span class="who" title="User id ${other}"><strong>Other Person</strong>`);
+    expect(log.text).not.toContain('test-admin');
   });
 
   it('sends a plain member back to the sign-in page with the reason', async () => {

@@ -84,6 +84,14 @@ describe('the demo story', () => {
     expect(me.organizations.map((o: { name: string }) => o.name)).toEqual(['acme-engineering']);
     expect(me.flagged).toMatchObject([{ name: 'acme-sales', reason: 'idp_group_removed' }]);
 
+    // Adding her back answers the flag at once, and the IdP's page says so; a new grant waits.
+    const readded = await press(idpBrowser, 'Add to Sales', 'alice', 'Sales');
+    expect(readded.text).toContain('Added Alice Anders to Sales: sent a SCIM group PATCH. orgsync restored their access to Acme Sales at once.');
+    me = JSON.parse((await b.request('GET', `${demo.publicUrl}/api/v1/me`)).text);
+    expect(me.organizations.map((o: { name: string }) => o.name)).toEqual(['acme-engineering', 'acme-sales']);
+    const bob = await press(idpBrowser, 'Add to Sales', 'bob', 'Sales');
+    expect(bob.text).toContain('Added Bob Berg to Sales: sent a SCIM group PATCH. orgsync applies it at their next sign-in.');
+
     await press(idpBrowser, 'Deactivate', 'alice');
     // Deactivation ends the session at once.
     expect((await b.request('GET', `${demo.publicUrl}/api/v1/me`)).status).toBe(401);

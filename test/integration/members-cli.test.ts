@@ -73,11 +73,11 @@ describe('orgsync CLI: report, members remove, reconcile', { timeout: 120_000 },
     const env = { DATABASE_URL: url };
     const dry = await runCli(['members', 'remove', '--org', 'acme', '--flagged', '--dry-run'], env);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain('would remove 1 flagged member(s) from acme');
+    expect(dry.stdout).toContain('would remove 1 flagged member from acme');
     expect(await db('memberships').where({ organization_id: s.org.id })).toHaveLength(2);
 
     const real = await runCli(['members', 'remove', '--org', 'acme', '--flagged'], env);
-    expect(real.stdout).toContain('removed 1 flagged member(s) from acme');
+    expect(real.stdout).toContain('removed 1 flagged member from acme');
     expect(await db('memberships').where({ organization_id: s.org.id }).pluck('user_id')).toEqual([s.kept.id]);
     expect(await db('memberships').where({ organization_id: s.other.id }).pluck('user_id')).toEqual([s.gone.id]);
     expect(await db('users').where({ id: s.gone.id }).first()).toBeTruthy();

@@ -76,7 +76,7 @@ describe('process lifecycle', () => {
 describe('slow clients', () => {
   it('closes a connection that never finishes its headers', async () => {
     const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
-    const running = await startServer(config, createLogger('silent'), { headersTimeoutMs: 500, requestTimeoutMs: 1000, keepAliveTimeoutMs: 500, checkIntervalMs: 100 });
+    const running = await startServer(config, createLogger('silent'), { headersTimeoutMs: 500, requestTimeoutMs: 1000, keepAliveTimeoutMs: 500, checkIntervalMs: 100 }, () => {});
     try {
       const { port } = new URL(running.url);
       const started = Date.now();

@@ -82,7 +82,7 @@ describe('orgsync CLI', () => {
 
     const badScope = await runCli(['api-key', 'create', '--name', 'x', '--scopes', 'root'], env);
     expect(badScope.code).toBe(1);
-    expect(badScope.stderr).toContain('unknown scope(s): root');
+    expect(badScope.stderr).toContain('unknown scope: root');
 
     const down = await runCli(['migrate', '--down'], env);
     expect(down.code, down.stderr).toBe(0);

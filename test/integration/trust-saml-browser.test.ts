@@ -45,7 +45,7 @@ describe.skipIf(!hasChromium)('SAML sign-in across sites in headless Chromium', 
     attacker = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(attackerPage));
     await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
     attackerUrl = `http://attacker.test:${(attacker.address() as AddressInfo).port}/`;
-    browser = await launchBrowser(['--host-resolver-rules=MAP orgsync.test 127.0.0.1, MAP idp.test 127.0.0.1, MAP attacker.test 127.0.0.1']);
+    browser = await launchBrowser({ hosts: ['orgsync.test', 'idp.test', 'attacker.test'] });
   });
   afterAll(async () => {
     await browser?.close();

@@ -9,6 +9,7 @@ import { csrfToken } from './csrf.js';
 import type { AdminPrincipal } from './principal.js';
 import { takeFlash } from './context.js';
 import { setNotice } from './notice.js';
+import { ssoHandOffPage } from './sso-hand-off.js';
 
 /** Sign-in attempts per client address per minute; API keys are unguessable, this keeps noise down. */
 const SIGN_IN_ATTEMPTS_PER_MINUTE = 20;
@@ -81,7 +82,7 @@ export function authRoutes(c: Container): Router {
       res.redirect(303, '/admin/sign-in');
       return;
     }
-    res.redirect(303, `${connection.sp.login_url}?return_to=${encodeURIComponent('/admin/organizations')}`);
+    res.send(ssoHandOffPage({ csrf: csrfToken(req, res) }, `${connection.sp.login_url}?return_to=${encodeURIComponent('/admin/organizations')}`).value);
   });
 
   r.post('/sign-out', async (req, res) => {

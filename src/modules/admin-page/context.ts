@@ -19,9 +19,14 @@ export function viewContext(req: Request, res: Response, section?: ViewContext['
   return { principal: principalOf(res), csrf: csrfToken(req, res), flash: takeFlash(req, res), section };
 }
 
-/** Post/redirect/get with a message for the next page. */
-export function redirectWith(req: Request, res: Response, to: string, flash: NonNullable<ViewContext['flash']>): void {
+/**
+ * Post/redirect/get with a message for the next page. The session is saved before the redirect goes
+ * out: express-session sends a response's headers while its own save is still running, and a browser
+ * follows the Location at once, so the next page could read the session without the message.
+ */
+export async function redirectWith(req: Request, res: Response, to: string, flash: NonNullable<ViewContext['flash']>): Promise<void> {
   req.session.adminFlash = flash;
+  await new Promise<void>((resolve, reject) => req.session.save((err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve())));
   res.redirect(303, to);
 }
 

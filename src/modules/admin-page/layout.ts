@@ -43,7 +43,8 @@ const confirmDialog = (ctx: ViewContext): SafeHtml => html`<dialog id="confirm-d
   </form>
 </dialog>`;
 
-export function layout(ctx: ViewContext, title: string, body: Renderable): SafeHtml {
+/** `refreshTo`: see sso-hand-off.ts. */
+export function layout(ctx: ViewContext, title: string, body: Renderable, opts: { refreshTo?: string } = {}): SafeHtml {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -53,6 +54,7 @@ export function layout(ctx: ViewContext, title: string, body: Renderable): SafeH
 <link rel="icon" href="/admin/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/admin/assets/admin.css">
 <script src="/admin/assets/admin.js" defer></script>
+${opts.refreshTo ? html`<meta http-equiv="refresh" content="0;url=${opts.refreshTo}">` : ''}
 </head>
 <body>
 <a class="skip-link" href="#main">Skip to content</a>

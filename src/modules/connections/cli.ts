@@ -28,7 +28,7 @@ export function connectionCommands(
         const created = await c.connections.create(body, deps.actor());
         const sp = created.sp as unknown as Record<string, string>;
         process.stdout.write(
-          opts.json ? `${JSON.stringify(created, null, 2)}\n` : `${created.id}  ${created.name} (${created.type})\n${Object.entries(sp).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n`,
+          opts.json ? `${JSON.stringify(created, null, 2)}\n` : `created ${created.type.toUpperCase()} connection ${created.name}, id ${created.id}; give these to the identity provider:\n${Object.entries(sp).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n`,
         );
       });
     });

@@ -128,3 +128,9 @@ export async function connectionIdForDomain(db: Executor, domain: string): Promi
   const row = await db('connection_domains').where({ domain: domain.toLowerCase() }).first<{ connection_id: string } | undefined>('connection_id');
   return row?.connection_id;
 }
+
+export async function connectionNames(db: Executor, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db('connections').whereIn('id', ids.slice(0, 500)).select<{ id: string; name: string }[]>('id', 'name');
+  return new Map(rows.map((r) => [r.id, r.name] as const));
+}

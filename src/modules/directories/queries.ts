@@ -66,3 +66,9 @@ export async function touchDirectory(db: Executor, id: string, at: string): Prom
 
 export const connectionExists = async (db: Executor, id: string): Promise<boolean> =>
   !!(await db('connections').where({ id }).first('id'));
+
+export async function directoryNames(db: Executor, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db('directories').whereIn('id', ids.slice(0, 500)).select<{ id: string; name: string }[]>('id', 'name');
+  return new Map(rows.map((r) => [r.id, r.name] as const));
+}

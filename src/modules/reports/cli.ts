@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { Option, type Command } from 'commander';
 import type { Container } from '../../container.js';
 import { csvChunks } from './csv.js';
+import { plural } from '../memberships/labels.js';
 import type { GlobalReport, OrganizationReport } from './service.js';
 
 const pad = (v: string | number | null, n: number) => String(v ?? '').padEnd(n);
@@ -26,7 +27,7 @@ function globalTable(r: GlobalReport): string {
   for (const o of r.organizations) {
     lines.push(`${pad(o.organization.name, 28)} ${pad(o.connection?.name ?? '-', 20)} ${pad(o.summary.active, 8)} ${pad(o.summary.flagged, 8)} ${reasons(o.summary.by_reason)}`);
   }
-  lines.push(`${r.summary.organizations} organizations, ${r.summary.active} active, ${r.summary.flagged} flagged`);
+  lines.push(`${plural(r.summary.organizations, 'organization')}, ${r.summary.active} active, ${r.summary.flagged} flagged`);
   return lines.join('\n');
 }
 

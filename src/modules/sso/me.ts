@@ -7,7 +7,7 @@ import type { FlagReason, Role } from '../memberships/types.js';
 export interface Me {
   user: { id: string; email: string; name: string | null };
   organizations: { id: string; name: string; display_name: string; role: Role }[];
-  flagged: { id: string; name: string; role: Role; reason: FlagReason | null; flagged_at: string | null }[];
+  flagged: { id: string; name: string; display_name: string; role: Role; reason: FlagReason | null; flagged_at: string | null }[];
   last_sync_run: SyncRun | null;
 }
 
@@ -26,7 +26,7 @@ export async function loadMe(db: Executor, userId: string): Promise<Me | null> {
     organizations: rows.filter((r) => r.status === 'active').map((r) => ({ id: r.id, name: r.name, display_name: r.display_name, role: r.role })),
     flagged: rows
       .filter((r) => r.status === 'flagged')
-      .map((r) => ({ id: r.id, name: r.name, role: r.role, reason: r.flagged_reason, flagged_at: r.flagged_at, evidence: parseJson(r.flag_evidence, null) })),
+      .map((r) => ({ id: r.id, name: r.name, display_name: r.display_name, role: r.role, reason: r.flagged_reason, flagged_at: r.flagged_at, evidence: parseJson(r.flag_evidence, null) })),
     last_sync_run: await latestSyncRunOfUser(db, userId),
   };
 }

@@ -3,8 +3,9 @@ import type { Container } from '../../container.js';
 import { sessionMiddleware, SESSION_COOKIE } from '../../http/session.js';
 import { apiErrorBody, toAppError } from '../../http/api-errors.js';
 import { AppError } from '../../platform/errors.js';
-import { organizationNames } from '../connections/queries.js';
-import { accountPageBody } from './account-page.js';
+import { findOrganizationsByIds } from '../organizations/queries.js';
+import { accountPageBody, signInBody } from './account-page.js';
+import { startByEmailRoutes } from './start-by-email.js';
 import { createLoginService } from './complete-login.js';
 import { loadMe } from './me.js';
 import { samlRoutes } from './saml/saml-routes.js';
@@ -24,16 +25,19 @@ export function ssoRoutes(c: Container): Router {
   const anonymousLimit = anonymousRateLimit(c.rateLimiter, c.config.rateLimitAnonymousPerMinute);
   r.use(samlRoutes(c, login, keys, anonymousLimit));
   r.use(oidcRoutes(c, login, keys, anonymousLimit));
+  r.use(startByEmailRoutes(c, anonymousLimit));
 
   r.get('/account', async (req, res) => {
     const me = req.session.userId ? await loadMe(c.db, req.session.userId) : null;
     if (!me) {
-      page(res, 401, 'Not signed in', '<h1>Not signed in</h1><p>Sign in through your organization’s identity provider.</p>');
+      // 200: this is the page asked for, offering the way in (browsers log any 4xx as an error).
+      page(res, 200, 'Sign in', signInBody({ returnTo: '/account' }));
       return;
     }
     const run = me.last_sync_run;
     const ids = run ? [...run.added, ...run.updated, ...run.flagged, ...run.restored, ...run.skipped].map((x) => x.organization_id) : [];
-    page(res, 200, 'Your account', accountPageBody(me, await organizationNames(c.db, ids), '/logout'));
+    const names = new Map((await findOrganizationsByIds(c.db, [...new Set(ids)])).map((o) => [o.id, o.display_name] as const));
+    page(res, 200, 'Your account', accountPageBody(me, names, '/logout'));
   });
 
   r.post('/logout', async (req, res) => {

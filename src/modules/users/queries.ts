@@ -102,3 +102,12 @@ export async function membershipsOf(db: Executor, userId: string): Promise<Membe
     .select('m.organization_id', 'o.name as organization_name', 'm.role', 'm.source', 'm.status', 'm.flagged_reason', 'm.flagged_at', 'm.flag_evidence', 'm.joined_at');
   return rows.map((r: MembershipView & { flag_evidence: string | null }) => ({ ...r, flag_evidence: parseJson(r.flag_evidence, null) }));
 }
+
+/** Names and emails of users by id (chunked: SQLite caps bound parameters). */
+export async function userLabels(db: Executor, ids: string[]): Promise<Map<string, { name: string | null; email: string }>> {
+  const out = new Map<string, { name: string | null; email: string }>();
+  for (let i = 0; i < ids.length; i += 500) {
+    for (const r of await db<UserRow>('users').whereIn('id', ids.slice(i, i + 500)).select('id', 'name', 'email')) out.set(r.id, { name: r.name, email: r.email });
+  }
+  return out;
+}

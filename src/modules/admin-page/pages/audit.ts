@@ -3,12 +3,16 @@ import type { Container } from '../../../container.js';
 import { decodeCursor } from '../../../http/pagination.js';
 import { isAppError } from '../../../platform/errors.js';
 import type { AuditEvent } from '../../audit/types.js';
-import { findOrganization, findOrganizationsByIds } from '../../organizations/queries.js';
-import { html, href } from '../html.js';
+import { findOrganization } from '../../organizations/queries.js';
+import type { FlagEvidence } from '../../memberships/types.js';
+import { html, href, type SafeHtml } from '../html.js';
 import { formatTime, layout, type ViewContext } from '../layout.js';
 import { queryString, viewContext } from '../context.js';
 import { principalOf, requireCan, seesOrganization, type AdminPrincipal } from '../principal.js';
 import { noUserWithEmail, userByEmail } from '../user-lookup.js';
+import { loadAuditNames, type AuditNames } from './audit-names.js';
+import { auditSentence, evidenceOf } from './audit-sentence.js';
+import { evidenceText } from './org-context.js';
 
 const PAGE_SIZE = 50;
 
@@ -27,15 +31,33 @@ interface Filters {
   action?: string;
 }
 
-function auditPage(ctx: ViewContext, f: Filters, events: AuditEvent[], orgNames: Map<string, string>, next: string | null, problem?: string) {
-  const rows = events.map((e) => html`<tr>
-    <td data-label="When">${formatTime(e.at)}</td>
-    <td data-label="Action"><code>${e.action}</code></td>
-    <td data-label="Actor">${e.actor.type}${e.actor.id ? html`<br><span class="muted mono small">${e.actor.id}</span>` : ''}</td>
-    <td data-label="Organization">${e.organization_id ? html`<a href="${href('/admin/audit', { ...f, organization: orgNames.get(e.organization_id) ?? e.organization_id })}">${orgNames.get(e.organization_id) ?? e.organization_id}</a>` : html`<span class="muted">—</span>`}</td>
-    <td data-label="Target user">${e.target_user_id ? html`<a class="mono small" href="${href('/admin/audit', { ...f, user: e.target_user_id })}">${e.target_user_id}</a>` : html`<span class="muted">—</span>`}</td>
-    <td data-label="Detail"><code class="detail">${JSON.stringify(e.detail)}</code></td>
-  </tr>`);
+/** The actor's id, unless it names an operator's API key or CLI user to an SSO-signed-in organization admin. */
+function actorId(e: AuditEvent, names: AuditNames): string | null {
+  const id = e.actor.id;
+  if (!id || names.operatorView) return id;
+  if (e.actor.type === 'cli' || e.actor.type === 'api_key' || (e.actor.type === 'admin_page' && names.apiKeys.has(id))) return null;
+  return id;
+}
+
+function entry(e: AuditEvent, names: AuditNames): SafeHtml {
+  const evidence = evidenceOf(e);
+  return html`<li class="audit-entry">
+    <p class="sentence">${auditSentence(e, names)}</p>
+    <p class="audit-meta">${formatTime(e.at)} · <code>${e.action}</code></p>
+    <details>
+      <summary>Details${evidence ? ' and evidence' : ''}</summary>
+      <dl class="facts">
+        ${evidence ? html`<dt>Evidence</dt><dd>${evidenceText(evidence as FlagEvidence)}</dd>` : ''}
+        ${e.target_user_id ? html`<dt>User id</dt><dd><a class="mono small" href="${href('/admin/audit', { user: e.target_user_id })}">${e.target_user_id}</a></dd>` : ''}
+        ${e.organization_id ? html`<dt>Organization id</dt><dd class="mono small">${e.organization_id}</dd>` : ''}
+        <dt>Actor</dt><dd>${e.actor.type}${actorId(e, names) ? html` <span class="mono small">${actorId(e, names)}</span>` : ''}</dd>
+        <dt>Recorded</dt><dd class="mono small">${e.detail && Object.keys(e.detail).length ? JSON.stringify(e.detail) : '{}'}</dd>
+      </dl>
+    </details>
+  </li>`;
+}
+
+function auditPage(ctx: ViewContext, f: Filters, events: AuditEvent[], names: AuditNames | null, next: string | null, problem?: string) {
   return layout(ctx, 'Audit log', html`<h1>Audit log</h1>
     <p class="lead">Every change, newest first. The log is append-only: nothing here can be edited or deleted.</p>
     <form method="get" action="/admin/audit" class="filters" role="search" aria-label="Filter the audit log">
@@ -46,12 +68,9 @@ function auditPage(ctx: ViewContext, f: Filters, events: AuditEvent[], orgNames:
       <div class="filter-buttons"><button type="submit">Filter</button> <a href="/admin/audit" class="button secondary">Clear</a></div>
     </form>
     ${problem ? html`<p class="flash flash-error" role="alert">${problem}</p>` : ''}
-    ${events.length === 0
-      ? html`<p>No audit events match.</p>`
-      : html`<div class="table-wrap"><table class="audit stack-sm">
-        <caption class="visually-hidden">Audit events</caption>
-        <thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Actor</th><th scope="col">Organization</th><th scope="col">Target user</th><th scope="col">Detail</th></tr></thead>
-        <tbody>${rows}</tbody></table></div>`}
+    ${events.length === 0 || !names
+      ? html`<p class="empty">No audit events match.</p>`
+      : html`<ol class="audit-list" aria-label="Audit events, newest first">${events.map((e) => entry(e, names))}</ol>`}
     ${next ? html`<nav class="pager" aria-label="Pages"><a rel="next" href="${href('/admin/audit', { ...f, from: next })}">Older events</a></nav>` : ''}`);
 }
 
@@ -80,7 +99,7 @@ export function auditPages(c: Container): Router {
     const ctx = viewContext(req, res, 'audit');
     const resolved = await resolveFilters(c, p, f);
     if (typeof resolved === 'string') {
-      res.status(400).send(auditPage(ctx, f, [], new Map(), null, resolved).value);
+      res.status(400).send(auditPage(ctx, f, [], null, null, resolved).value);
       return;
     }
     let beforeSeq: number | undefined;
@@ -88,7 +107,7 @@ export function auditPages(c: Container): Router {
       beforeSeq = decodeCursor<{ seq: number }>(queryString(req, 'from'), ['seq'])?.seq;
     } catch (err) {
       if (!isAppError(err)) throw err;
-      res.status(400).send(auditPage(ctx, f, [], new Map(), null, 'That page link is not valid; start again from the newest events.').value);
+      res.status(400).send(auditPage(ctx, f, [], null, null, 'That page link is not valid; start again from the newest events.').value);
       return;
     }
     const page = await c.audit.list({
@@ -99,9 +118,7 @@ export function auditPages(c: Container): Router {
       beforeSeq,
       take: PAGE_SIZE,
     });
-    const orgIds = [...new Set(page.items.map((e) => e.organization_id).filter((id): id is string => !!id))];
-    const orgNames = new Map((await findOrganizationsByIds(c.db, orgIds)).map((o) => [o.id, o.name] as const));
-    res.send(auditPage(ctx, f, page.items, orgNames, page.next).value);
+    res.send(auditPage(ctx, f, page.items, await loadAuditNames(c, p, page.items), page.next).value);
   });
   return r;
 }

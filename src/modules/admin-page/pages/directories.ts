@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Container } from '../../../container.js';
 import { findDirectoryByConnection } from '../../directories/queries.js';
 import type { Directory } from '../../directories/schema.js';
+import { plural } from '../../memberships/labels.js';
 import { html, type SafeHtml } from '../html.js';
 import { copyField, csrfField, formatTime, layout, type ViewContext } from '../layout.js';
 import { viewContext } from '../context.js';
@@ -32,7 +33,7 @@ export function scimSection(ctx: ViewContext, connectionId: string, dir: Directo
   if (dir.kind !== 'scim' || dir.scim_base_url === null) return pullSection(ctx, dir);
   return html`<h3>SCIM provisioning</h3>
     ${copyField(`d-${dir.id}-url`, 'SCIM base URL', dir.scim_base_url)}
-    <p class="help">${dir.users} users and ${dir.groups} groups provisioned; last SCIM request ${formatTime(dir.last_activity_at)}.</p>
+    <p class="help">${plural(dir.users, 'user')} and ${plural(dir.groups, 'group')} provisioned; last SCIM request ${formatTime(dir.last_activity_at)}.</p>
     <p class="help">Live tokens: ${dir.tokens.map((tk, i) => html`${i ? ', ' : ''}<code>${tk.prefix}…</code> (created ${formatTime(tk.created_at)}${tk.expires_at ? html`, stops ${formatTime(tk.expires_at)}` : ''})`)}</p>
     ${can(p, 'update:directories')
       ? html`<form method="post" action="/admin/directories/${dir.id}/rotate-token" class="rotate">

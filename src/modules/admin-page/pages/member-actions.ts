@@ -9,6 +9,8 @@ import { queryString, redirectWith, viewContext } from '../context.js';
 import { actorOf, principalOf, requireCan } from '../principal.js';
 import { loadOrganization, type OrgContext } from './org-context.js';
 import { noUserWithEmail, userByEmail } from '../user-lookup.js';
+import { removeAllQuestion } from './members.js';
+import { plural } from '../../memberships/labels.js';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const tabOf = (req: Request): 'active' | 'flagged' => (queryString(req, 'tab') === 'flagged' ? 'flagged' : 'active');
@@ -21,10 +23,11 @@ const field = (req: Request, name: string): string => {
 /** A refused change (409 SSO-managed, limit reached, …) comes back as a message on the page it came from. */
 async function attempt(req: Request, res: Response, to: string, fn: () => Promise<string>): Promise<void> {
   try {
-    redirectWith(req, res, to, { kind: 'ok', text: await fn() });
+    const text = await fn();
+    await redirectWith(req, res, to, { kind: 'ok', text });
   } catch (err) {
     if (!isAppError(err) || err.status >= 500 || err.status === 404) throw err;
-    redirectWith(req, res, to, { kind: 'error', text: err.message });
+    await redirectWith(req, res, to, { kind: 'error', text: err.message });
   }
 }
 
@@ -72,7 +75,7 @@ export function memberActions(c: Container): Router {
     res.send(
       confirmPage(viewContext(req, res, 'organizations'), {
         title: 'Remove all flagged members',
-        message: `Remove all ${o.counts.flagged} flagged members from ${o.org.display_name}? Their accounts and other memberships are kept.`,
+        message: `${removeAllQuestion(o.counts.flagged, o.org.display_name)} ${o.counts.flagged === 1 ? 'Their account and other memberships are' : 'Their accounts and other memberships are'} kept.`,
         action: `${o.base}/remove-flagged`,
         confirmLabel: 'Remove all flagged',
         cancelHref: back(o, 'flagged'),
@@ -86,7 +89,7 @@ export function memberActions(c: Container): Router {
     const o = await loadOrganization(c, p, String(req.params.org));
     await attempt(req, res, back(o, 'flagged'), async () => {
       const removed = await c.members.removeFlagged(o.org.id, actorOf(p));
-      return removed.length === 1 ? 'Removed 1 flagged member.' : `Removed ${removed.length} flagged members.`;
+      return `Removed ${plural(removed.length, 'flagged member')}.`;
     });
   });
 

@@ -13,6 +13,10 @@ type Tab = 'active' | 'flagged';
 
 const who = (m: Member) => (m.name ? `${m.name} (${m.email})` : m.email);
 
+/** "Remove the flagged member from Acme?" or "Remove all 3 flagged members from Acme?" */
+export const removeAllQuestion = (n: number, organization: string): string =>
+  n === 1 ? `Remove the flagged member from ${organization}?` : `Remove all ${n} flagged members from ${organization}?`;
+
 /** The line an SSO-governed organization shows instead of add and invite controls. */
 const removalNote = (o: OrgContext) =>
   o.connection
@@ -99,7 +103,7 @@ function membersPage(ctx: ViewContext, o: OrgContext, tab: Tab, members: Member[
           ? confirmLink({
               href: `${o.base}/remove-flagged`,
               action: `${o.base}/remove-flagged`,
-              message: `Remove all ${o.counts.flagged} flagged members from ${o.org.display_name}?${removalNote(o)}`,
+              message: `${removeAllQuestion(o.counts.flagged, o.org.display_name)}${removalNote(o)}`,
               label: 'Remove all flagged',
               confirmLabel: 'Remove all flagged',
             })

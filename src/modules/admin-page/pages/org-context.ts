@@ -1,6 +1,7 @@
 import type { Container } from '../../../container.js';
 import { countsByOrganization, type OrgCounts } from '../../reports/queries.js';
 import type { Organization } from '../../organizations/schema.js';
+import { flagReasonLabel } from '../../memberships/labels.js';
 import { html, type SafeHtml } from '../html.js';
 import { can, requireOrganization, type AdminPrincipal } from '../principal.js';
 
@@ -44,16 +45,8 @@ export function orgHeader(p: AdminPrincipal, o: OrgContext, current: 'members' |
     </nav>`;
 }
 
-export const REASON_LABELS: Record<string, string> = {
-  idp_deactivated: 'Deactivated in the IdP',
-  idp_deleted: 'Deleted in the IdP',
-  idp_group_removed: 'Removed from the granting group',
-  not_in_directory: 'Not in the directory',
-  login_lost_grant: 'Lost the grant at login',
-};
-
 export const reasonLabel = (reason: string | null): SafeHtml =>
-  reason ? html`<span class="badge badge-flag">${REASON_LABELS[reason] ?? reason}</span><br><code class="small">${reason}</code>` : html`<span class="muted">—</span>`;
+  reason ? html`<span class="badge badge-flag">${flagReasonLabel(reason)}</span><br><code class="small">${reason}</code>` : html`<span class="muted">—</span>`;
 
 /** What the IdP did, when, through which channel. */
 export function evidenceText(e: { channel: string; action: string; at: string; [k: string]: unknown } | null): SafeHtml {

@@ -9,7 +9,9 @@ import { html, type SafeHtml } from '../html.js';
 import { formatTime, layout, type ViewContext } from '../layout.js';
 import { viewContext } from '../context.js';
 import { principalOf, requireCan } from '../principal.js';
-import { REASON_LABELS, evidenceText, loadOrganization, orgHeader, reasonLabel, type OrgContext } from './org-context.js';
+import { evidenceText, loadOrganization, orgHeader, reasonLabel, type OrgContext } from './org-context.js';
+import { dailyActivity, type DailyActivity } from '../../reports/daily-activity.js';
+import { activityChart, reasonBars } from './report-charts.js';
 
 /** The page lists this many of the newest flags; the CSV has them all. */
 const FLAGGED_ON_PAGE = 200;
@@ -48,10 +50,12 @@ function runRow(run: SyncRun, orgId: string, emails: Map<string, string>): SafeH
   </tr>`;
 }
 
-function reportPage(ctx: ViewContext, o: OrgContext, report: OrganizationReport, emails: Map<string, string>): SafeHtml {
+function reportPage(ctx: ViewContext, o: OrgContext, report: OrganizationReport, activity: DailyActivity, emails: Map<string, string>): SafeHtml {
   const p = ctx.principal!;
   const s = report.summary;
-  const reasons = Object.entries(s.by_reason).filter(([, n]) => (n ?? 0) > 0);
+  const reasons = Object.entries(s.by_reason)
+    .filter((e): e is [string, number] => (e[1] ?? 0) > 0)
+    .sort((x, y) => y[1] - x[1]);
   const flagged = report.flagged.slice(0, FLAGGED_ON_PAGE);
   return layout(ctx, `${o.org.display_name} sync report`, html`${orgHeader(p, o, 'report')}
     <p class="lead">Generated ${formatTime(report.generated_at)}. <a href="${o.base}/report.csv" download>Download the flagged members as CSV</a></p>
@@ -61,14 +65,13 @@ function reportPage(ctx: ViewContext, o: OrgContext, report: OrganizationReport,
       <div><dt>Last SCIM activity</dt><dd class="when">${formatTime(s.last_scim_activity_at)}</dd></div>
       <div><dt>Last login sync</dt><dd class="when">${formatTime(s.last_login_sync_at)}</dd></div>
     </dl>
+    <section aria-labelledby="activity-title-h">
+      <h2 id="activity-title-h">The last ${activity.days.length} days</h2>
+      ${activityChart(activity)}
+    </section>
     <section aria-labelledby="reasons-title">
       <h2 id="reasons-title">Flagged by reason</h2>
-      ${reasons.length
-        ? html`<div class="table-wrap"><table class="reasons">
-          <thead><tr><th scope="col">Reason</th><th scope="col" class="num">Members</th></tr></thead>
-          <tbody>${reasons.map(([reason, n]) => html`<tr><th scope="row">${REASON_LABELS[reason] ?? reason} <code class="small">${reason}</code></th><td class="num" data-reason="${reason}">${n}</td></tr>`)}</tbody>
-        </table></div>`
-        : html`<p class="empty">Nothing is flagged.</p>`}
+      ${reasons.length ? reasonBars(reasons, s.flagged) : html`<p class="empty">Nothing is flagged.</p>`}
     </section>
     ${flagged.length
       ? html`<section aria-labelledby="flagged-title">
@@ -110,7 +113,8 @@ export function reportPages(c: Container): Router {
       const user = await findUserById(c.db, id);
       if (user) emails.set(id, user.email);
     }
-    res.send(reportPage(viewContext(req, res, 'organizations'), o, report, emails).value);
+    const activity = await dailyActivity(c.db, o.org.id, c.clock.now());
+    res.send(reportPage(viewContext(req, res, 'organizations'), o, report, activity, emails).value);
   });
 
   // The same CSV as the API, streamed a page of members at a time; waits for the client to drain.

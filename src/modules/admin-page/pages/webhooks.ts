@@ -12,13 +12,13 @@ const SHOWN = 20;
 
 function deliveryRow(ctx: ViewContext, hook: Webhook, d: Delivery): SafeHtml {
   return html`<tr>
-    <td>${d.event_type}</td>
-    <td>${d.status}</td>
-    <td>${d.attempt_count}</td>
-    <td>${formatTime(d.last_attempt_at)}</td>
-    <td>${d.last_status_code === null ? '—' : String(d.last_status_code)} ${d.last_error ? html`<span class="help">${d.last_error}</span>` : ''}</td>
-    <td>${d.status === 'failed' ? formatTime(null) : formatTime(d.next_attempt_at)}</td>
-    <td>${can(ctx.principal!, 'update:webhooks') && hook.enabled
+    <th scope="row">${d.event_type}</th>
+    <td data-label="Status">${d.status}</td>
+    <td data-label="Attempts">${d.attempt_count}</td>
+    <td data-label="Last attempt">${formatTime(d.last_attempt_at)}</td>
+    <td data-label="Last answer">${d.last_status_code === null ? '—' : String(d.last_status_code)} ${d.last_error ? html`<span class="help">${d.last_error}</span>` : ''}</td>
+    <td data-label="Next retry">${d.status === 'failed' ? formatTime(null) : formatTime(d.next_attempt_at)}</td>
+    <td class="actions-cell">${can(ctx.principal!, 'update:webhooks') && hook.enabled
       ? html`<form method="post" action="/admin/webhooks/${hook.id}/deliveries/${d.id}/redeliver">${csrfField(ctx)}<button type="submit" class="secondary">Redeliver</button></form>`
       : ''}</td>
   </tr>`;
@@ -31,11 +31,11 @@ function webhookCard(ctx: ViewContext, hook: Webhook, failing: Delivery[]): Safe
       ? html`<span class="badge badge-flag">Failing</span> since ${formatTime(hook.failing_since)}`
       : html`Delivering`;
   return html`<section class="card" aria-labelledby="wh-${hook.id}">
-    <h2 id="wh-${hook.id}"><code>${hook.url}</code></h2>
+    <h2 id="wh-${hook.id}" class="wh-url"><code>${hook.url}</code></h2>
     <p>${state}. Events: ${hook.events.join(', ')}.</p>
     ${failing.length === 0
       ? html`<p class="help">No deliveries waiting for a retry or given up.</p>`
-      : html`<div class="table-wrap"><table>
+      : html`<div class="table-wrap"><table class="stack-sm">
           <caption>Deliveries that failed (newest first)</caption>
           <thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Last attempt</th><th scope="col">Last answer</th><th scope="col">Next retry</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
           <tbody>${failing.map((d) => deliveryRow(ctx, hook, d))}</tbody>
@@ -70,7 +70,7 @@ export function webhookPages(c: Container): Router {
     const p = principalOf(res);
     requireCan(p, 'update:webhooks');
     await c.webhooks.redeliver(String(req.params.id), String(req.params.delivery), actorOf(p));
-    redirectWith(req, res, '/admin/webhooks', { kind: 'ok', text: 'Delivery queued again.' });
+    await redirectWith(req, res, '/admin/webhooks', { kind: 'ok', text: 'Delivery queued again.' });
   });
   return r;
 }
