@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { createDb, inTransaction, type Db } from '../../src/platform/db.js';
+import { createDb, type Db } from '../../src/platform/db.js';
+import { inTransaction } from '../../src/platform/transaction.js';
 
 let dir: string;
 let db: Db | undefined;

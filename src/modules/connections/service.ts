@@ -12,6 +12,7 @@ import { toConnection, toView, type ConnectionView } from './model.js';
 import * as q from './queries.js';
 import { toSamlIdp } from './saml-idp.js';
 import type { Connection, CreateConnectionInput, MembershipRule, MembershipRuleInput, OidcIdp, UpdateConnectionInput } from './schema.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 const domainClaimed = (domains: string[]) =>
   conflict('domain_already_claimed', `Domain ${domains.join(', ')} is already verified for another connection.`);
@@ -85,7 +86,7 @@ export class ConnectionService {
         : ({ issuer: input.idp.issuer.replace(/\/+$/, ''), client_id: input.idp.client_id, client_secret_sealed: this.secretBox.seal(input.idp.client_secret), scopes: input.idp.scopes ?? ['openid', 'email', 'profile'] } satisfies OidcIdp);
     if (input.type === 'oidc') assertIssuerAllowed(input.idp.issuer);
     try {
-      return await this.db.transaction(async (trx) => {
+      return await inTransaction(this.db, async (trx) => {
         const claimed = await q.claimedDomains(trx, input.domains, id);
         if (claimed.length) throw domainClaimed(claimed);
         await q.insertConnection(trx, {
@@ -114,7 +115,7 @@ export class ConnectionService {
 
   async update(idOrName: string, patch: UpdateConnectionInput, actor: Actor): Promise<ConnectionView> {
     try {
-      return await this.db.transaction(async (trx) => {
+      return await inTransaction(this.db, async (trx) => {
         const current = await this.require(trx, idOrName);
         const now = this.clock.now().toISOString();
         const row: Partial<q.ConnectionRow> = { updated_at: now };
@@ -143,7 +144,7 @@ export class ConnectionService {
 
   /** Deletes the connection; the organizations it governed become ungoverned, memberships stay. */
   async delete(idOrName: string, actor: Actor): Promise<void> {
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const current = await this.require(trx, idOrName);
       await q.setGovernedOrganizations(trx, current.id, [], this.clock.now().toISOString());
       await q.deleteConnection(trx, current.id);

@@ -10,6 +10,7 @@ import { toPage, type Page } from '../../http/pagination.js';
 import type { Directory } from './schema.js';
 import * as q from './queries.js';
 import { TokenCache, type CachedToken } from './token-cache.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 /** The directory a SCIM request was authenticated for. */
 export interface DirectoryContext {
@@ -53,7 +54,7 @@ export class DirectoryService {
     const id = this.ids.uuid();
     const token = randomToken('osd_');
     try {
-      await this.db.transaction(async (trx) => {
+      await inTransaction(this.db, async (trx) => {
         const connection = await trx('connections').where({ id: input.connection_id }).first<{ name: string } | undefined>('name');
         if (!connection) throw new AppError('invalid_body', 400, `Invalid request body: connection_id: no connection ${input.connection_id}.`);
         if (await q.findDirectoryByConnection(trx, input.connection_id)) throw directoryExists();
@@ -85,7 +86,7 @@ export class DirectoryService {
     const nowIso = now.toISOString();
     const expiresAt = new Date(now.getTime() + graceSeconds * 1000).toISOString();
     const token = randomToken('osd_');
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       if (!(await q.findDirectory(trx, id))) throw notFound('Directory');
       await q.expireTokens(trx, id, nowIso, expiresAt);
       await q.insertToken(trx, this.tokenRow(id, token, nowIso));
