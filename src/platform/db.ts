@@ -33,7 +33,12 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     return createSqliteDb(url.slice('sqlite:'.length), knexLog(log), {
       // Nothing awaits a background checkpoint: its failures are logged, or written to stderr
       // when the caller gave no log (a script, a test).
-      error: (message, err) => (log ? log.error(`${message}: ${err.message}`) : process.stderr.write(`${message}: ${err.message}\n`)),
+      error: (message, err) => {
+        const code = (err as { code?: unknown }).code;
+        const line = `${message}: ${err.message}${typeof code === 'string' ? ` (${code})` : ''}`;
+        if (log) log.error(line);
+        else process.stderr.write(`${line}\n`);
+      },
     });
   }
   return knexFactory({

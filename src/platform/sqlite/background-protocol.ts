@@ -26,4 +26,6 @@ export type FromWorker =
   | { kind: 'rows'; id: number; rows: unknown[] }
   | { kind: 'failed'; id: number; error: WireError }
   /** A checkpoint failed: nothing waits for it, so the main thread logs it. */
-  | { kind: 'checkpoint-failed'; error: WireError };
+  | { kind: 'checkpoint-failed'; error: WireError }
+  /** The worker could not start (its connection did not open); it stops. */
+  | { kind: 'worker-failed'; error: WireError };

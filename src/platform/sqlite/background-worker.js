@@ -3,6 +3,7 @@
 // read-only statements the main thread hands over. Plain JavaScript, type-checked through JSDoc:
 // a worker thread does not inherit the TypeScript loader the main thread runs under (tsx), and
 // loading it again in the worker costs about a second of CPU per process.
+import process from 'node:process';
 import { clearInterval, setInterval } from 'node:timers';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -16,18 +17,33 @@ const port = parentPort;
 if (!port) throw new Error('background-worker.js runs as a worker thread only');
 const settings = /** @type {WorkerSettings} */ (workerData);
 
-const db = new Database(settings.filename, { fileMustExist: true });
-db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`);
-db.pragma('query_only = ON');
-
 /** @param {FromWorker} message */
 const post = (message) => port.postMessage(message);
 
+// better-sqlite3's errors lose their message when an uncaught one crosses to the main thread: send
+// what matters (message and SQLite code) explicitly.
 /** @param {unknown} err @returns {WireError} */
 function wire(err) {
   const e = /** @type {{ message?: unknown; code?: unknown }} */ (err ?? {});
   return { message: typeof e.message === 'string' ? e.message : String(err), ...(typeof e.code === 'string' ? { code: e.code } : {}) };
 }
+
+/** @returns {import('better-sqlite3').Database | undefined} */
+function open() {
+  try {
+    const connection = new Database(settings.filename, { fileMustExist: true });
+    connection.pragma(`busy_timeout = ${settings.busyTimeoutMs}`);
+    connection.pragma('query_only = ON');
+    return connection;
+  } catch (err) {
+    post({ kind: 'worker-failed', error: wire(err) });
+    return undefined;
+  }
+}
+const opened = open();
+// Without a connection there is nothing to do: the main thread was told, and the thread ends.
+if (!opened) process.exit(1);
+const db = /** @type {import('better-sqlite3').Database} */ (opened);
 
 // data_version changes whenever another connection (the server's writer, the CLI) has committed:
 // a checkpoint follows every commit within one poll (reading it costs a few microseconds).

@@ -45,8 +45,8 @@ export class SqliteBackground {
     // Never keeps the process alive by itself; `all` references it while a read is pending.
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => {
-      if (m.kind === 'checkpoint-failed') {
-        onError('SQLite background checkpoint failed', toError(m.error));
+      if (m.kind === 'checkpoint-failed' || m.kind === 'worker-failed') {
+        onError(m.kind === 'checkpoint-failed' ? 'SQLite background checkpoint failed' : 'SQLite background worker failed', toError(m.error));
         return;
       }
       const p = this.pending.get(m.id);
@@ -64,9 +64,11 @@ export class SqliteBackground {
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
-    this.worker.on('error', (err) => {
-      onError('SQLite background worker failed', err);
-      fail(err);
+    // An error the worker did not catch itself (it reports its own failures as messages above).
+    this.worker.on('error', (err: unknown) => {
+      const error = err instanceof Error ? err : toError({ message: String((err as { message?: unknown })?.message ?? err), code: (err as { code?: string })?.code });
+      onError('SQLite background worker failed', error);
+      fail(error);
     });
     this.worker.on('exit', () => fail(new Error('the SQLite background worker has stopped')));
   }
