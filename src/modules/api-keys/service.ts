@@ -7,7 +7,7 @@ import { AppError, notFound } from '../../platform/errors.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
 import { ALL_SCOPES, type Scope } from '../../http/scopes.js';
-import { toPage, type Page } from '../../http/pagination.js';
+import { toPage, type Page } from '../../platform/paging.js';
 import { inTransaction } from '../../platform/transaction.js';
 
 export interface ApiKey {

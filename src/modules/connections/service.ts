@@ -6,7 +6,7 @@ import { AppError, conflict, notFound } from '../../platform/errors.js';
 import { isUniqueViolation } from '../../platform/db-errors.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
-import { toPage, type Page } from '../../http/pagination.js';
+import { toPage, type Page } from '../../platform/paging.js';
 import { withDefaults } from './attribute-mapping.js';
 import { toConnection, toView, type ConnectionView } from './model.js';
 import * as q from './queries.js';

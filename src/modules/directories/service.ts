@@ -6,7 +6,7 @@ import { AppError, conflict, notFound } from '../../platform/errors.js';
 import { isUniqueViolation } from '../../platform/db-errors.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
-import { toPage, type Page } from '../../http/pagination.js';
+import { toPage, type Page } from '../../platform/paging.js';
 import type { Directory } from './schema.js';
 import * as q from './queries.js';
 import { TokenCache, type CachedToken } from './token-cache.js';

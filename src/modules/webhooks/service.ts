@@ -3,7 +3,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { randomToken, type SecretBox } from '../../platform/crypto.js';
 import { AppError, notFound } from '../../platform/errors.js';
-import { toPage, type Page } from '../../http/pagination.js';
+import { toPage, type Page } from '../../platform/paging.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
 import { maxEventSeq } from '../events/queries.js';
