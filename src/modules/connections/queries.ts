@@ -1,4 +1,4 @@
-import type { Executor } from '../../platform/db.js';
+import { selectRows, type Executor } from '../../platform/db.js';
 import type { Role } from '../memberships/types.js';
 
 export interface ConnectionRow {
@@ -124,4 +124,10 @@ export async function organizationNames(db: Executor, orgIds: string[]): Promise
 export async function connectionIdForDomain(db: Executor, domain: string): Promise<string | undefined> {
   const row = await db('connection_domains').where({ domain: domain.toLowerCase() }).first<{ connection_id: string } | undefined>('connection_id');
   return row?.connection_id;
+}
+
+/** A connection's `membership_sync` mode alone: one column decides whether SCIM grants apply at once. */
+export async function membershipSyncMode(db: Executor, connectionId: string): Promise<string | undefined> {
+  const [row] = await selectRows<{ membership_sync: string }>(db, 'SELECT "membership_sync" FROM "connections" WHERE "id" = ?', [connectionId]);
+  return row?.membership_sync;
 }
