@@ -38,7 +38,9 @@ export class SqliteBackground {
   /** Reads answered by the worker so far. */
   served = 0;
   private alive = true;
+  private stopping = false;
   private readonly worker: Worker;
+  private readonly exited: Promise<void>;
 
   constructor(filename: string, onError: (message: string, err: Error) => void) {
     this.worker = new Worker(new URL('./background-worker.js', import.meta.url), { workerData: { ...SETTINGS, filename } satisfies WorkerSettings });
@@ -70,6 +72,7 @@ export class SqliteBackground {
       onError('SQLite background worker failed', error);
       fail(error);
     });
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.on('exit', () => fail(new Error('the SQLite background worker has stopped')));
   }
 
@@ -92,11 +95,17 @@ export class SqliteBackground {
     });
   }
 
-  /** Closes the worker's connection; the thread then ends. */
-  stop(): void {
-    if (!this.alive) return;
-    this.alive = false;
-    this.send({ kind: 'close' });
+  /**
+   * Closes the worker's connection and waits for the thread to end, so the database file can be
+   * removed once `destroy()` resolves (a worker still starting would otherwise open it after).
+   */
+  async stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.alive = false;
+      this.send({ kind: 'close' });
+    }
+    await this.exited;
   }
 
   private send(message: ToWorker): void {

@@ -45,7 +45,7 @@ export function createSqliteDb(path: string, knexLog: Knex.Config['log'], log: S
     value: async (callback?: (err?: unknown) => void) => {
       try {
         await destroyKnex();
-        background?.stop();
+        await background?.stop();
         await pool.close();
         callback?.();
       } catch (err) {
