@@ -103,6 +103,8 @@ export class SqliteBackground {
     if (!this.stopping) {
       this.stopping = true;
       this.alive = false;
+      // Referenced until it ends: a process whose last work is this wait must not exit under it.
+      this.worker.ref();
       this.send({ kind: 'close' });
     }
     await this.exited;
