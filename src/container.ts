@@ -1,5 +1,5 @@
 import type { Config } from './config/index.js';
-import { createDb, migrateLatest, selectRows, type Db } from './platform/db.js';
+import { createDb, migrateLatest, type Db } from './platform/db.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { defaultIds, type IdGenerator } from './platform/ids.js';
 import { createLogger, type Logger } from './platform/logger.js';
@@ -13,6 +13,7 @@ import { UserService } from './modules/users/service.js';
 import { EventService } from './modules/events/service.js';
 import { ConnectionService } from './modules/connections/service.js';
 import { MembershipSyncService } from './modules/membership-sync/service.js';
+import { scimGrantsThroughRules } from './modules/membership-sync/scim-grants.js';
 import type { ScimLifecycleListener } from './modules/scim/lifecycle.js';
 import { FlagWriter } from './modules/flags/writer.js';
 import { ScimFlagListener } from './modules/flags/scim-listener.js';
@@ -108,19 +109,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     users: new UserService(db),
     connections,
     membershipSync,
-    scimLifecycle: new ScimFlagListener(flagWriter, audit, ids, {
-      // `membership_sync: scim_and_login`: SCIM grants go through the login-sync rule engine at once.
-      forConnection: async (trx, id) => {
-        // One column decides; the whole connection (rules, domains) is loaded only when it applies.
-        const [mode] = await selectRows<{ membership_sync: string }>(trx, 'SELECT "membership_sync" FROM "connections" WHERE "id" = ?', [id]);
-        if (mode?.membership_sync !== 'scim_and_login') return null;
-        const connection = await container.connections.load(trx, id);
-        if (!connection) return null;
-        return async (userId, actor) => {
-          await container.membershipSync.syncUser(trx, { connection, userId, trigger: 'scim', actor, lostGrant: null });
-        };
-      },
-    }),
+    scimLifecycle: new ScimFlagListener(flagWriter, audit, ids, scimGrantsThroughRules(connections, membershipSync)),
     members: new MemberService(db, clock, ids, audit, events, config.maxOrganizationsPerUser),
     reports: new ReportService(db, clock),
     reconcile: new ReconcileService(db, clock, ids, flagWriter),

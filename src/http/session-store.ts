@@ -1,5 +1,5 @@
 import session, { type SessionData } from 'express-session';
-import type { Db, Executor } from '../platform/db.js';
+import type { Db } from '../platform/db.js';
 import { parseJson } from '../platform/db.js';
 import type { Clock } from '../platform/clock.js';
 import { sha256 } from '../platform/crypto.js';
@@ -88,7 +88,3 @@ export class DbSessionStore extends session.Store {
   }
 }
 
-/** Ends every session of a user at once (deactivation, deletion). Pass the change's transaction. */
-export async function revokeUserSessions(exec: Executor, userId: string): Promise<number> {
-  return exec('sessions').where({ user_id: userId }).delete();
-}

@@ -10,10 +10,13 @@ export function isForeignKeyViolation(err: unknown): boolean {
   return e?.code === '23503' || e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
 
-/** Serialization failures and deadlocks on PostgreSQL, busy/locked on SQLite: safe to retry. */
+/**
+ * Serialization failures and deadlocks on PostgreSQL, busy or locked on SQLite (with its extended
+ * codes, such as SQLITE_BUSY_SNAPSHOT): the transaction was rolled back and may run again.
+ */
 export function isRetryable(err: unknown): boolean {
-  const e = err as { code?: string } | null;
-  return e?.code === '40001' || e?.code === '40P01' || e?.code === 'SQLITE_BUSY' || e?.code === 'SQLITE_LOCKED';
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === '40001' || code === '40P01' || /^SQLITE_(BUSY|LOCKED)(_|$)/.test(code));
 }
 
 /** Connection-level failures: the database is unreachable. */

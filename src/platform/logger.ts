@@ -2,7 +2,12 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
 
-/** Paths never written to logs: credentials, cookies and SAML/OIDC payloads. */
+/**
+ * Paths never written to logs: credentials, cookies and SAML/OIDC payloads. The OIDC authorization
+ * code is named by where it travels (the callback's query string), not by the key `code` anywhere:
+ * that would also hide the error codes logs exist to show (SQLITE_BUSY, 23505, ECONNREFUSED,
+ * idp_unavailable).
+ */
 export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
@@ -17,7 +22,8 @@ export const REDACT_PATHS = [
   '*.SAMLRequest',
   '*.id_token',
   '*.access_token',
-  '*.code',
+  'query.code',
+  '*.query.code',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

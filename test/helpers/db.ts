@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import knexFactory from 'knex';
 import { createDb, type Db } from '../../src/platform/db.js';
 
@@ -14,14 +17,29 @@ export interface TestDatabase {
 }
 
 /**
- * A fresh database for one test: in-memory SQLite by default, or a new PostgreSQL schema when
- * TEST_DATABASE_URL is set (so parallel files and runs never collide).
+ * A fresh database for one test: a SQLite file in its own temporary directory by default, as
+ * `npm start` uses (WAL, the background checkpoint worker), or a new PostgreSQL schema when
+ * TEST_DATABASE_URL is set (so parallel files and runs never collide). `sqlite-memory` is for a test
+ * that says why it needs no file.
  */
-export async function createTestDatabase(kind: 'default' | 'sqlite' | 'postgres' = 'default'): Promise<TestDatabase> {
+export async function createTestDatabase(kind: 'default' | 'sqlite' | 'sqlite-memory' | 'postgres' = 'default'): Promise<TestDatabase> {
   const usePg = kind === 'postgres' || (kind === 'default' && !!TEST_DATABASE_URL);
-  if (!usePg) {
+  if (kind === 'sqlite-memory') {
     const db = createDb('sqlite::memory:');
     return { db, url: 'sqlite::memory:', cleanup: () => db.destroy() };
+  }
+  if (!usePg) {
+    const dir = mkdtempSync(join(tmpdir(), 'orgsync-test-'));
+    const url = `sqlite:${join(dir, 'orgsync.sqlite')}`;
+    const db = createDb(url);
+    return {
+      db,
+      url,
+      cleanup: async () => {
+        await db.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   }
   if (!TEST_DATABASE_URL) throw new Error('TEST_DATABASE_URL is not set');
   const schema = `t_${randomBytes(6).toString('hex')}`;

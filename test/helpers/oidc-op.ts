@@ -53,6 +53,8 @@ export class OidcTestOp {
       conformIdTokenClaims: false,
       features: { devInteractions: { enabled: true } },
       pkce: { required: () => true },
+      // Chosen lifetimes (seconds): the library asks for them instead of relying on its defaults.
+      ttl: { Interaction: 3600, Session: 24 * 3600, Grant: 24 * 3600, AccessToken: 3600, IdToken: 3600, AuthorizationCode: 60 },
       cookies: { keys: ['oidc-test-op-cookie-key-0123456789'] },
       jwks: { keys: [{ ...this.signingKey.export({ format: 'jwk' }), kid: 'oidc-test-op', use: 'sig', alg: 'RS256' } as never] },
       findAccount: async (_ctx, sub) => {

@@ -56,12 +56,18 @@ export class SamlTestIdp {
     return `${this.url}/sso`;
   }
 
+  /** Published like a real IdP's (samlify warns about metadata without one); never called. */
+  get sloUrl(): string {
+    return `${this.url}/slo`;
+  }
+
   metadataXml(): string {
     return samlify
       .IdentityProvider({
         entityID: this.entityId,
         signingCert: keys['idp-test-only'].cert,
         singleSignOnService: [{ Binding: samlify.Constants.namespace.binding.redirect, Location: this.ssoUrl }],
+        singleLogoutService: [{ Binding: samlify.Constants.namespace.binding.redirect, Location: this.sloUrl }],
       })
       .getMetadata();
   }
@@ -75,6 +81,7 @@ export class SamlTestIdp {
     const core = new SamlIdpCore(samlify, {
       entityId: this.entityId,
       ssoUrl: this.ssoUrl,
+      sloUrl: this.sloUrl,
       key: keys['idp-test-only'].key,
       cert: keys['idp-test-only'].cert,
       template: read(this.responseTemplate),

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../helpers/process.js';
+import { tempDir } from '../helpers/process.js';
+import { runCliHere as runCli } from '../helpers/cli.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
 import { OidcTestOp } from '../helpers/oidc-op.js';
 

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { Builder } from '../helpers/builders.js';
 import type { ScimGroupMembershipChange, ScimUserChange } from '../../src/modules/scim/lifecycle.js';
+import { inTransaction } from '../../src/platform/transaction.js';
 
 let t: TestApp;
 let b: Builder;
@@ -47,7 +48,7 @@ describe('flags from SCIM', () => {
   it('deactivation flags every governed membership, revokes sessions, and reactivation restores', async () => {
     const w = await world();
     await b.session(w.user.id);
-    await t.container.db.transaction((trx) => t.container.scimLifecycle.userDeactivated(trx, userChange(w, 'PATCH active=false')));
+    await inTransaction(t.container.db, (trx) => t.container.scimLifecycle.userDeactivated(trx, userChange(w, 'PATCH active=false')));
 
     for (const org of [w.eng, w.all]) {
       const m = await statusOf(org.id, w.user.id);
@@ -67,15 +68,15 @@ describe('flags from SCIM', () => {
     expect(audit.body.audit_logs[0].actor).toEqual({ type: 'scim', id: w.dir.id });
     expect(await t.container.events.list({ take: 10, types: ['membership.flagged'] })).toHaveLength(2);
 
-    await t.container.db.transaction((trx) => t.container.scimLifecycle.userReactivated(trx, userChange(w, 'PATCH active=true')));
+    await inTransaction(t.container.db, (trx) => t.container.scimLifecycle.userReactivated(trx, userChange(w, 'PATCH active=true')));
     for (const org of [w.eng, w.all]) expect(await statusOf(org.id, w.user.id)).toMatchObject({ status: 'active', flagged_reason: null });
     expect(await t.container.events.list({ take: 10, types: ['membership.restored'] })).toHaveLength(2);
   });
 
   it('deletion flags idp_deleted (over an earlier deactivation) and keeps the account; re-creation restores and clears removal records', async () => {
     const w = await world();
-    await t.container.db.transaction((trx) => t.container.scimLifecycle.userDeactivated(trx, userChange(w, 'PUT active=false')));
-    await t.container.db.transaction((trx) => t.container.scimLifecycle.userDeleted(trx, userChange(w, 'DELETE /Users')));
+    await inTransaction(t.container.db, (trx) => t.container.scimLifecycle.userDeactivated(trx, userChange(w, 'PUT active=false')));
+    await inTransaction(t.container.db, (trx) => t.container.scimLifecycle.userDeleted(trx, userChange(w, 'DELETE /Users')));
     expect(await statusOf(w.eng.id, w.user.id)).toMatchObject({ status: 'flagged', flagged_reason: 'idp_deleted' });
     expect(await t.container.db('users').where({ id: w.user.id }).first()).toBeTruthy();
 
@@ -83,7 +84,7 @@ describe('flags from SCIM', () => {
     expect((await t.api('DELETE', `/api/v1/organizations/all-hands/members/${w.user.id}`)).status).toBe(204);
     expect(await t.container.db('removal_records').where({ user_id: w.user.id })).toHaveLength(1);
 
-    await t.container.db.transaction((trx) => t.container.scimLifecycle.userProvisioned(trx, userChange(w, 'POST /Users')));
+    await inTransaction(t.container.db, (trx) => t.container.scimLifecycle.userProvisioned(trx, userChange(w, 'POST /Users')));
     expect(await statusOf(w.eng.id, w.user.id)).toMatchObject({ status: 'active' });
     expect(await t.container.db('removal_records').where({ user_id: w.user.id })).toHaveLength(0);
     const cleared = await t.api('GET', `/api/v1/audit-logs?action=removal.cleared`);
@@ -92,7 +93,7 @@ describe('flags from SCIM', () => {
 
   it('a user with no linked account or no governed membership changes nothing', async () => {
     const w = await world();
-    await t.container.db.transaction((trx) => t.container.scimLifecycle.userDeactivated(trx, { ...userChange(w, 'PATCH active=false'), userId: null }));
+    await inTransaction(t.container.db, (trx) => t.container.scimLifecycle.userDeactivated(trx, { ...userChange(w, 'PATCH active=false'), userId: null }));
     expect(await statusOf(w.eng.id, w.user.id)).toMatchObject({ status: 'active' });
     expect(await t.container.db('sync_runs')).toHaveLength(0);
   });
@@ -111,7 +112,7 @@ describe('flags from SCIM', () => {
       action,
     });
     await t.container.db('scim_group_members').where({ group_id: engGroup.id }).delete();
-    await t.container.db.transaction((trx) => t.container.scimLifecycle.groupMembersRemoved(trx, change('PATCH members remove')));
+    await inTransaction(t.container.db, (trx) => t.container.scimLifecycle.groupMembersRemoved(trx, change('PATCH members remove')));
     const m = await statusOf(w.eng.id, w.user.id);
     expect(m).toMatchObject({ status: 'flagged', flagged_reason: 'idp_group_removed' });
     expect(JSON.parse(m.flag_evidence)).toMatchObject({ channel: 'scim', action: 'PATCH members remove', group: 'Engineering' });
@@ -119,7 +120,7 @@ describe('flags from SCIM', () => {
     expect(await statusOf(w.other.id, w.user.id)).toMatchObject({ status: 'active' });
 
     await b.groupMember(engGroup.id, w.scim.id, w.dir.id);
-    await t.container.db.transaction((trx) => t.container.scimLifecycle.groupMembersAdded(trx, change('PATCH members add')));
+    await inTransaction(t.container.db, (trx) => t.container.scimLifecycle.groupMembersAdded(trx, change('PATCH members add')));
     expect(await statusOf(w.eng.id, w.user.id)).toMatchObject({ status: 'active', flagged_reason: null });
   });
 
@@ -128,7 +129,7 @@ describe('flags from SCIM', () => {
     const engGroup = await b.scimGroup({ directory_id: w.dir.id, displayName: 'engineering', members: [w.scim.id] });
     await b.scimGroup({ directory_id: w.dir.id, displayName: 'Platform team', external_id: 'guid-platform', members: [w.scim.id] });
     // The group is deleted with its members still listed: the listener must ignore it itself.
-    await t.container.db.transaction((trx) =>
+    await inTransaction(t.container.db, (trx) =>
       t.container.scimLifecycle.groupDeleted(trx, {
         directoryId: w.dir.id,
         connectionId: w.conn.id,
@@ -147,7 +148,7 @@ describe('flags from SCIM', () => {
     const w = await world();
     const engGroup = await b.scimGroup({ directory_id: w.dir.id, displayName: 'Engineering', members: [w.scim.id] });
     expect((await t.api('DELETE', `/api/v1/organizations/eng/members/${w.user.id}`)).status).toBe(204);
-    await t.container.db.transaction((trx) =>
+    await inTransaction(t.container.db, (trx) =>
       t.container.scimLifecycle.groupMembersAdded(trx, {
         directoryId: w.dir.id,
         connectionId: w.conn.id,
@@ -173,7 +174,7 @@ describe('membership_sync: scim_and_login', () => {
     const scim = await b.scimUser({ directory_id: dir.id, user_id: user.id });
     const group = await b.scimGroup({ directory_id: dir.id, displayName: 'Engineering', members: [scim.id] });
     await t.container.db('removal_records').insert({ organization_id: eng.id, user_id: user.id, removed_at: at, removed_by: '{}' });
-    await t.container.db.transaction((trx) =>
+    await inTransaction(t.container.db, (trx) =>
       t.container.scimLifecycle.groupMembersAdded(trx, {
         directoryId: dir.id,
         connectionId: conn.id,
@@ -196,7 +197,7 @@ describe('membership_sync: scim_and_login', () => {
     await b.rule({ connection_id: conn.id, organization_id: eng.id, groups: null });
     const user = await b.user();
     const scim = await b.scimUser({ directory_id: dir.id, user_id: user.id });
-    await t.container.db.transaction((trx) =>
+    await inTransaction(t.container.db, (trx) =>
       t.container.scimLifecycle.userProvisioned(trx, { directoryId: dir.id, connectionId: conn.id, scimUserId: scim.id, userId: user.id, at, action: 'POST /Users' }),
     );
     expect(await t.container.db('memberships').where({ user_id: user.id })).toHaveLength(0);
@@ -231,7 +232,7 @@ describe('reconcile', () => {
 
     // Provisioning the user in the directory restores the flag.
     const scim = await b.scimUser({ directory_id: w.dir.id, user_id: stray.id });
-    await t.container.db.transaction((trx) =>
+    await inTransaction(t.container.db, (trx) =>
       t.container.scimLifecycle.userProvisioned(trx, { directoryId: w.dir.id, connectionId: w.conn.id, scimUserId: scim.id, userId: stray.id, at, action: 'POST /Users' }),
     );
     expect(await statusOf(w.eng.id, stray.id)).toMatchObject({ status: 'active' });

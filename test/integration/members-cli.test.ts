@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../helpers/process.js';
+import { tempDir } from '../helpers/process.js';
+import { runCliHere as runCli } from '../helpers/cli.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
 import { createDb, migrateLatest, type Db } from '../../src/platform/db.js';
 import { Builder } from '../helpers/builders.js';
@@ -10,7 +11,8 @@ let db: Db;
 let pg: TestDatabase | undefined;
 let b: Builder;
 
-// The CLI runs as its own process on a database it shares with the test: a SQLite file or a PG schema.
+// The CLI runs in this process on a database it shares with the test (a SQLite file or a PG schema),
+// through the same commander program and services as the `orgsync` bin.
 beforeEach(async () => {
   if (TEST_DATABASE_URL) {
     pg = await createTestDatabase('postgres');

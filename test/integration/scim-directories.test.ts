@@ -88,7 +88,8 @@ describe('directories API', () => {
 
 describe('orgsync directory create (CLI)', () => {
   it('prints the SCIM URL and the token once; a second directory for the connection fails with one line', async () => {
-    const { runCli, tempDir } = await import('../helpers/process.js');
+    const { tempDir } = await import('../helpers/process.js');
+    const { runCliHere: runCli } = await import('../helpers/cli.js');
     const { join } = await import('node:path');
     const { createDb, migrateLatest } = await import('../../src/platform/db.js');
     const url = `sqlite:${join(tempDir(), 'cli.sqlite')}`;

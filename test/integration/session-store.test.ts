@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionData } from 'express-session';
-import { DbSessionStore, revokeUserSessions } from '../../src/http/session-store.js';
+import { DbSessionStore } from '../../src/http/session-store.js';
+import { revokeUserSessions } from '../../src/modules/sessions/queries.js';
 import { migrateLatest } from '../../src/platform/db.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { sha256 } from '../../src/platform/crypto.js';

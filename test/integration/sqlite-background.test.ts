@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { createApp } from '../../src/app.js';
 import { createLogger } from '../../src/platform/logger.js';
-import { backgroundReads, selectRows } from '../../src/platform/db.js';
+import { backgroundReads, createDb, selectRows } from '../../src/platform/db.js';
 import { insertConnection } from '../helpers/scim-builders.js';
 
 /**
@@ -103,5 +103,17 @@ describe('SQLite reads on the background connection', () => {
     await expect(selectRows(c.db, 'INSERT INTO "probe" ("n") VALUES (?)', [5], { offThread: true })).rejects.toMatchObject({ code: 'ORGSYNC_NOT_A_READ' });
     await expect(selectRows(c.db, 'SELECT nope FROM "probe"', [], { offThread: true })).rejects.toMatchObject({ code: 'SQLITE_ERROR' });
     expect(await c.db('probe').count<Array<{ n: number }>>({ n: '*' })).toEqual([{ n: 0 }]);
+  });
+
+  it('report a worker failure to the database log instead of dropping it', async () => {
+    const errors: string[] = [];
+    const file = join(dir, 'vanishing.sqlite');
+    const db = createDb(`sqlite:${file}`, { log: { warn: () => {}, error: (m) => errors.push(m) } });
+    // The worker thread opens the file a moment after the connection: by then it is gone.
+    rmSync(file);
+    const deadline = Date.now() + 5000;
+    while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await db.destroy();
+    expect(errors).toEqual([expect.stringMatching(/^SQLite background worker failed: unable to open database file/)]);
   });
 });

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { createDb, inTransaction, type Db } from '../../src/platform/db.js';
+import { createDb, selectRows, type Db } from '../../src/platform/db.js';
+import { inTransaction } from '../../src/platform/transaction.js';
 
 let dir: string;
 let db: Db | undefined;
@@ -21,7 +22,9 @@ async function itemsDb(): Promise<{ d: Db; walSize: () => number }> {
     t.integer('id').primary();
     t.text('body');
   });
-  // The worker is up and past its first checkpoint: what follows measures its answer to new commits.
+  // The worker is up (it answered a read; on a loaded machine its thread can take a second to
+  // start) and past its first checkpoint: what follows measures its answer to new commits.
+  await selectRows(d, 'SELECT 1 AS "up"', [], { offThread: true });
   await new Promise((r) => setTimeout(r, 150));
   return { d, walSize: () => statSync(`${file}-wal`).size };
 }

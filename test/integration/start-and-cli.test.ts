@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, startMain, stopProcess, tempDir, MAIN_ARGS, run } from '../helpers/process.js';
+import { runCliHere } from '../helpers/cli.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
 
 const databases: TestDatabase[] = [];
@@ -61,30 +62,31 @@ describe('npm start', () => {
 describe('orgsync CLI', () => {
   it('migrates, creates and lists organizations, and creates API keys', async () => {
     const env = { DATABASE_URL: await sharedDatabaseUrl() };
+    // The installed bin, as a shell runs it; the other commands run in this process (same program).
     const migrate = await runCli(['migrate'], env);
     expect(migrate.code, migrate.stderr).toBe(0);
     expect(migrate.stdout).toMatch(/pending: 0/);
 
-    const created = await runCli(['org', 'create', 'acme', '--display-name', 'Acme Inc.', '--json'], env);
+    const created = await runCliHere(['org', 'create', 'acme', '--display-name', 'Acme Inc.', '--json'], env);
     expect(created.code, created.stderr).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ name: 'acme', display_name: 'Acme Inc.' });
 
-    const dup = await runCli(['org', 'create', 'acme'], env);
+    const dup = await runCliHere(['org', 'create', 'acme'], env);
     expect(dup.code).toBe(1);
     expect(dup.stderr.trim()).toBe('orgsync: An organization named "acme" already exists.');
 
-    const list = await runCli(['org', 'list', '--format', 'json'], env);
+    const list = await runCliHere(['org', 'list', '--format', 'json'], env);
     expect(JSON.parse(list.stdout).map((o: { name: string }) => o.name)).toEqual(['acme']);
 
-    const key = await runCli(['api-key', 'create', '--name', 'ci', '--scopes', 'read:organizations', '--json'], env);
+    const key = await runCliHere(['api-key', 'create', '--name', 'ci', '--scopes', 'read:organizations', '--json'], env);
     expect(key.code, key.stderr).toBe(0);
     expect(JSON.parse(key.stdout)).toMatchObject({ name: 'ci', scopes: ['read:organizations'] });
 
-    const badScope = await runCli(['api-key', 'create', '--name', 'x', '--scopes', 'root'], env);
+    const badScope = await runCliHere(['api-key', 'create', '--name', 'x', '--scopes', 'root'], env);
     expect(badScope.code).toBe(1);
     expect(badScope.stderr).toContain('unknown scope: root');
 
-    const down = await runCli(['migrate', '--down'], env);
+    const down = await runCliHere(['migrate', '--down'], env);
     expect(down.code, down.stderr).toBe(0);
     expect(down.stdout).toMatch(/pending: 1/);
   });

@@ -7,7 +7,8 @@ import { AppError, notFound } from '../../platform/errors.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
 import { ALL_SCOPES, type Scope } from '../../http/scopes.js';
-import { toPage, type Page } from '../../http/pagination.js';
+import { toPage, type Page } from '../../platform/paging.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 export interface ApiKey {
   id: string;
@@ -70,7 +71,7 @@ export class ApiKeyService {
       last_used_at: null,
       revoked_at: null,
     };
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       await trx('api_keys').insert(row);
       await this.audit.record(trx, { action: 'api_key.created', actor, detail: { api_key_id: row.id, name: row.name, scopes: input.scopes } });
     });
@@ -110,7 +111,7 @@ export class ApiKeyService {
   }
 
   async revoke(id: string, actor: Actor, holder?: KeyHolder): Promise<void> {
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const row = await trx<ApiKeyRow>('api_keys').where({ id }).first();
       if (!row || row.revoked_at) throw notFound('API key');
       const missing = holder && holder.id !== id ? beyondHolder(holder, toApiKey(row).scopes) : [];

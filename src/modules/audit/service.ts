@@ -3,7 +3,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { insertAuditEvents, listAuditEvents, toAuditEvent, type AuditFilter } from './queries.js';
 import type { AuditEvent, AuditInput } from './types.js';
-import { toPage, type Page } from '../../http/pagination.js';
+import { toPage, type Page } from '../../platform/paging.js';
 
 export class AuditService {
   constructor(private readonly db: Db, private readonly clock: Clock, private readonly ids: IdGenerator) {}

@@ -1,4 +1,4 @@
-import type { Executor } from '../../platform/db.js';
+import { selectRows, type Executor } from '../../platform/db.js';
 import type { Role } from '../memberships/types.js';
 
 export interface ConnectionRow {
@@ -133,4 +133,10 @@ export async function connectionNames(db: Executor, ids: string[]): Promise<Map<
   if (ids.length === 0) return new Map();
   const rows = await db('connections').whereIn('id', ids.slice(0, 500)).select<{ id: string; name: string }[]>('id', 'name');
   return new Map(rows.map((r) => [r.id, r.name] as const));
+}
+
+/** A connection's `membership_sync` mode alone: one column decides whether SCIM grants apply at once. */
+export async function membershipSyncMode(db: Executor, connectionId: string): Promise<string | undefined> {
+  const [row] = await selectRows<{ membership_sync: string }>(db, 'SELECT "membership_sync" FROM "connections" WHERE "id" = ?', [connectionId]);
+  return row?.membership_sync;
 }

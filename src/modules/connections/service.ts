@@ -6,13 +6,14 @@ import { AppError, conflict, notFound } from '../../platform/errors.js';
 import { isUniqueViolation } from '../../platform/db-errors.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
-import { toPage, type Page } from '../../http/pagination.js';
+import { toPage, type Page } from '../../platform/paging.js';
 import { withDefaults } from './attribute-mapping.js';
 import { toConnection, toView, type ConnectionView } from './model.js';
 import * as q from './queries.js';
 import { toSamlIdp } from './saml-idp.js';
 import { checkOidcIdp, type OidcCheckReport } from './oidc-check.js';
 import type { Connection, CreateConnectionInput, MembershipRule, MembershipRuleInput, OidcIdp, TokenEndpointAuthMethod, UpdateConnectionInput } from './schema.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 const domainClaimed = (domains: string[]) =>
   conflict('domain_already_claimed', `Domain ${domains.join(', ')} is already verified for another connection.`);
@@ -99,7 +100,7 @@ export class ConnectionService {
     }
     if (input.type === 'oidc' && input.allow_sha1_signatures) throw samlOnly('allow_sha1_signatures');
     try {
-      return await this.db.transaction(async (trx) => {
+      return await inTransaction(this.db, async (trx) => {
         const claimed = await q.claimedDomains(trx, input.domains, id);
         if (claimed.length) throw domainClaimed(claimed);
         await q.insertConnection(trx, {
@@ -141,7 +142,7 @@ export class ConnectionService {
       }
     }
     try {
-      return await this.db.transaction(async (trx) => {
+      return await inTransaction(this.db, async (trx) => {
         const current = await this.require(trx, idOrName);
         const now = this.clock.now().toISOString();
         const row: Partial<q.ConnectionRow> = { updated_at: now };
@@ -174,7 +175,7 @@ export class ConnectionService {
 
   /** Deletes the connection; the organizations it governed become ungoverned, memberships stay. */
   async delete(idOrName: string, actor: Actor): Promise<void> {
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const current = await this.require(trx, idOrName);
       await q.setGovernedOrganizations(trx, current.id, [], this.clock.now().toISOString());
       await q.deleteConnection(trx, current.id);

@@ -6,11 +6,12 @@ import { AppError, conflict, notFound } from '../../platform/errors.js';
 import { isUniqueViolation } from '../../platform/db-errors.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
-import { toPage, type Page } from '../../http/pagination.js';
+import { toPage, type Page } from '../../platform/paging.js';
 import type { Directory } from './schema.js';
 import * as q from './queries.js';
 import { TokenCache, type CachedToken } from './token-cache.js';
 import { settingsView, syncStatus } from '../pull-directories/status.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 /** The directory a SCIM request was authenticated for. */
 export interface DirectoryContext {
@@ -59,7 +60,7 @@ export class DirectoryService {
     const id = this.ids.uuid();
     const token = randomToken('osd_');
     try {
-      await this.db.transaction(async (trx) => {
+      await inTransaction(this.db, async (trx) => {
         const connection = await trx('connections').where({ id: input.connection_id }).first<{ name: string } | undefined>('name');
         if (!connection) throw new AppError('invalid_body', 400, `Invalid request body: connection_id: no connection ${input.connection_id}.`);
         if (await q.findDirectoryByConnection(trx, input.connection_id)) throw directoryExists();
@@ -91,7 +92,7 @@ export class DirectoryService {
     const nowIso = now.toISOString();
     const expiresAt = new Date(now.getTime() + graceSeconds * 1000).toISOString();
     const token = randomToken('osd_');
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const row = await q.findDirectory(trx, id);
       if (!row) throw notFound('Directory');
       if ((row.kind ?? 'scim') !== 'scim') throw conflict('not_a_scim_directory', 'This directory is pulled from the IdP and has no SCIM tokens.');

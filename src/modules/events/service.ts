@@ -3,6 +3,7 @@ import { dialectOf, insertRows } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { listEvents, toEvent, type EventFilter, type EventRow, type OrgsyncEvent } from './queries.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 export { toEvent, type OrgsyncEvent } from './queries.js';
 
@@ -50,7 +51,7 @@ export class EventService {
     if (events.length === 0) return;
     if (dialectOf(exec) === 'pg' && !(exec as Trx).isTransaction) {
       // An xact lock outside a transaction would be released before the insert commits.
-      await exec.transaction((trx) => this.emit(trx, ...events));
+      await inTransaction(exec as Db, (trx) => this.emit(trx, ...events));
       return;
     }
     const at = this.clock.now().toISOString();

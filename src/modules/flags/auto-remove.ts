@@ -7,6 +7,7 @@ import type { EventService } from '../events/service.js';
 import type { OrganizationRow } from '../organizations/queries.js';
 import { removeMemberships } from '../members/removal.js';
 import type { MembershipBrief } from '../members/queries.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 const JOB = 'auto_remove_flagged';
 const BATCH = 1000;
@@ -61,7 +62,7 @@ export class AutoRemoveJob {
   private async removeOld(org: OrganizationRow, cutoff: string, days: number): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.deps.db.transaction(async (trx) => {
+      const n = await inTransaction(this.deps.db, async (trx) => {
         const old = await trx('memberships')
           .where({ organization_id: org.id, status: 'flagged' })
           .where('flagged_at', '<', cutoff)

@@ -5,6 +5,7 @@ import { notFound } from '../../platform/errors.js';
 import type { Actor } from '../audit/types.js';
 import { emptyRun, insertSyncRuns, type SyncRun } from '../reports/sync-runs.js';
 import type { FlagWriter } from './writer.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -22,7 +23,7 @@ export class ReconcileService {
 
   async reconcile(directoryId: string, actor: Actor): Promise<SyncRun> {
     if (!UUID.test(directoryId)) throw notFound('Directory');
-    return this.db.transaction(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const dir = await trx('directories').where({ id: directoryId.toLowerCase() }).first<{ id: string; connection_id: string } | undefined>();
       if (!dir) throw notFound('Directory');
       const at = this.clock.now().toISOString();

@@ -9,7 +9,7 @@ import { emptyRun, insertSyncRuns, type SyncRun } from '../reports/sync-runs.js'
 import { groupsOfScimUsers, grantedOrganizations, organizationsGrantedByGroup, rulesOfConnection } from './grants.js';
 import type { FlagWriter, MembershipKey } from './writer.js';
 import { clearRemovalRecords } from './removal-records.js';
-import { revokeUserSessions } from '../../http/session-store.js';
+import { revokeUserSessions } from '../sessions/queries.js';
 import { hasAuthority } from '../users/account-trust.js';
 
 const ALL_FLAG_REASONS: FlagReason[] = ['idp_deactivated', 'idp_deleted', 'idp_group_removed', 'not_in_directory', 'login_lost_grant'];

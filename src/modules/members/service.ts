@@ -2,7 +2,7 @@ import type { Db, Executor } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { AppError, conflict, invalidBody, notFound } from '../../platform/errors.js';
-import { toPage, type Page } from '../../http/pagination.js';
+import { toPage, type Page } from '../../platform/paging.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
 import type { EventService } from '../events/service.js';
@@ -11,6 +11,7 @@ import type { Role } from '../memberships/types.js';
 import { clearRemovalRecords } from '../flags/removal-records.js';
 import * as q from './queries.js';
 import { removeMemberships } from './removal.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 export interface Invitation {
   id: string;
@@ -51,7 +52,7 @@ export class MemberService {
   /** Manual add: only for organizations no connection governs; all or nothing. */
   async add(ref: string, userIds: string[], role: Role, actor: Actor): Promise<void> {
     const ids = [...new Set(userIds)];
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const org = await this.organization(trx, ref);
       if (org.connection_id) throw ssoManaged(org);
       const known = await q.existingUserIds(trx, ids);
@@ -78,7 +79,7 @@ export class MemberService {
   }
 
   async invite(ref: string, email: string, role: Role, actor: Actor): Promise<Invitation> {
-    return this.db.transaction(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const org = await this.organization(trx, ref);
       if (org.connection_id) throw ssoManaged(org);
       const inv: Invitation = { id: this.ids.uuid(), organization_id: org.id, email, role, created_at: this.clock.now().toISOString() };
@@ -91,7 +92,7 @@ export class MemberService {
   /** Auth0-style bulk removal: every id must be a member, else nothing is removed. */
   async remove(ref: string, userIds: string[], actor: Actor): Promise<number> {
     const ids = [...new Set(userIds)];
-    return this.db.transaction(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const org = await this.organization(trx, ref);
       const found = await q.membershipsAmong(trx, org.id, ids);
       const members = new Set(found.map((m) => m.user_id));
@@ -103,7 +104,7 @@ export class MemberService {
   }
 
   async removeOne(ref: string, userId: string, actor: Actor): Promise<void> {
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const org = await this.organization(trx, ref);
       const found = await q.membershipsAmong(trx, org.id, [userId]);
       if (found.length === 0) throw notFound('Member');
@@ -113,7 +114,7 @@ export class MemberService {
 
   /** Removes every flagged member in one transaction; `dryRun` only lists them. */
   async removeFlagged(ref: string, actor: Actor, opts: { dryRun?: boolean } = {}): Promise<q.MembershipBrief[]> {
-    return this.db.transaction(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const org = await this.organization(trx, ref);
       const flagged: q.MembershipBrief[] = [];
       let after: string | undefined;
@@ -129,7 +130,7 @@ export class MemberService {
   }
 
   async setRole(ref: string, userId: string, role: Role, actor: Actor): Promise<q.Member> {
-    return this.db.transaction(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const org = await this.organization(trx, ref);
       if (org.connection_id) {
         const conn = await trx('connections').where({ id: org.connection_id }).first<{ roles_managed_by: string } | undefined>('roles_managed_by');
@@ -149,7 +150,7 @@ export class MemberService {
   }
 
   async clearRemoval(ref: string, userId: string, actor: Actor): Promise<void> {
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const org = await this.organization(trx, ref);
       const cleared = await clearRemovalRecords(trx, this.audit, [{ organizationId: org.id, userId }], actor, { by: 'admin' });
       if (cleared.length === 0) throw notFound('Removal record');

@@ -13,6 +13,7 @@ import { desiredMemberships, groupTokens } from './rules.js';
 import { directoryOfConnection, scimGroupsOfUser } from './queries.js';
 import { insertSyncRun, type GroupsIncompleteReason, type SyncRun, type SyncTrigger } from './sync-runs.js';
 import { governedOrganizationIds } from '../connections/queries.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 export interface SyncUserInput {
   /** The connection with its rules (load it with `c.connections.load`). */
@@ -105,6 +106,6 @@ export class MembershipSyncService {
 
   /** Convenience for SCIM (`scim_and_login`): apply grants outside any caller transaction. */
   async syncUserNow(input: SyncUserInput): Promise<SyncRun | null> {
-    return this.db.transaction((trx) => this.syncUser(trx, input));
+    return inTransaction(this.db, (trx) => this.syncUser(trx, input));
   }
 }

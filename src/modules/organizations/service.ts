@@ -5,9 +5,10 @@ import { conflict, notFound } from '../../platform/errors.js';
 import { isUniqueViolation } from '../../platform/db-errors.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
-import { toPage, type Page } from '../../http/pagination.js';
+import { toPage, type Page } from '../../platform/paging.js';
 import type { Organization } from './schema.js';
 import * as q from './queries.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 export const toOrganization = (row: q.OrganizationRow): Organization => ({
   id: row.id,
@@ -39,7 +40,7 @@ export class OrganizationService {
       updated_at: now,
     };
     try {
-      await this.db.transaction(async (trx) => {
+      await inTransaction(this.db, async (trx) => {
         await q.insertOrganization(trx, row);
         await this.audit.record(trx, { action: 'organization.created', actor, organizationId: row.id, detail: { name: row.name } });
       });
@@ -67,7 +68,7 @@ export class OrganizationService {
 
   async update(idOrName: string, patch: { name?: string; display_name?: string }, actor: Actor): Promise<Organization> {
     try {
-      return await this.db.transaction(async (trx) => {
+      return await inTransaction(this.db, async (trx) => {
         const row = await q.findOrganization(trx, idOrName);
         if (!row) throw notFound('Organization');
         const next = { ...row, ...patch, updated_at: this.clock.now().toISOString() };
@@ -83,7 +84,7 @@ export class OrganizationService {
 
   /** Deletes the organization and its memberships; user accounts are kept. */
   async delete(idOrName: string, actor: Actor): Promise<void> {
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const row = await q.findOrganization(trx, idOrName);
       if (!row) throw notFound('Organization');
       const members = await trx('memberships').where({ organization_id: row.id }).count<{ n: number | string }[]>({ n: '*' });

@@ -1,6 +1,6 @@
 import type { Container } from '../../container.js';
 import type { Trx } from '../../platform/db.js';
-import { retryingTransaction } from '../../platform/retry.js';
+import { inTransaction } from '../../platform/transaction.js';
 import { PageWriter } from './page-writer.js';
 import { PullError, RequestCounter, type HttpOptions } from './http-client.js';
 import type { PullSettings } from './settings.js';
@@ -45,7 +45,7 @@ export class PullRunContext {
     // Shutting down: stop between pages; the next run (here or elsewhere) resumes from the cursor.
     if (this.stopping()) throw new PullError('stopped', 'the server is shutting down; the run resumes later');
     await this.renewLease();
-    const counts = await retryingTransaction(this.c.db, async (trx) => {
+    const counts = await inTransaction(this.c.db, async (trx) => {
       const w = new PageWriter(this.c, trx, { directoryId: this.target.directoryId, connectionId: this.target.connectionId, label: this.label, at: this.c.clock.now().toISOString() });
       await fn(w, trx);
       await q.saveCursor(trx, this.target.directoryId, JSON.stringify(nextCursor));

@@ -1,3 +1,4 @@
+import { inTransaction } from '../../platform/transaction.js';
 import type { Container } from '../../container.js';
 import { defaultHttpOptions, PullError, type HttpOptions } from './http-client.js';
 import { runGraph } from './graph-source.js';
@@ -69,7 +70,7 @@ export class PullRunner {
     }
     const runId = this.c.ids.uuid();
     const startedAt = now.toISOString();
-    await this.c.db.transaction(async (trx) => {
+    await inTransaction(this.c.db, async (trx) => {
       // A run still marked running was cut short (killed instance, lost lease): this one takes over.
       await trx('directory_pull_runs').where({ directory_id: directoryId, status: 'running' }).update({ status: 'interrupted', finished_at: startedAt, error: 'the run was cut short; a later run resumed it' });
       await q.insertRun(trx, { id: runId, directory_id: directoryId, trigger, status: 'running', started_at: startedAt, finished_at: null, requests: 0, counts: '{}', error: null });
@@ -96,7 +97,7 @@ export class PullRunner {
     try {
       await source.run(ctx);
       const end = this.c.clock.now();
-      await this.c.db.transaction(async (trx) => {
+      await inTransaction(this.c.db, async (trx) => {
         await q.finishRun(trx, runId, { status: 'succeeded', finished_at: end.toISOString(), requests: ctx.counter.count, counts: JSON.stringify(ctx.totals), error: null });
         await q.updateState(trx, target.directoryId, { last_success_at: end.toISOString(), last_error: null, failures: 0, next_run_at: new Date(end.getTime() + jittered(intervalMs, this.opts.random)).toISOString() });
       });
@@ -108,7 +109,7 @@ export class PullRunner {
       const stopped = err instanceof PullError && err.code === 'stopped';
       const failures = (state?.failures ?? 0) + (stopped ? 0 : 1);
       const delay = stopped ? 0 : retryDelay(failures, intervalMs, this.opts.random, err instanceof PullError ? err.retryAfterMs : 0);
-      await this.c.db.transaction(async (trx) => {
+      await inTransaction(this.c.db, async (trx) => {
         await q.finishRun(trx, runId, { status: stopped ? 'interrupted' : 'failed', finished_at: end.toISOString(), requests: ctx.counter.count, counts: JSON.stringify(ctx.totals), error });
         await q.updateState(trx, target.directoryId, { last_error: stopped ? (state?.last_error ?? null) : error, failures, next_run_at: new Date(end.getTime() + delay).toISOString() });
       });

@@ -1,3 +1,4 @@
+import { inTransaction } from '../../platform/transaction.js';
 import type { Container } from '../../container.js';
 import { AppError, conflict, invalidBody, notFound } from '../../platform/errors.js';
 import { isUniqueViolation } from '../../platform/db-errors.js';
@@ -59,7 +60,7 @@ export class PullDirectoryService {
     const id = this.c.ids.uuid();
     const now = this.c.clock.now().toISOString();
     try {
-      await this.c.db.transaction(async (trx) => {
+      await inTransaction(this.c.db, async (trx) => {
         const connection = await trx('connections').where({ id: input.connection_id }).first<{ name: string } | undefined>('name');
         if (!connection) throw new AppError('invalid_body', 400, `Invalid request body: connection_id: no connection ${input.connection_id}.`);
         if (await findDirectoryByConnection(trx, input.connection_id)) throw directoryExists();
@@ -77,7 +78,7 @@ export class PullDirectoryService {
 
   /** Changes settings; a new secret or key replaces the sealed one (rotation). */
   async update(id: string, patch: PatchInput, actor: Actor): Promise<void> {
-    await this.c.db.transaction(async (trx) => {
+    await inTransaction(this.c.db, async (trx) => {
       const row = await trx('directories').where({ id }).first<{ kind: string; pull_settings: string | null } | undefined>('kind', 'pull_settings');
       if (!row) throw notFound('Directory');
       if (row.kind === 'scim' || !row.pull_settings) {

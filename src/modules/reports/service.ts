@@ -2,7 +2,7 @@ import type { Db } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import { notFound } from '../../platform/errors.js';
 import { findOrganization } from '../organizations/queries.js';
-import { toPage, type Page } from '../../http/pagination.js';
+import { toPage, type Page } from '../../platform/paging.js';
 import * as q from './queries.js';
 import { listSyncRuns, recentRunsOfOrganization, type SyncRun } from './sync-runs.js';
 

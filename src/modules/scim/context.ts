@@ -6,7 +6,7 @@ import { touchDirectory } from '../directories/queries.js';
 import { preconditionFailed, uniqueness } from './errors.js';
 import { isUniqueViolation } from '../../platform/db-errors.js';
 import { etagOf } from './user-view.js';
-import { retryingTransaction } from '../../platform/retry.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 /** One authenticated SCIM request: which directory, for whom, and when it arrived. */
 export interface ScimContext {
@@ -43,20 +43,33 @@ export function etagListed(header: string | undefined, etag: string): boolean {
 }
 
 /**
+ * The constraints SCIM writes rely on instead of looking the value up first: a violation is another
+ * resource already holding that `userName` or `displayName`, which running again cannot change.
+ */
+const TAKEN_NAMES = new Set(['scim_users_dir_username_unique', 'scim_groups_dir_display_unique']);
+const mayBeRace = (err: unknown): boolean => !TAKEN_NAMES.has(String((err as { constraint?: unknown }).constraint));
+
+/**
  * Runs a SCIM write in one transaction (the lifecycle listener, audit and events share it), records
  * directory activity, and maps unique-constraint failures on either database to 409 uniqueness.
- * A transaction that lost a race with another instance runs again before that mapping applies.
+ * A transaction that lost a find-or-create race with another instance (PostgreSQL: a linked account
+ * or membership inserted meanwhile) runs again before that mapping applies; a name that is simply
+ * taken is answered at once.
  */
 export async function write<T>(c: Container, ctx: ScimContext, what: string, fn: (trx: Trx) => Promise<T>): Promise<T> {
   // Activity is reported to the second: a burst of writes updates the directory row once a second.
   const last = ctx.activity.get(ctx.directoryId);
   const touch = last === undefined || last.slice(0, 19) !== ctx.at.slice(0, 19);
   try {
-    const result = await retryingTransaction(c.db, async (trx) => {
-      const r = await fn(trx);
-      if (touch) await touchDirectory(trx, ctx.directoryId, ctx.at);
-      return r;
-    });
+    const result = await inTransaction(
+      c.db,
+      async (trx) => {
+        const r = await fn(trx);
+        if (touch) await touchDirectory(trx, ctx.directoryId, ctx.at);
+        return r;
+      },
+      { retryUniqueViolation: mayBeRace },
+    );
     if (touch) ctx.activity.set(ctx.directoryId, ctx.at);
     return result;
   } catch (err) {

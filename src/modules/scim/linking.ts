@@ -1,6 +1,6 @@
 import { insertRows, selectRows, type Trx } from '../../platform/db.js';
 import type { IdGenerator } from '../../platform/ids.js';
-import { lockKeys } from '../../platform/retry.js';
+import { lockKeys } from '../../platform/transaction.js';
 import { authorityOver, domainOf, firstVerifiedEmail, linkableByEmail, verifiedDomainsOf, type AccountRow } from '../users/account-trust.js';
 
 /** What the linking rule and the global user need from a SCIM user. */

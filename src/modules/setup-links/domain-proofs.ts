@@ -1,3 +1,4 @@
+import { inTransaction } from '../../platform/transaction.js';
 import type { Db, Executor, Trx } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
@@ -56,7 +57,7 @@ export class DomainProofService {
 
   /** The challenge for `domain`, created on first request; refused at once for a claimed domain. */
   async request(owner: DomainOwner, domain: string): Promise<ChallengeView> {
-    return this.db.transaction(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       await this.assertUnclaimed(trx, owner, domain);
       const existing = await q.findChallenge(trx, owner.kind, owner.id, domain);
       if (existing) return toChallengeView(existing);
@@ -96,7 +97,7 @@ export class DomainProofService {
     if (row.status === 'verified') return { view: toChallengeView(row), check: { kind: 'already_verified' } };
     const check = await this.prover.check(domain, row.value);
     const now = this.clock.now().toISOString();
-    return this.db.transaction(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const patch: Partial<q.ChallengeRow> = { last_checked_at: now };
       if (check.kind === 'found') {
         await this.assertUnclaimed(trx, owner, domain);

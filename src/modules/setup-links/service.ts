@@ -1,10 +1,11 @@
+import { inTransaction } from '../../platform/transaction.js';
 import type { Db, Executor } from '../../platform/db.js';
 import { toBool } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { randomToken, sha256 } from '../../platform/crypto.js';
 import { AppError, notFound } from '../../platform/errors.js';
-import { lockKeys, retryingTransaction } from '../../platform/retry.js';
+import { lockKeys } from '../../platform/transaction.js';
 import { toPage, type Page } from '../../http/pagination.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
@@ -95,7 +96,7 @@ export class SetupLinkService {
       connection_id: null,
       directory_id: null,
     };
-    await retryingTransaction(this.db, async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       // Two operators issuing links at once must not both end up live.
       await lockKeys(trx, [`setup-links:${org.id}`]);
       for (const old of await q.liveForOrganization(trx, org.id, row.created_at)) {
@@ -124,7 +125,7 @@ export class SetupLinkService {
 
   async revoke(orgRef: string, id: string, actor: Actor): Promise<void> {
     const org = await this.organizations.getRow(orgRef);
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const row = await q.findInOrganization(trx, org.id, id);
       if (!row) throw notFound('Setup link');
       if (row.revoked_at || row.finished_at) return;

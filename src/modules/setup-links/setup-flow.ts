@@ -1,3 +1,4 @@
+import { inTransaction } from '../../platform/transaction.js';
 import type { Db } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
@@ -131,7 +132,7 @@ export class SetupFlow {
     // Empty but well-formed IdP settings: pages and the API list the draft before it is configured.
     const idp = protocol === 'saml' ? { entity_id: '', sso_url: '', certificates: [] } : { issuer: '', client_id: '', client_secret_sealed: '', scopes: ['openid', 'email', 'profile'] };
     const mapping = withDefaults(protocol, undefined);
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       // Inserted in `setup`: until Finish its sign-ins are tests and it governs nothing.
       await trx('connections').insert({ id, name, type: protocol, idp: JSON.stringify(idp), attribute_mapping: JSON.stringify(mapping), roles_managed_by: 'idp', membership_sync: 'on_login', allow_idp_initiated: false, auto_remove_flagged_after_days: null, created_at: now, updated_at: now, status: 'setup' });
       await q.updateSetupLink(trx, link.id, { connection_id: id });
@@ -212,7 +213,7 @@ export class SetupFlow {
       const domains = state.domains.filter((d) => d.status === 'verified').map((d) => d.domain);
       await this.connections.update(conn.id, { domains, membership_rules: rulesFor(link.organization_id, state.roles) }, actor);
     }
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const fresh = await this.links.live(trx, link.id);
       if (conn) await trx('connections').where({ id: conn.id, status: 'setup' }).update({ status: 'active', updated_at: this.clock.now().toISOString() });
       await q.updateSetupLink(trx, fresh.id, { finished_at: this.clock.now().toISOString() });

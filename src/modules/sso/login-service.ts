@@ -2,7 +2,7 @@ import type { Db, Trx } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { isAppError } from '../../platform/errors.js';
-import { lockKeys, retryingTransaction } from '../../platform/retry.js';
+import { inTransaction, lockKeys } from '../../platform/transaction.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
 import type { EventService } from '../events/service.js';
@@ -52,7 +52,7 @@ export class LoginService {
   async login(connection: Connection, profile: LoginProfile): Promise<LoginResult> {
     const actor: Actor = { type: 'login', id: connection.id };
     try {
-      return await retryingTransaction(this.db, (trx) => this.loginIn(trx, connection, profile, actor));
+      return await inTransaction(this.db, (trx) => this.loginIn(trx, connection, profile, actor), { retryUniqueViolation: () => true });
     } catch (err) {
       if (isAppError(err) && (err.code === 'email_domain_not_verified' || err.code === 'user_deactivated' || err.code === 'invalid_response')) {
         await this.audit.record(this.db, {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Container } from '../../container.js';
-import { retryingTransaction } from '../../platform/retry.js';
+import { inTransaction } from '../../platform/transaction.js';
 import type { Actor } from '../audit/types.js';
 import { detachAccount, findTrustViolations, type DetachResult } from './account-trust.js';
 
@@ -22,7 +22,7 @@ export function accountCommands(program: Command, deps: { withContainer: <T>(fn:
         const fixed: DetachResult[] = [];
         if (opts.fix) {
           for (const f of findings) {
-            const result = await retryingTransaction(c.db, async (trx) => {
+            const result = await inTransaction(c.db, async (trx) => {
               const r = await detachAccount(trx, f, c.clock.now().toISOString(), () => c.ids.uuid());
               await c.audit.record(trx, { action: 'user.detached', actor: deps.actor(), targetUserId: f.user_id, detail: { reason: 'email_domain_not_verified_by_connection', email: f.email, domain_owner: f.domain_owner, ...r } });
               return r;

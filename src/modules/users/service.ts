@@ -1,6 +1,6 @@
 import type { Db } from '../../platform/db.js';
 import { notFound } from '../../platform/errors.js';
-import { toPage, type Page } from '../../http/pagination.js';
+import { toPage, type Page } from '../../platform/paging.js';
 import * as q from './queries.js';
 
 export type UserDetail = q.User & { identities: q.IdentityView[]; memberships: q.MembershipView[] };

@@ -9,6 +9,7 @@ import type { WebhookRow } from './queries.js';
 import { postWebhook, type PostOutcome } from './http-post.js';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
 import { GIVE_UP_AFTER_MS, retryDelayMs } from './backoff.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 export interface DeliverDeps {
   db: Db;
@@ -49,7 +50,7 @@ async function record(d: DeliverDeps, row: DeliveryRow, hook: WebhookRow, token:
   const at = now.toISOString();
   const firstAttemptAt = row.first_attempt_at ?? at;
   const attempts = Number(row.attempts) + 1;
-  return d.db.transaction(async (trx) => {
+  return inTransaction(d.db, async (trx) => {
     const common = { attempts, first_attempt_at: firstAttemptAt, last_attempt_at: at, last_status_code: outcome.status, claimed_by: null, claimed_until: null };
     let result: AttemptResult;
     let changed: number;

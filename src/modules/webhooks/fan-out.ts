@@ -4,6 +4,7 @@ import type { IdGenerator } from '../../platform/ids.js';
 import { listEvents, maxEventSeq, toEvent, type EventRow } from '../events/queries.js';
 import { insertDeliveries, type DeliveryRow } from './delivery-queries.js';
 import type { WebhookRow } from './queries.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 export const orderKeyOf = (e: Pick<EventRow, 'user_id' | 'organization_id'>): string =>
   e.user_id ? `user:${e.user_id}` : e.organization_id ? `org:${e.organization_id}` : 'global';
@@ -16,7 +17,7 @@ export const orderKeyOf = (e: Pick<EventRow, 'user_id' | 'organization_id'>): st
  * sequence number read here is already visible and the cursor can move past it safely.
  */
 export async function fanOutOnce(db: Db, ids: IdGenerator, webhookId: string, now: string, batch = 500): Promise<{ queued: number; more: boolean }> {
-  return db.transaction(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const q = trx<WebhookRow>('webhooks').where({ id: webhookId, enabled: true });
     // Another instance fanning out the same endpoint holds the row: skip it rather than queue twice.
     if (dialectOf(trx) === 'pg') q.forUpdate().skipLocked();

@@ -3,7 +3,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { randomToken, type SecretBox } from '../../platform/crypto.js';
 import { AppError, notFound } from '../../platform/errors.js';
-import { toPage, type Page } from '../../http/pagination.js';
+import { toPage, type Page } from '../../platform/paging.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
 import { maxEventSeq } from '../events/queries.js';
@@ -11,6 +11,7 @@ import * as q from './queries.js';
 import { attemptsOf, findDelivery, listDeliveryRows, toDelivery, type Delivery, type DeliveryStatus } from './delivery-queries.js';
 import { assertPublicTarget, parseWebhookUrl } from './target-guard.js';
 import type { CreateWebhookInput, UpdateWebhookInput } from './schema.js';
+import { inTransaction } from '../../platform/transaction.js';
 
 export class WebhookService {
   constructor(
@@ -27,7 +28,7 @@ export class WebhookService {
     const url = await this.checkedUrl(input.url);
     const secret = randomToken('whsec_');
     const now = this.clock.now().toISOString();
-    const row = await this.db.transaction(async (trx) => {
+    const row = await inTransaction(this.db, async (trx) => {
       const row: q.WebhookRow = {
         id: this.ids.uuid(),
         url,
@@ -65,7 +66,7 @@ export class WebhookService {
   async update(id: string, patch: UpdateWebhookInput, actor: Actor): Promise<q.Webhook> {
     const url = patch.url === undefined ? undefined : await this.checkedUrl(patch.url);
     const now = this.clock.now().toISOString();
-    return this.db.transaction(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const current = await this.row(id, trx);
       const changes: Partial<q.WebhookRow> = { updated_at: now };
       if (url !== undefined) changes.url = url;
@@ -79,7 +80,7 @@ export class WebhookService {
   }
 
   async remove(id: string, actor: Actor): Promise<void> {
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       if ((await q.deleteWebhook(trx, id)) === 0) throw notFound('Webhook');
       await this.audit.record(trx, { action: 'webhook.deleted', actor, detail: { webhook_id: id } });
     });
@@ -107,7 +108,7 @@ export class WebhookService {
     const hook = q.toWebhook(await this.row(webhookId));
     if (!hook.enabled) throw new AppError('webhook_disabled', 409, 'The webhook is disabled; enable it (PATCH {"enabled": true}) before redelivering.');
     const now = this.clock.now().toISOString();
-    await this.db.transaction(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const n = await trx('webhook_deliveries')
         .where({ webhook_id: webhookId, id: deliveryId })
         .update({ status: 'pending', next_attempt_at: now, first_attempt_at: null, claimed_by: null, claimed_until: null });

@@ -1,0 +1,58 @@
+import type { Db, Trx } from './db.js';
+import { dialectOf } from './db.js';
+import { isRetryable, isUniqueViolation } from './db-errors.js';
+import { sqliteOf } from './sqlite/database.js';
+
+/** A transaction that keeps losing races after this many runs gives up with the last error. */
+const ATTEMPTS = 4;
+
+export interface TransactionOptions {
+  /**
+   * Whether this unique violation may be a race that running again resolves: the transaction looked
+   * for the row before inserting it, and another instance inserted it in between (find-or-create);
+   * run again, the transaction finds it. A violation of a key the transaction did not look up first
+   * (a SCIM `userName` that is simply taken) is a real conflict: do not retry it. Only PostgreSQL can
+   * lose such a race: on SQLite a write transaction holds the write lock from its first statement,
+   * so everything it read stays true until it commits, and a unique violation is never retried.
+   */
+  retryUniqueViolation?: (err: unknown) => boolean;
+}
+
+/**
+ * The one way orgsync writes: runs `fn` in a transaction and commits when it resolves, rolls back
+ * when it throws. Query functions take the transaction first.
+ *
+ * - SQLite: the transaction begins `IMMEDIATE` on the process's one connection (SqliteTransactions):
+ *   it waits, through the busy timeout, for a write of another process (the CLI) or the checkpoint
+ *   worker to finish instead of failing when it first writes. One still busy after that runs again.
+ * - PostgreSQL: a knex transaction, run again (a fresh transaction that sees what the other writer
+ *   committed) after a serialization failure or deadlock, and after a unique violation the caller
+ *   says may be a lost race (`retryUniqueViolation`).
+ *
+ * Runs that lost wait a few random milliseconds, so two instances that collided do not collide
+ * again in lockstep. `fn` may run more than once: it must not have effects outside the database
+ * that a rolled-back run would leave behind.
+ */
+export async function inTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  const sqlite = sqliteOf(db);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (sqlite ? sqlite.transactions.run(fn) : db.transaction((trx) => fn(trx as Trx)));
+    } catch (err) {
+      const again = isRetryable(err) || (!sqlite && isUniqueViolation(err) && options.retryUniqueViolation?.(err) === true);
+      if (attempt >= ATTEMPTS || !again) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+    }
+  }
+}
+
+/**
+ * Serialises transactions that would otherwise create the same thing at once (two users with one
+ * email from a SCIM create and a sign-in on different instances). Held until the transaction ends.
+ * SQLite has a single writer, so it needs nothing.
+ */
+export async function lockKeys(trx: Trx, keys: string[]): Promise<void> {
+  if (dialectOf(trx) !== 'pg') return;
+  // Sorted, so two transactions taking several keys never wait on each other in a cycle.
+  for (const key of [...new Set(keys)].sort()) await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [key]);
+}
