@@ -14,6 +14,7 @@ import { createLogger } from '../src/platform/logger.js';
 import { WebhookWorker } from '../src/modules/webhooks/worker.js';
 import type { EventInput } from '../src/modules/events/service.js';
 import { fmt, load, measureBaseline, printTable } from './lib/harness.js';
+import { inTransaction } from '../src/platform/transaction.js';
 
 const EVENTS = 50_000;
 const USERS = 500;
@@ -26,7 +27,7 @@ export async function run(): Promise<void> {
   const batch: EventInput[] = [];
   for (let i = 0; i < EVENTS; i++) batch.push({ type: 'membership.added', organizationId: null, userId: userId(i), data: { role: 'member', i } });
   const seeded = Date.now();
-  for (let i = 0; i < EVENTS; i += 1000) await c.db.transaction((trx) => c.events.emit(trx, ...batch.slice(i, i + 1000)));
+  for (let i = 0; i < EVENTS; i += 1000) await inTransaction(c.db, (trx) => c.events.emit(trx, ...batch.slice(i, i + 1000)));
   console.log(`seeded ${EVENTS} events in ${Date.now() - seeded} ms`);
 
   const app: Server = await new Promise((resolve) => {
@@ -45,7 +46,7 @@ export async function run(): Promise<void> {
     // Outbox writes: one transaction per event, as a membership change would do.
     const writes = 2000;
     let t0 = performance.now();
-    for (let i = 0; i < writes; i++) await c.db.transaction((trx) => c.events.emit(trx, { type: 'user.updated', userId: userId(i) }));
+    for (let i = 0; i < writes; i++) await inTransaction(c.db, (trx) => c.events.emit(trx, { type: 'user.updated', userId: userId(i) }));
     console.log(`outbox writes: ${fmt(writes / ((performance.now() - t0) / 1000), 0)} transactions/s`);
 
     // Webhook delivery to a loopback receiver.
@@ -64,7 +65,7 @@ export async function run(): Promise<void> {
     for (let i = 0; i < deliveries; i += 500) {
       const chunk: EventInput[] = [];
       for (let j = i; j < Math.min(deliveries, i + 500); j++) chunk.push({ type: 'membership.flagged', userId: userId(j), data: { reason: 'idp_deactivated' } });
-      await c.db.transaction((trx) => c.events.emit(trx, ...chunk));
+      await inTransaction(c.db, (trx) => c.events.emit(trx, ...chunk));
     }
     const worker = new WebhookWorker(c, { batchSize: 50 });
     t0 = performance.now();

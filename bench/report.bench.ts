@@ -19,6 +19,7 @@ import { createDb, type Db } from '../src/platform/db.js';
 import { createLogger } from '../src/platform/logger.js';
 import { ALL_SCOPES } from '../src/http/scopes.js';
 import { fmt, load, measureBaseline } from './lib/harness.js';
+import { inTransaction } from '../src/platform/transaction.js';
 
 const MEMBERS = 100_000;
 const FLAGGED = 10_000;
@@ -74,7 +75,7 @@ async function seed(db: Db): Promise<void> {
         joined_at: at,
       });
     }
-    await db.transaction(async (trx) => {
+    await inTransaction(db, async (trx) => {
       for (let k = 0; k < 1000; k += 250) {
         await trx('users').insert(users.slice(k, k + 250));
         await trx('memberships').insert(memberships.slice(k, k + 250));

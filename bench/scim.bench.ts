@@ -17,6 +17,7 @@ import { createContainer, type Container } from '../src/container.js';
 import { createApp } from '../src/app.js';
 import { createLogger } from '../src/platform/logger.js';
 import { uuidv7 } from '../src/platform/ids.js';
+import { inTransaction } from '../src/platform/transaction.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6) * 1000;
 const CONCURRENCY = 8;
@@ -39,7 +40,7 @@ async function seedDirectory(c: Container, name: string): Promise<Target & { con
 async function seedUsers(c: Container, directoryId: string, from: number, to: number, prefix = 'user'): Promise<string[]> {
   const ids: string[] = [];
   const now = new Date().toISOString();
-  await c.db.transaction(async (trx) => {
+  await inTransaction(c.db, async (trx) => {
     for (let start = from; start < to; start += 400) {
       const users = [];
       const emails = [];

@@ -1,20 +1,31 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createScimDirectory } from '../helpers/scim-builders.js';
 import { MAIN_ARGS, ROOT } from '../helpers/process.js';
+import { createOrgs, samlConnection, samlLogin } from '../helpers/sso-setup.js';
+import { scimClient } from '../helpers/scim-client.js';
+import { WebhookWorker } from '../../src/modules/webhooks/worker.js';
+import { deleteEventsBefore } from '../../src/modules/events/queries.js';
+import { deleteFinishedDeliveriesBefore } from '../../src/modules/webhooks/delivery-queries.js';
 
 /**
  * Writes at once through every way they arrive, on the test database (a SQLite file by default, as
  * `npm start` uses): three SCIM clients creating users, three API clients renaming their own
- * organization, and a second process writing the same database (as the CLI does), while the SQLite
- * checkpoint worker starts the WAL over under them. Every write must succeed and land. The full mix
- * for 60 s and more is `npm run bench mixed-load`.
+ * organization, SAML sign-ins, webhook delivery, event retention's deletes, and a second process
+ * writing the same database (as the CLI does), while the SQLite checkpoint worker starts the WAL over
+ * under them. Every write must succeed and land. The same mix for 60 s and more, with the server
+ * and the load in processes of their own, is `npm run bench mixed-load`.
  */
 const LOAD_MS = 4000;
 let t: TestApp;
-afterEach(async () => t?.close());
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await t?.close();
+});
 
 /** Starts the writer process; resolves once it is writing, with a promise of its report. */
 function startWriter(url: string): Promise<{ done: Promise<{ written: string[]; errors: string[] }> }> {
@@ -39,25 +50,54 @@ function startWriter(url: string): Promise<{ done: Promise<{ written: string[]; 
   });
 }
 
-it('SCIM creates, organization PATCHes and another process writing the same database all succeed, and every write lands', async () => {
-  t = await startTestApp();
-  const s = await createScimDirectory(t, { domains: ['acme.test'] });
+it('SCIM creates, organization PATCHes, sign-ins, webhooks, retention and another process writing the same database all succeed, and every write lands', async () => {
+  t = await startTestApp({ env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' } });
+  await createOrgs(t, 'acme');
+  const conn = await samlConnection(t, { membership_rules: [{ organization: 'acme', role: 'member' }] });
+  cleanups.push(() => conn.idp.stop());
+  const scim = scimClient((await t.api('POST', '/api/v1/directories', { body: { connection_id: conn.id, name: 'acme' } })).body);
   const orgs = await Promise.all([0, 1, 2].map(async (i) => (await t.api('POST', '/api/v1/organizations', { body: { name: `patched-${i}` } })).body as { id: string }));
+  const received = new Set<string>();
+  const receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(200).end(void received.add(String(req.headers['orgsync-delivery-id'])))));
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise((r) => receiver.close(r)));
+  const hook = (await t.api('POST', '/api/v1/webhooks', { body: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, events: ['user.provisioned', 'membership.added'] } })).body as { id: string };
+  const worker = new WebhookWorker(t.container, { pollIntervalMs: 100 });
+  worker.start();
+  cleanups.push(() => worker.stop());
   const writer = await startWriter(t.database.url);
 
   const until = Date.now() + LOAD_MS;
   const failures: string[] = [];
   const created: string[] = [];
   const renamed = [0, 0, 0];
+  let signedIn = 0;
   await Promise.all([
     ...[0, 1, 2].map(async (client) => {
       for (let i = 0; Date.now() < until; i++) {
-        const userName = `u${client}-${i}@acme.test`;
-        const r = await s.req('POST', '/Users', { body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, emails: [{ value: userName, primary: true }] } });
+        const userName = `u${client}-${i}@acme.com`;
+        const r = await scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, emails: [{ value: userName, primary: true }] });
         if (r.status === 201) created.push(userName);
-        else failures.push(`POST /Users ${r.status} ${r.text}`);
+        else failures.push(`POST /Users ${r.status} ${JSON.stringify(r.body)}`);
       }
     }),
+    (async () => {
+      for (let i = 0; Date.now() < until; i++) {
+        const email = `signin${i}@acme.com`;
+        const r = await samlLogin(t, conn, { nameId: email, email, groups: [] });
+        if (r.meStatus === 200) signedIn++;
+        else failures.push(`sign-in ${r.page.status} ${r.meStatus}`);
+      }
+    })(),
+    (async () => {
+      // Event retention's own deletes, with a window of one second instead of days.
+      while (Date.now() < until) {
+        const before = new Date(Date.now() - 1000).toISOString();
+        await deleteEventsBefore(t.container.db, before, 5000);
+        await deleteFinishedDeliveriesBefore(t.container.db, before, 5000);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })(),
     ...orgs.map(async (org, client) => {
       for (let i = 1; Date.now() < until; i++) {
         const r = await t.api('PATCH', `/api/v1/organizations/${org.id}`, { body: { display_name: `rename ${i}` } });
@@ -67,6 +107,12 @@ it('SCIM creates, organization PATCHes and another process writing the same data
     }),
   ]);
   const report = await (await writer).done;
+  // The worker delivers what is queued; retention may have removed delivered rows meanwhile.
+  for (let waited = 0; waited < 20_000; waited += 100) {
+    const pending = await t.api('GET', `/api/v1/webhooks/${hook.id}/deliveries?status=pending&take=1`);
+    if (pending.body.deliveries.length === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 
   expect(failures).toEqual([]);
   expect(report.errors).toEqual([]);
@@ -80,6 +126,10 @@ it('SCIM creates, organization PATCHes and another process writing the same data
     const audited = await db('audit_events').where({ organization_id: org.id, action: 'organization.updated' }).count<Array<{ n: number | string }>>({ n: '*' });
     expect(Number(audited[0]!.n)).toBe(renamed[client]);
   }
+  expect(Number((await db('sync_runs').where({ trigger: 'login' }).count<Array<{ n: number | string }>>({ n: '*' }))[0]!.n)).toBe(signedIn);
+  const delivered = await db('webhook_deliveries').where({ webhook_id: hook.id }).select<Array<{ id: string; status: string }>>('id', 'status');
+  expect(delivered.filter((d) => d.status !== 'delivered')).toEqual([]);
+  for (const d of delivered) expect(received.has(d.id)).toBe(true);
   const theirs = await db('organizations').whereIn('name', report.written).where('display_name', 'like', '% renamed').count<Array<{ n: number | string }>>({ n: '*' });
   expect(Number(theirs[0]!.n)).toBe(report.written.length);
 });
