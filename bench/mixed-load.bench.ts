@@ -75,7 +75,11 @@ export async function run(): Promise<void> {
     console.log(`- webhook deliveries received: ${report.expected.deliveriesReceived}; events deleted by retention: ${report.expected.eventsPruned}`);
     console.log(`- lost writes: ${lost.length === 0 ? 0 : lost.join('; ')}`);
     for (const [name, k] of kinds) for (const f of k.failures) console.log(`  ${name} failed: ${f}`);
-    if (errors || lost.length) process.exitCode = 1;
+    if (errors || lost.length) {
+      process.exitCode = 1;
+      // What the server logged about its failures (LOG_LEVEL=warn: errors and warnings only).
+      for (const line of server.output().split('\n').filter((l) => l.includes('"level":50') || l.includes('"level":40')).slice(-10)) console.log(`  server: ${line.slice(0, 600)}`);
+    }
   } finally {
     await stopProcess(server.child);
     await pg?.cleanup();

@@ -75,6 +75,7 @@ describe('process lifecycle', () => {
 
 describe('slow clients', () => {
   it('closes a connection that never finishes its headers', async () => {
+    // In memory: this is about the HTTP server's timeouts, and the request never reaches the database.
     const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
     const running = await startServer(config, createLogger('silent'), { headersTimeoutMs: 500, requestTimeoutMs: 1000, keepAliveTimeoutMs: 500, checkIntervalMs: 100 }, () => {});
     try {

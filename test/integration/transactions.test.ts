@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createScimDirectory } from '../helpers/scim-builders.js';
 import { inTransaction } from '../../src/platform/transaction.js';
 import type { Trx } from '../../src/platform/db.js';
+import type { ManualClock } from '../../src/platform/clock.js';
 
 /** The one transaction path (src/platform/transaction.ts), on the test database (SQLite file or PostgreSQL). */
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -71,3 +72,43 @@ describe('a duplicate SCIM create', () => {
     expect(inserts).toHaveLength(1);
   });
 });
+
+describe.skipIf(!TEST_DATABASE_URL)('SCIM writes on PostgreSQL', () => {
+  let t: TestApp;
+  afterEach(async () => t?.close());
+
+  it('take the directory row before the outbox lock, so a PATCH and a create of one directory never deadlock', async () => {
+    t = await startTestApp();
+    const s = await createScimDirectory(t, { domains: ['acme.test'] });
+    const user = (await s.req('POST', '/Users', { body: { userName: 'p@acme.test' } })).body as { id: string };
+    // The PATCH below is the directory's first write in a new second: it records directory activity.
+    (t.clock as ManualClock).advance(2000);
+    const deadlocks: string[] = [];
+    t.container.db.on('query-error', (err: { code?: string }) => err.code === '40P01' && deadlocks.push(err.code));
+
+    // What a create does: its insert locks the directory row (the resource-count trigger), then it emits.
+    let locked!: () => void;
+    const rowLocked = new Promise<void>((r) => (locked = r));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const create = inTransaction(t.container.db, async (trx) => {
+      await trx('directories').where({ id: s.directoryId }).increment('scim_user_count', 0);
+      locked();
+      await held;
+      await t.container.events.emit(trx, { type: 'user.updated', userId: null });
+    });
+    await rowLocked;
+    const patch = s.req('PATCH', `/Users/${user.id}`, { body: { Operations: [{ op: 'replace', path: 'title', value: 'T' }] } });
+    // Until the PATCH waits on a lock (the directory row, held by the create).
+    for (let i = 0; i < 200; i++) {
+      const waiting = await t.container.db.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database() AND query LIKE 'update "directories" set "last_activity_at"%'`);
+      if ((waiting as { rows: Array<{ n: number }> }).rows[0]!.n > 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    release();
+    await create;
+    expect((await patch).status).toBe(200);
+    expect(deadlocks).toEqual([]);
+  });
+});
+

@@ -64,9 +64,12 @@ export async function write<T>(c: Container, ctx: ScimContext, what: string, fn:
     const result = await inTransaction(
       c.db,
       async (trx) => {
-        const r = await fn(trx);
+        // The directory row first: creates lock it anyway (its resource counts are kept by triggers)
+        // before they emit events, which takes the outbox lock (EventService). Touching it last,
+        // after emitting, took the two in the other order: on PostgreSQL a PATCH and a create of
+        // one directory then deadlocked under load.
         if (touch) await touchDirectory(trx, ctx.directoryId, ctx.at);
-        return r;
+        return fn(trx);
       },
       { retryUniqueViolation: mayBeRace },
     );
