@@ -110,9 +110,11 @@ it('SCIM creates, organization PATCHes, sign-ins, webhooks, retention and anothe
   // The worker delivers what is queued; retention may have removed delivered rows meanwhile.
   // A bound on the wait only (it ends as soon as the queue is empty): a loaded two-core machine
   // running the whole suite on PostgreSQL needed more than 20 s to drain it once.
-  for (let waited = 0; waited < 90_000; waited += 100) {
+  // The worker fans events out to deliveries on its polls, so an empty queue counts only once it has
+  // stayed empty across several polls (100 ms each).
+  for (let waited = 0, empty = 0; waited < 90_000 && empty < 5; waited += 100) {
     const pending = await t.api('GET', `/api/v1/webhooks/${hook.id}/deliveries?status=pending&take=1`);
-    if (pending.body.deliveries.length === 0) break;
+    empty = pending.body.deliveries.length === 0 ? empty + 1 : 0;
     await new Promise((r) => setTimeout(r, 100));
   }
 
