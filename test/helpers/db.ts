@@ -66,3 +66,22 @@ export function withSearchPath(url: string, schema: string): string {
   u.searchParams.set('options', `-c search_path=${schema}`);
   return u.toString();
 }
+
+/**
+ * Database URLs a CLI or server process can open, each fresh: a SQLite file by default, a new
+ * PostgreSQL schema when TEST_DATABASE_URL is set. Call `cleanup` after the file's tests.
+ */
+export function processDatabases(): { url(): Promise<string>; cleanup(): Promise<void> } {
+  const made: TestDatabase[] = [];
+  return {
+    async url() {
+      if (!TEST_DATABASE_URL) return `sqlite:${join(mkdtempSync(join(tmpdir(), 'orgsync-')), 'orgsync.sqlite')}`;
+      const d = await createTestDatabase('postgres');
+      made.push(d);
+      return d.url;
+    },
+    async cleanup() {
+      for (const d of made) await d.cleanup();
+    },
+  };
+}

@@ -3,21 +3,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/process.js';
 import { runCliHere as runCli } from '../helpers/cli.js';
-import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
+import { processDatabases } from '../helpers/db.js';
 import { OidcTestOp } from '../helpers/oidc-op.js';
 
-const databases: TestDatabase[] = [];
 const cert = readFileSync(new URL('../../fixtures/saml/keys/idp-test-only.crt', import.meta.url), 'utf8');
-afterAll(async () => {
-  for (const d of databases) await d.cleanup();
-});
-
-async function databaseUrl(): Promise<string> {
-  if (!TEST_DATABASE_URL) return `sqlite:${join(tempDir(), 'orgsync.sqlite')}`;
-  const d = await createTestDatabase('postgres');
-  databases.push(d);
-  return d.url;
-}
+const databases = processDatabases();
+const databaseUrl = () => databases.url();
+afterAll(() => databases.cleanup());
 
 describe('orgsync connection create', () => {
   it('creates a connection from a JSON file, prints the SP settings, and fails with one line on errors', async () => {

@@ -3,21 +3,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAIN_ARGS, ROOT, runCli, stopProcess, tempDir } from '../helpers/process.js';
-import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
+import { processDatabases, TEST_DATABASE_URL } from '../helpers/db.js';
 
 /** The first start and the first CLI session, as a person at a terminal sees them. */
-const databases: TestDatabase[] = [];
 const cert = readFileSync(new URL('../../fixtures/saml/keys/idp-test-only.crt', import.meta.url), 'utf8');
-afterAll(async () => {
-  for (const d of databases) await d.cleanup();
-});
-
-async function databaseUrl(): Promise<string> {
-  if (!TEST_DATABASE_URL) return `sqlite:${join(tempDir(), 'orgsync.sqlite')}`;
-  const d = await createTestDatabase('postgres');
-  databases.push(d);
-  return d.url;
-}
+const databases = processDatabases();
+const databaseUrl = () => databases.url();
+afterAll(() => databases.cleanup());
 
 /** Starts `npm start`'s entry with PORT=0 and reads the first-start notice from stderr. */
 async function startOnPortZero(env: Record<string, string>) {

@@ -1,24 +1,15 @@
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../helpers/process.js';
-import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
+import { runCli } from '../helpers/process.js';
+import { processDatabases } from '../helpers/db.js';
 import { FakeGraph } from '../helpers/fake-graph.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createContainer } from '../../src/container.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { Builder } from '../helpers/builders.js';
 
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  for (const d of databases) await d.cleanup();
-});
-
-async function databaseUrl(): Promise<string> {
-  if (!TEST_DATABASE_URL) return `sqlite:${join(tempDir(), 'orgsync.sqlite')}`;
-  const d = await createTestDatabase('postgres');
-  databases.push(d);
-  return d.url;
-}
+const databases = processDatabases();
+const databaseUrl = () => databases.url();
+afterAll(() => databases.cleanup());
 
 describe('orgsync directory sync', () => {
   it('runs a Microsoft Graph directory now, prints the run, and fails with one line when the run fails', async () => {
