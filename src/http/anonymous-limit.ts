@@ -22,7 +22,7 @@ export function clientKey(ip: string | undefined): string {
 
 /**
  * RATE_LIMIT_ANONYMOUS_PER_MINUTE for the endpoints anyone may call before signing in (SSO login,
- * ACS, callback, continuation; the admin sign-in). One budget per client across all of them,
+ * ACS, callback, continuation; the admin sign-in; setup-link pages). One budget per client across all of them,
  * counted in the database like the API limit (one row per client per minute, pruned), so every
  * instance shares it. Past it: `429` with `Retry-After`, rendered by each surface's error handler.
  */
@@ -32,7 +32,7 @@ export function anonymousRateLimit(limiter: RateLimiter, perMinute: number): Req
     perMinute,
     (req) => `anon:${clientKey(req.ip)}`,
     (s) =>
-      new AppError('too_many_requests', 429, 'Too many sign-in requests from your network. Wait a minute and try again.', {
+      new AppError('too_many_requests', 429, 'Too many requests from your network. Wait a minute and try again.', {
         expose: true,
         headers: { 'Retry-After': String(s) },
       }),

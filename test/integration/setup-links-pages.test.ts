@@ -279,4 +279,14 @@ describe('setup link pages', () => {
     for (let i = 0; i < 4; i++) codes.push((await fetch(`${t.url}/setup?link=osl_nope`)).status);
     expect(codes).toEqual([404, 404, 404, 429]);
   });
+
+  it('shares one anonymous budget per client with the sign-in endpoints', async () => {
+    t = await start({ RATE_LIMIT_ANONYMOUS_PER_MINUTE: '3' });
+    const codes: number[] = [];
+    for (let i = 0; i < 2; i++) codes.push((await fetch(`${t.url}/sso/saml/conn_nope/login`, { redirect: 'manual' })).status);
+    codes.push((await fetch(`${t.url}/setup?link=osl_nope`)).status);
+    codes.push((await fetch(`${t.url}/setup?link=osl_nope`)).status);
+    expect(codes.slice(2)).toEqual([404, 429]);
+    expect(codes.slice(0, 2).every((c) => c !== 429)).toBe(true);
+  });
 });

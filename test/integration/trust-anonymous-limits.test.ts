@@ -130,7 +130,7 @@ describe('per-client limit on anonymous requests (RATE_LIMIT_ANONYMOUS_PER_MINUT
     expect(Number(page.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(page.headers['retry-after'])).toBeLessThanOrEqual(60);
     expect(page.headers['content-type']).toMatch(/text\/html/);
-    expect(page.text).toMatch(/Sign-in failed[\s\S]*Too many sign-in requests[\s\S]*<code>too_many_requests<\/code>/);
+    expect(page.text).toMatch(/Sign-in failed[\s\S]*Too many requests from your network[\s\S]*<code>too_many_requests<\/code>/);
 
     const json = await from(me, `${t.url}/sso/oidc/${oidcId}/login`, { headers: { accept: 'application/json' } });
     expect(json.status).toBe(429);
@@ -152,7 +152,7 @@ describe('per-client limit on anonymous requests (RATE_LIMIT_ANONYMOUS_PER_MINUT
       const res = await from(me, `${t.url}${path}`, { method, body, headers: body ? { ...form, origin: t.url } : {} });
       expect(res.status, path).toBe(429);
       expect(res.headers['retry-after'], path).toBeTruthy();
-      expect(res.text, path).toMatch(/<h1 id="error-title">Too Many Requests<\/h1>[\s\S]*Too many sign-in requests/);
+      expect(res.text, path).toMatch(/<h1 id="error-title">Too Many Requests<\/h1>[\s\S]*Too many requests from your network/);
     }
 
     // A client on another address has a budget of its own.

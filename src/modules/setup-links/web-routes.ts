@@ -3,7 +3,7 @@ import express, { Router, type ErrorRequestHandler, type Request, type Response 
 import { z } from 'zod';
 import type { Container } from '../../container.js';
 import { apiErrorBody, toAppError } from '../../http/api-errors.js';
-import { rateLimit } from '../../http/rate-limit.js';
+import { anonymousRateLimit } from '../../http/anonymous-limit.js';
 import { parseBody } from '../../http/validate.js';
 import { notFound } from '../../platform/errors.js';
 import { ROLES } from '../memberships/types.js';
@@ -82,8 +82,8 @@ export function setupPages(c: Container): Router {
     next();
   });
   r.use('/assets', express.static(ASSETS, { index: false, fallthrough: false, maxAge: '1h' }));
-  // Anonymous callers: counted per client address (RATE_LIMIT_ANONYMOUS_PER_MINUTE).
-  r.use(rateLimit(c.rateLimiter, c.config.rateLimitAnonymousPerMinute, (req) => `anon:${req.ip ?? 'unknown'}`));
+  // Anonymous callers share one budget per client with the SSO and admin sign-in endpoints.
+  r.use(anonymousRateLimit(c.rateLimiter, c.config.rateLimitAnonymousPerMinute));
   r.use(express.urlencoded({ extended: false, limit: '600kb', parameterLimit: 20 }), express.json({ limit: '600kb' }));
 
   const current = async (req: Request): Promise<SetupLinkRow> => {
