@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAIN_ARGS, ROOT, runCli, stopProcess, tempDir } from '../helpers/process.js';
+import { runCliHere } from '../helpers/cli.js';
 import { processDatabases, TEST_DATABASE_URL } from '../helpers/db.js';
 
 /** The first start and the first CLI session, as a person at a terminal sees them. */
@@ -69,39 +70,41 @@ describe('first start', () => {
 describe('orgsync CLI, first session', () => {
   it('accepts connection names, lists API keys, and says what every change did', async () => {
     const env = { DATABASE_URL: await databaseUrl(), ORGSYNC_SECRET: 'cli-test-secret-0123456789', PUBLIC_URL: 'https://sso.example.com' };
+    // The first command runs as its own process, as a person's shell would; the rest run in this
+    // process (same program and container) since what they say, not how they start, is under test.
     const migrate = await runCli(['migrate'], env);
     expect(migrate.stdout).toMatch(/^applied \d+ migrations \(001-settings … \S+\) \(migrations applied: \d+, pending: 0\)\n$/);
-    expect((await runCli(['migrate'], env)).stdout).toMatch(/^nothing to do: the database is up to date/);
+    expect((await runCliHere(['migrate'], env)).stdout).toMatch(/^nothing to do: the database is up to date/);
 
-    const org = await runCli(['org', 'create', 'acme', '--display-name', 'Acme Inc.'], env);
+    const org = await runCliHere(['org', 'create', 'acme', '--display-name', 'Acme Inc.'], env);
     expect(org.stdout).toMatch(/^created organization acme \("Acme Inc\."\), id [0-9a-f-]{36}\n$/);
 
     const file = join(tempDir(), 'conn.json');
     writeFileSync(file, JSON.stringify({ name: 'acme-okta', type: 'saml', domains: ['acme.com'], idp: { entity_id: 'urn:idp', sso_url: 'https://idp.example/sso', certificates: [cert] }, membership_rules: [{ organization: 'acme', role: 'member' }] }));
-    const conn = await runCli(['connection', 'create', '--file', file], env);
+    const conn = await runCliHere(['connection', 'create', '--file', file], env);
     expect(conn.stdout).toMatch(/^created SAML connection acme-okta, id [0-9a-f-]{36}; give these to the identity provider:\n {2}entity_id: https:\/\/sso\.example\.com/);
 
-    const dir = await runCli(['directory', 'create', '--connection', 'acme-okta'], env);
+    const dir = await runCliHere(['directory', 'create', '--connection', 'acme-okta'], env);
     expect(dir.code, dir.stderr).toBe(0);
     expect(dir.stdout).toMatch(/^created SCIM directory "acme-okta" for connection acme-okta \(directory [0-9a-f-]{36}\)\nSCIM base URL: https:\/\/sso\.example\.com\/scim\/v2\//);
-    const unknownConn = await runCli(['directory', 'create', '--connection', 'nope'], env);
+    const unknownConn = await runCliHere(['directory', 'create', '--connection', 'nope'], env);
     expect(unknownConn.stderr).toBe('orgsync: no connection with the id or name "nope"\n');
 
-    const reconcile = await runCli(['reconcile', '--connection', 'acme-okta'], env);
+    const reconcile = await runCliHere(['reconcile', '--connection', 'acme-okta'], env);
     expect(reconcile.code, reconcile.stderr).toBe(0);
     expect(reconcile.stdout).toMatch(/^flagged 0 memberships not_in_directory \(sync run /);
 
-    const created = JSON.parse((await runCli(['api-key', 'create', '--name', 'ci', '--scopes', 'read:organizations', '--json'], env)).stdout);
-    const list = await runCli(['api-key', 'list'], env);
+    const created = JSON.parse((await runCliHere(['api-key', 'create', '--name', 'ci', '--scopes', 'read:organizations', '--json'], env)).stdout);
+    const list = await runCliHere(['api-key', 'list'], env);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`^ID +NAME +PREFIX +STATE +SCOPES\n${created.id}  ci +${created.prefix}… +never used +read:organizations\n$`));
     expect(list.stdout).not.toContain(created.key);
 
-    const revoke = await runCli(['api-key', 'revoke', created.id], env);
+    const revoke = await runCliHere(['api-key', 'revoke', created.id], env);
     expect(revoke.code, revoke.stderr).toBe(0);
     expect(revoke.stdout).toBe(`revoked API key "ci" (id ${created.id}); it stops working at once\n`);
-    expect((await runCli(['api-key', 'list', '--json'], env)).stdout).toContain('"revoked_at": "');
-    expect((await runCli(['api-key', 'revoke', created.id], env)).stderr).toBe('orgsync: API key not found.\n');
+    expect((await runCliHere(['api-key', 'list', '--json'], env)).stdout).toContain('"revoked_at": "');
+    expect((await runCliHere(['api-key', 'revoke', created.id], env)).stderr).toBe('orgsync: API key not found.\n');
   });
 
   it('says which folder it created for a SQLite file', async () => {
