@@ -11,6 +11,7 @@ import type { ManualClock } from '../../src/platform/clock.js';
 import { MetadataRefreshScheduler } from '../../src/modules/connections/metadata-scheduler.js';
 import { tryAcquireLease } from '../../src/modules/events/job-lease.js';
 import { createLogger } from '../../src/platform/logger.js';
+import { AdminClient } from '../helpers/admin-client.js';
 
 /**
  * IdP metadata by URL: fetched and checked at save, refreshed on a schedule and on demand. A
@@ -280,5 +281,40 @@ describe('SAML IdP metadata by URL', () => {
     expect(anonymous.status).toBe(401);
     expect(served.requests).toBe(before);
     expect((await t.api('GET', `/api/v1/connections/${conn.id}`)).body.idp.metadata_url).toBe(served.url);
+  });
+
+  it('admin page: shows the refresh state and its error, and refreshes on request for keys that may update connections', async () => {
+    const conn = (await create()).body;
+    const admin = new AdminClient(t.url);
+    await admin.signIn(t.adminKey);
+    let page = await admin.get('/admin/connections');
+    expect(page.text).toContain(`value="${served.url}"`);
+    expect(page.text).toContain(`action="/admin/connections/${conn.id}/metadata/refresh"`);
+
+    served.status = 502;
+    const failed = await admin.post(`/admin/connections/${conn.id}/metadata/refresh`);
+    expect([failed.status, failed.location]).toEqual([303, `/admin/connections#c-${conn.id}-title`]);
+    page = await admin.get('/admin/connections');
+    expect(page.text).toContain('could not be refreshed: Could not fetch the metadata: HTTP 502.');
+    expect(page.text).toMatch(/class="error-text metadata-error">Could not fetch the metadata: HTTP 502\./);
+
+    publish([cert1, cert2]);
+    await admin.post(`/admin/connections/${conn.id}/metadata/refresh`);
+    page = await admin.get('/admin/connections');
+    expect(page.text).toContain('refreshed: certificates added: 1, removed: 0.');
+    expect((await t.api('GET', `/api/v1/connections/${conn.id}`)).body.idp.certificates).toEqual([cert1, cert2]);
+
+    // A key that may only read connections sees the state but gets no button, and the form is refused.
+    const reader = new AdminClient(t.url);
+    await reader.signIn(await t.keyWith('read:connections'));
+    const readerPage = await reader.get('/admin/connections');
+    expect(readerPage.text).toContain(`value="${served.url}"`);
+    expect(readerPage.text).not.toContain(`/metadata/refresh"`);
+    const refused = await reader.post(`/admin/connections/${conn.id}/metadata/refresh`);
+    expect(refused.status).toBe(403);
+    // Without the form token: refused before anything is fetched.
+    const before = served.requests;
+    expect((await admin.post(`/admin/connections/${conn.id}/metadata/refresh`, {}, { csrf: false })).status).toBe(403);
+    expect(served.requests).toBe(before);
   });
 });

@@ -105,6 +105,12 @@ function what(e: AuditEvent, n: AuditNames): SafeHtml {
       return html`updated the connection ${connectionName(e, n)}${changes(d.changes)}${d.idp_changed ? html` and its identity provider settings` : ''}`;
     case 'connection.deleted':
       return html`deleted the connection ${connectionName(e, n)}`;
+    case 'connection.metadata_refreshed': {
+      const count = (v: unknown) => (Array.isArray(v) ? v.length : 0);
+      return html`refreshed the IdP metadata of ${connectionName(e, n)}: ${count(d.certificates_added)} signing certificate(s) added, ${count(d.certificates_removed)} removed${d.sso_url ? html`, SSO URL changed` : ''}`;
+    }
+    case 'connection.metadata_refresh_failed':
+      return html`could not refresh the IdP metadata of ${connectionName(e, n)}: ${str(d.error) ?? 'failed'} (the last good metadata stays in use)`;
     case 'directory.created':
       return html`created a SCIM directory for ${connectionName(e, n)}`;
     case 'directory.token_rotated':
