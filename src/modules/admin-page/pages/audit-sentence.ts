@@ -75,7 +75,7 @@ function what(e: AuditEvent, n: AuditNames): SafeHtml {
       return html`restored the access of ${user} to ${org}${str(d.previous_reason) ? html` (it was flagged: ${lower(flagReasonLabel(str(d.previous_reason)!))})` : ''}`;
     case 'membership.removed':
       return html`removed ${user} from ${org}${d.status === 'flagged' && str(d.flagged_reason) ? html`, who was flagged: ${lower(flagReasonLabel(str(d.flagged_reason)!))}` : ''}${
-        d.removal_record ? html`; login sync will not add them back until the identity provider grants access again` : ''
+        d.removal_record ? html`; sign-ins will not add them back, even with the granting group, until a SCIM re-grant or an admin clears the removal record` : ''
       }`;
     case 'removal.cleared':
       return html`cleared the removal record of ${user} in ${org}: login sync may add them again`;
