@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { X509Certificate } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { keys, SamlTestIdp, sign } from '../helpers/saml-idp.js';
 import { Browser } from '../helpers/sso-browser.js';
@@ -229,7 +229,11 @@ describe('SAML IdP metadata by URL', () => {
     await scheduler.tick();
     expect((await t.api('GET', `/api/v1/connections/${conn.id}`)).body.idp.certificates).toEqual([cert1]);
 
-    (t.clock as ManualClock).advance(13 * 3600_000);
+    // Back to the present afterwards: sessions of later tests expire by the real clock's cookie dates.
+    const clock = t.clock as ManualClock;
+    const start = clock.now();
+    onTestFinished(() => clock.set(start));
+    clock.advance(13 * 3600_000);
     // Another instance holds this connection's lease: this one leaves it alone, and an on-demand refresh says so.
     const lease = `saml-metadata:${conn.id}`;
     expect(await tryAcquireLease(t.container.db, lease, 'other-instance', t.clock.now(), 60_000)).toBe(true);
