@@ -12,6 +12,7 @@ import { MetadataRefreshScheduler } from '../../src/modules/connections/metadata
 import { tryAcquireLease } from '../../src/modules/events/job-lease.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { AdminClient } from '../helpers/admin-client.js';
+import { SetupLinkVisitor } from '../helpers/setup-link.js';
 
 /**
  * IdP metadata by URL: fetched and checked at save, refreshed on a schedule and on demand. A
@@ -233,7 +234,7 @@ describe('SAML IdP metadata by URL', () => {
     const clock = t.clock as ManualClock;
     const start = clock.now();
     onTestFinished(() => clock.set(start));
-    clock.advance(13 * 3600_000);
+    clock.advance(14 * 3600_000); // past 12 h + 10 % jitter
     // Another instance holds this connection's lease: this one leaves it alone, and an on-demand refresh says so.
     const lease = `saml-metadata:${conn.id}`;
     expect(await tryAcquireLease(t.container.db, lease, 'other-instance', t.clock.now(), 60_000)).toBe(true);
@@ -320,5 +321,32 @@ describe('SAML IdP metadata by URL', () => {
     const before = served.requests;
     expect((await admin.post(`/admin/connections/${conn.id}/metadata/refresh`, {}, { csrf: false })).status).toBe(403);
     expect(served.requests).toBe(before);
+  });
+
+  it("another customer's IT admin, holding their own setup link, sets a metadata URL on their draft only and reaches nothing of A's", async () => {
+    const a = (await create()).body;
+    const before = await t.container.db('connections').where({ id: a.id }).first();
+    await t.api('POST', '/api/v1/organizations', { body: { name: 'globex-setup' } });
+    const link = (await t.api('POST', '/api/v1/organizations/globex-setup/setup-links', { body: { intents: ['sso'] } })).body;
+    const b = new SetupLinkVisitor(t);
+    await b.open(link.url);
+    expect((await b.post('/provider', { provider: 'saml' })).status).toBe(200);
+    publish([cert2]);
+    expect((await b.post('/saml', { metadata_url: served.url })).status).toBe(200);
+    const draft = (await b.state()).connection.id as string;
+    expect(draft).not.toBe(a.id);
+    // B's draft keeps its URL and is refreshed like any other; A's connection is as it was.
+    const draftView = (await t.api('GET', `/api/v1/connections/${draft}`)).body;
+    expect(draftView.idp).toMatchObject({ metadata_url: served.url, certificates: [cert2] });
+    expect(draftView.metadata_refresh.last_error).toBeNull();
+    expect(await t.container.db('connections').where({ id: a.id }).first()).toEqual(before);
+    // The setup pages have no way to refresh or change another connection, and its cookie is no API key.
+    const fetches = served.requests;
+    const viaApi = await b.browser.request('POST', `${t.url}/api/v1/connections/${a.id}/metadata/refresh`, { headers: { accept: 'application/json' } });
+    expect(viaApi.status).toBe(401);
+    const viaAdmin = await b.browser.request('POST', `${t.url}/admin/connections/${a.id}/metadata/refresh`, { headers: { origin: t.url, 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    expect(viaAdmin.headers.get('location') ?? '').not.toContain('/admin/connections');
+    expect(served.requests).toBe(fetches);
+    expect(await t.container.db('connections').where({ id: a.id }).first()).toEqual(before);
   });
 });
