@@ -65,7 +65,8 @@ export class SamlMetadataRefresher {
         fetched = await fetchIdpMetadata(url, this.settings(), { entityId: c.idp.entity_id, now: this.clock.now() });
       } catch (err) {
         if (!isAppError(err)) throw err;
-        const error = err.code === 'invalid_metadata' && err.message.includes('its entity id is') ? `${err.message} A changed entity id is never taken over from metadata: set the connection's IdP settings again to accept it.` : err.message;
+        const entityChanged = err.code === 'invalid_metadata' && /its entity id is|no EntityDescriptor for/.test(err.message);
+        const error = entityChanged ? `${err.message} A changed entity id is never taken over from metadata: set the connection's IdP settings again to accept it.` : err.message;
         return await this.failed(c.id, c.name, url, error, trigger, actor, intervalMs);
       }
       return await inTransaction(this.db, async (trx) => {

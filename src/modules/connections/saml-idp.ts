@@ -66,7 +66,7 @@ export function readIdpMetadata(xml: string, expect: MetadataExpectations = {}):
     entity = all.find((e) => e.getAttribute('entityID') === expect.entityId);
     if (!entity) {
       const found = (withIdp[0] ?? all[0])?.getAttribute('entityID');
-      throw bad(found ? `its entity id is ${found}, not ${expect.entityId}; a changed entity id is never taken over from metadata (set the connection's IdP settings again to accept it)` : `no EntityDescriptor for ${expect.entityId}`);
+      throw bad(found ? `its entity id is ${found}, not ${expect.entityId}` : `it has no EntityDescriptor for ${expect.entityId}`);
     }
   } else {
     entity = withIdp[0] ?? all[0];
