@@ -6,6 +6,7 @@ import type { Logger } from './platform/logger.js';
 import { AutoRemoveJob } from './modules/flags/auto-remove.js';
 import { WebhookWorker } from './modules/webhooks/worker.js';
 import { PullScheduler } from './modules/pull-directories/scheduler.js';
+import { MetadataRefreshScheduler } from './modules/connections/metadata-scheduler.js';
 import { describeDatabase, ensureSqliteFolder } from './platform/database-url.js';
 
 export interface RunningServer {
@@ -88,6 +89,9 @@ export async function startServer(config: Config, logger?: Logger, limits: Serve
   // Google Workspace and Microsoft Graph directories, each on its own schedule under a lease.
   const pulls = new PullScheduler(container, container.pullDirectories.runner);
   pulls.start();
+  // SAML connections created from a metadata URL: refreshed every SAML_METADATA_REFRESH_SECONDS, under a lease.
+  const metadata = new MetadataRefreshScheduler(container.db, container.clock, log, container.samlMetadata);
+  metadata.start();
   return {
     container,
     server,
@@ -103,6 +107,7 @@ export async function startServer(config: Config, logger?: Logger, limits: Serve
       ]);
       await autoRemove.stop();
       await pulls.stop();
+      await metadata.stop();
       await container.close();
     },
   };

@@ -58,6 +58,8 @@ const envSchema = z.object({
   TRUST_PROXY: trustProxy.prefault('false'),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanString.prefault('false'),
   EVENT_RETENTION_DAYS: intString(1, 3650).prefault('30'),
+  // How often SAML connections created from a metadata URL fetch it again (±10% jitter).
+  SAML_METADATA_REFRESH_SECONDS: intString(60, 30 * 86_400).prefault('43200'),
   // Domain proofs (DNS TXT) ask these servers instead of the system's: `ip`, `ip:port`, `[ipv6]:port`.
   DNS_RESOLVERS: z
     .string()
@@ -85,6 +87,8 @@ export interface Config {
   trustProxy: false | number | string[];
   webhookAllowPrivateTargets: boolean;
   eventRetentionDays: number;
+  /** SAML metadata URLs are fetched again this often (seconds). */
+  samlMetadataRefreshSeconds: number;
   /** Empty: the system resolver. */
   dnsResolvers: string[];
 }
@@ -127,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     webhookAllowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     eventRetentionDays: e.EVENT_RETENTION_DAYS,
+    samlMetadataRefreshSeconds: e.SAML_METADATA_REFRESH_SECONDS,
     dnsResolvers: e.DNS_RESOLVERS ?? [],
   };
 }

@@ -21,7 +21,7 @@ export interface SspUser {
 export interface SspSp {
   entityId: string;
   acsUrl: string;
-  /** The SAML attribute that becomes the NameID (persistent per user when omitted: SimpleSAMLphp's default). */
+  /** The SAML attribute that becomes the NameID; omitted, SimpleSAMLphp sends its default, a transient NameID new at every sign-in. */
   nameIdAttribute?: string;
 }
 

@@ -77,7 +77,7 @@ describe('admin page: audit log', () => {
     const acme = '<a href="/admin/audit?organization=acme">Acme Corporation</a>';
     expect(page).toContain(`The identity provider, through SCIM directory <strong>“Acme IdP”</strong>, flagged the membership of ${grace} in ${acme}: deactivated in the IdP.`);
     expect(page).toContain(
-      `API key <strong>“test-admin”</strong> on the admin page removed ${linus} from ${acme}, who was flagged: deactivated in the IdP; login sync will not add them back until the identity provider grants access again.`,
+      `API key <strong>“test-admin”</strong> on the admin page removed ${linus} from ${acme}, who was flagged: deactivated in the IdP; sign-ins will not add them back, even with the granting group, until a SCIM re-grant or an admin clears the removal record.`,
     );
     // The flag's evidence and the user id are in the expandable part, not in the sentence.
     expect(page).toMatch(/<summary>Details and evidence<\/summary>[\s\S]*?<dt>Evidence<\/dt><dd><span class="evidence">SCIM: PATCH active=false/);

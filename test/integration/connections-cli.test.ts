@@ -5,6 +5,7 @@ import { tempDir } from '../helpers/process.js';
 import { runCliHere as runCli } from '../helpers/cli.js';
 import { processDatabases } from '../helpers/db.js';
 import { OidcTestOp } from '../helpers/oidc-op.js';
+import { serveDocument } from '../helpers/setup-link.js';
 
 const cert = readFileSync(new URL('../../fixtures/saml/keys/idp-test-only.crt', import.meta.url), 'utf8');
 const databases = processDatabases();
@@ -65,5 +66,33 @@ describe('orgsync connection test', () => {
     expect(down.stdout).toMatch(/^FAIL\s+discovery: Could not read/m);
     expect(down.stderr.trim().split('\n')).toHaveLength(1);
     expect(down.stderr).toMatch(/could not be reached/);
+  });
+});
+
+describe('orgsync connection refresh-metadata', () => {
+  it("fetches a SAML connection's metadata URL now, prints the certificates added, and fails with one line when it cannot", async () => {
+    const env = { DATABASE_URL: await databaseUrl(), ORGSYNC_SECRET: 'cli-test-secret-0123456789', PUBLIC_URL: 'https://sso.example.com', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
+    const other = readFileSync(new URL('../../fixtures/saml/keys/other-test-only.crt', import.meta.url), 'utf8');
+    const bare = (pem: string) => pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, '');
+    const md = (certs: string[]) =>
+      `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="urn:idp:cli"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${certs.map((c) => `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${bare(c)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`).join('')}<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>`;
+    let body = md([cert]);
+    const served = await serveDocument(() => body);
+    try {
+      const file = join(tempDir(), 'conn.json');
+      writeFileSync(file, JSON.stringify({ name: 'initech-saml', type: 'saml', domains: ['initech.com'], idp: { metadata_url: served.url } }));
+      expect((await runCli(['connection', 'create', '--file', file], env)).code).toBe(0);
+      body = md([cert, other]);
+      const ok = await runCli(['connection', 'refresh-metadata', 'initech-saml'], env);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(/^initech-saml: metadata refreshed\n {2}certificate added: {3}([0-9A-F]{2}:){31}[0-9A-F]{2}\n$/);
+      body = 'not metadata';
+      const failed = await runCli(['connection', 'refresh-metadata', 'initech-saml'], env);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr.trim().split('\n')).toHaveLength(1);
+      expect(failed.stderr).toMatch(/not well-formed XML.*the last good metadata stays in use/);
+    } finally {
+      await served.close();
+    }
   });
 });

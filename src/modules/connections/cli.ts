@@ -33,6 +33,25 @@ export function connectionCommands(
       });
     });
   connection
+    .command('refresh-metadata')
+    .description("fetch a SAML connection's IdP metadata URL now (POST /api/v1/connections/{id}/metadata/refresh)")
+    .argument('<name>', 'connection name or id')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, opts: { json?: boolean }) => {
+      await deps.withContainer(async (c) => {
+        const report = await c.samlMetadata.refresh(ref, 'manual', deps.actor());
+        if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        if (!report.ok) throw deps.fail(`${report.name}: ${report.error} (the last good metadata stays in use)`);
+        if (!opts.json) {
+          const lines = [`${report.name}: metadata refreshed${report.changed ? '' : ', nothing changed'}`];
+          for (const f of report.certificates_added) lines.push(`  certificate added:   ${f}`);
+          for (const f of report.certificates_removed) lines.push(`  certificate removed: ${f}`);
+          if (report.sso_url_changed) lines.push('  the SSO URL changed');
+          process.stdout.write(`${lines.join('\n')}\n`);
+        }
+      });
+    });
+  connection
     .command('test')
     .description("check an OIDC connection against its provider's discovery document (POST /api/v1/connections/{id}/test)")
     .argument('<name>', 'connection name or id')

@@ -2,6 +2,7 @@ import { parseJson, toBool } from '../../platform/db.js';
 import type { AttributeMapping } from './attribute-mapping.js';
 import type { ConnectionRow, RuleRow } from './queries.js';
 import type { Connection, MembershipRule, OidcIdp, SamlIdp } from './schema.js';
+import type { MetadataRefreshStatus } from './metadata-url.js';
 import { oidcSp, samlSp, type OidcSp, type SamlSp } from './sp-urls.js';
 
 export const toRule = (r: RuleRow): MembershipRule => ({ organization_id: r.organization_id, role: r.role, groups: parseJson<string[] | null>(r.groups, null) });
@@ -33,6 +34,8 @@ export interface ConnectionView extends Omit<Connection, 'idp' | 'membership_rul
   idp: SamlIdp | (Omit<OidcIdp, 'client_secret_sealed'> & { client_secret_set: true });
   membership_rules: Array<{ organization_id: string; organization: string; role: string; groups: string[] | null }>;
   sp: SamlSp | OidcSp;
+  /** SAML connections from a metadata URL: how its refresh stands; null otherwise. */
+  metadata_refresh?: MetadataRefreshStatus | null;
 }
 
 export function toView(c: Connection, publicUrl: string, orgNames: Map<string, string>): ConnectionView {

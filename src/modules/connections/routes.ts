@@ -8,12 +8,22 @@ import { createConnectionBody, previewBody, updateConnectionBody } from './schem
 
 const tag = 'Connections';
 
+const metadataRefreshSchema = z.object({
+  url: z.string(),
+  last_success_at: z.string().nullable(),
+  last_attempt_at: z.string().nullable(),
+  next_refresh_at: z.string().nullable(),
+  last_error: z.string().nullable(),
+  failures: z.number(),
+  valid_until: z.string().nullable(),
+});
+
 const connectionSchema = z.object({
   id: z.string(),
   name: z.string(),
   type: z.enum(['saml', 'oidc']),
   domains: z.array(z.string()),
-  idp: z.record(z.string(), z.unknown()).describe('SAML: entity_id, sso_url, certificates. OIDC: issuer, client_id, scopes, client_secret_set (the secret is never returned).'),
+  idp: z.record(z.string(), z.unknown()).describe('SAML: entity_id, sso_url, certificates, and metadata_url when the settings come from a metadata URL. OIDC: issuer, client_id, scopes, client_secret_set (the secret is never returned).'),
   attribute_mapping: z.record(z.string(), z.array(z.string())),
   membership_rules: z.array(z.object({ organization_id: z.string(), organization: z.string(), role: z.string(), groups: z.array(z.string()).nullable() })),
   roles_managed_by: z.enum(['idp', 'admin']),
@@ -25,6 +35,19 @@ const connectionSchema = z.object({
   created_at: z.string(),
   updated_at: z.string(),
   status: z.enum(['active', 'setup']).describe('`setup` while a setup link is configuring it'),
+  metadata_refresh: metadataRefreshSchema.nullable().optional().describe('SAML from a metadata URL: how its refresh stands (the last error is shown while the last good metadata stays in use); null otherwise'),
+});
+
+const refreshSchema = z.object({
+  connection_id: z.string(),
+  name: z.string(),
+  ok: z.boolean().describe('False: the metadata could not be used; the connection keeps its last good metadata'),
+  changed: z.boolean(),
+  certificates_added: z.array(z.string()).describe('SHA-256 fingerprints'),
+  certificates_removed: z.array(z.string()),
+  sso_url_changed: z.boolean(),
+  error: z.string().nullable(),
+  metadata_refresh: metadataRefreshSchema,
 });
 
 const testSchema = z.object({
@@ -69,6 +92,13 @@ export function connectionRoutes(c: Container, api: ApiRouter): void {
     { tag, summary: "Check an OIDC connection against its OP's discovery document: issuer, endpoints, algorithms, token endpoint authentication, JWKS", scopes: ['read:connections', 'update:connections'], status: 200, response: testSchema },
     async (_req, res, { params }) => {
       res.json(await c.connections.test(params.id!));
+    },
+  );
+  api.post(
+    '/connections/:id/metadata/refresh',
+    { tag, summary: "Fetch a SAML connection's IdP metadata URL now: new signing certificates are accepted, removed ones no longer; a failure keeps the last good metadata", scopes: ['update:connections'], status: 200, response: refreshSchema },
+    async (_req, res, { params }) => {
+      res.json(await c.samlMetadata.refresh(params.id!, 'manual', actorOf(res)));
     },
   );
   // A dry run: it changes nothing, so a key that may read or update connections may ask.

@@ -22,7 +22,15 @@ const samlIdpManual = z.strictObject({
   sso_url: z.url({ protocol: /^https?$/ }),
   certificates: z.array(z.string().trim().min(1).max(20_000)).min(1).max(10),
 });
-export const samlIdpInput = z.union([samlIdpMetadata, samlIdpManual]);
+/**
+ * Metadata fetched from the IdP's URL now and refreshed on a schedule (certificate rollover).
+ * `entity_id`, when given, must be what the metadata says (a pin against a wrong URL).
+ */
+const samlIdpMetadataUrl = z.strictObject({
+  metadata_url: z.url({ protocol: /^https?$/ }).max(2000),
+  entity_id: z.string().trim().min(1).max(1000).optional(),
+});
+export const samlIdpInput = z.union([samlIdpMetadata, samlIdpManual, samlIdpMetadataUrl]);
 export type SamlIdpInput = z.infer<typeof samlIdpInput>;
 
 export const oidcIdpInput = z.strictObject({
@@ -82,6 +90,8 @@ export interface SamlIdp {
   sso_url: string;
   /** Bare base64 DER bodies (no PEM armour). */
   certificates: string[];
+  /** Set: the three fields above are the last good copy of the metadata at this URL, refreshed on a schedule. */
+  metadata_url?: string;
 }
 export interface OidcIdp {
   issuer: string;

@@ -10,9 +10,11 @@ import { toPage, type Page } from '../../platform/paging.js';
 import { withDefaults } from './attribute-mapping.js';
 import { toConnection, toView, type ConnectionView } from './model.js';
 import * as q from './queries.js';
-import { toSamlIdp } from './saml-idp.js';
+import { fingerprintOf, toSamlIdp } from './saml-idp.js';
+import { DEFAULT_METADATA_REFRESH_SECONDS, fetchIdpMetadata, jittered, toRefreshStatus, type MetadataUrlSettings } from './metadata-url.js';
+import * as mq from './metadata-queries.js';
 import { checkOidcIdp, type OidcCheckReport } from './oidc-check.js';
-import type { Connection, CreateConnectionInput, MembershipRule, MembershipRuleInput, OidcIdp, TokenEndpointAuthMethod, UpdateConnectionInput } from './schema.js';
+import type { Connection, CreateConnectionInput, MembershipRule, MembershipRuleInput, OidcIdp, SamlIdp, SamlIdpInput, TokenEndpointAuthMethod, UpdateConnectionInput } from './schema.js';
 import { inTransaction } from '../../platform/transaction.js';
 
 const domainClaimed = (domains: string[]) =>
@@ -28,6 +30,7 @@ export class ConnectionService {
     private readonly audit: AuditService,
     private readonly secretBox: SecretBox,
     private readonly publicUrl: () => string,
+    private readonly metadataSettings: () => MetadataUrlSettings = () => ({ allowPrivateTargets: false, refreshSeconds: DEFAULT_METADATA_REFRESH_SECONDS }),
   ) {}
 
   /** The connection with domains and rules, or undefined. */
@@ -49,7 +52,28 @@ export class ConnectionService {
   }
 
   async view(db: Executor, c: Connection): Promise<ConnectionView> {
-    return toView(c, this.publicUrl(), await q.organizationNames(db, c.membership_rules.map((r) => r.organization_id)));
+    const view = toView(c, this.publicUrl(), await q.organizationNames(db, c.membership_rules.map((r) => r.organization_id)));
+    const url = c.type === 'saml' ? c.idp.metadata_url : undefined;
+    return { ...view, metadata_refresh: url ? toRefreshStatus(url, await mq.findRefreshState(db, c.id)) : null };
+  }
+
+  /**
+   * A metadata URL is fetched before the transaction (the IdP may take seconds): the metadata must
+   * parse and name an entity id, an SSO URL and signing certificates, or the save is a 400.
+   */
+  private async fetchSamlIdp(input: SamlIdpInput): Promise<{ idp: SamlIdp; validUntil: string | null } | undefined> {
+    if (!('metadata_url' in input)) return undefined;
+    const parsed = await fetchIdpMetadata(input.metadata_url, this.metadataSettings(), { entityId: input.entity_id, now: this.clock.now() });
+    const { valid_until: validUntil, ...idp } = parsed;
+    return { idp: { ...idp, metadata_url: input.metadata_url }, validUntil };
+  }
+
+  /** A connection saved from a metadata URL refreshes it from now on; any other IdP settings stop that. */
+  private async writeRefreshState(trx: Executor, connectionId: string, fetched: { validUntil: string | null } | undefined, now: Date): Promise<void> {
+    if (!fetched) return mq.deleteRefreshState(trx, connectionId);
+    const at = now.toISOString();
+    const next = new Date(now.getTime() + jittered(this.metadataSettings().refreshSeconds * 1000)).toISOString();
+    await mq.upsertRefreshState(trx, { connection_id: connectionId, next_refresh_at: next, last_attempt_at: at, last_success_at: at, last_error: null, failures: 0, valid_until: fetched.validUntil });
   }
 
   async get(idOrName: string): Promise<ConnectionView> {
@@ -90,9 +114,10 @@ export class ConnectionService {
   async create(input: CreateConnectionInput, actor: Actor): Promise<ConnectionView> {
     const id = this.ids.uuid();
     const now = this.clock.now().toISOString();
+    const fetched = input.type === 'saml' ? await this.fetchSamlIdp(input.idp) : undefined;
     const idp =
       input.type === 'saml'
-        ? toSamlIdp(input.idp)
+        ? (fetched?.idp ?? toSamlIdp(input.idp as Exclude<SamlIdpInput, { metadata_url: string }>))
         : ({ issuer: input.idp.issuer.replace(/\/+$/, ''), client_id: input.idp.client_id, client_secret_sealed: this.secretBox.seal(input.idp.client_secret), scopes: input.idp.scopes ?? ['openid', 'email', 'profile'], ...authMethod(input.idp.token_endpoint_auth_method) } satisfies OidcIdp);
     if (input.type === 'oidc') {
       assertIssuerAllowed(input.idp.issuer);
@@ -119,8 +144,9 @@ export class ConnectionService {
         });
         await q.replaceDomains(trx, id, [...new Set(input.domains)]);
         await this.writeRules(trx, id, input.membership_rules ?? [], now);
+        if (fetched) await this.writeRefreshState(trx, id, fetched, new Date(now));
         const created = await this.require(trx, id);
-        await this.audit.record(trx, { action: 'connection.created', actor, detail: { connection_id: id, name: input.name, type: input.type, domains: created.domains } });
+        await this.audit.record(trx, { action: 'connection.created', actor, detail: { connection_id: id, name: input.name, type: input.type, domains: created.domains, ...(fetched ? { metadata_url: fetched.idp.metadata_url, certificates: fetched.idp.certificates.map(fingerprintOf) } : {}) } });
         return this.view(trx, created);
       });
     } catch (err) {
@@ -141,13 +167,20 @@ export class ConnectionService {
         await assertDiscoveryUsable({ issuer, token_endpoint_auth_method: patch.idp.token_endpoint_auth_method ?? kept });
       }
     }
+    let fetched: Awaited<ReturnType<ConnectionService['fetchSamlIdp']>>;
+    if (patch.idp && 'metadata_url' in patch.idp) {
+      // Only a SAML connection fetches: the type is checked before anything leaves the server.
+      if ((await this.require(this.db, idOrName)).type !== 'saml') throw new AppError('invalid_body', 400, 'Invalid request body: idp: an OIDC connection needs issuer, client_id, client_secret.');
+      fetched = await this.fetchSamlIdp(patch.idp);
+    }
     try {
       return await inTransaction(this.db, async (trx) => {
         const current = await this.require(trx, idOrName);
         const now = this.clock.now().toISOString();
         const row: Partial<q.ConnectionRow> = { updated_at: now };
         if (patch.name !== undefined) row.name = patch.name;
-        if (patch.idp !== undefined) row.idp = JSON.stringify(this.patchIdp(current, patch.idp));
+        const newIdp = patch.idp !== undefined ? (fetched?.idp ?? this.patchIdp(current, patch.idp)) : undefined;
+        if (newIdp !== undefined) row.idp = JSON.stringify(newIdp);
         if (patch.attribute_mapping !== undefined) row.attribute_mapping = JSON.stringify(withDefaults(current.type, patch.attribute_mapping));
         if (patch.roles_managed_by !== undefined) row.roles_managed_by = patch.roles_managed_by;
         if (patch.membership_sync !== undefined) row.membership_sync = patch.membership_sync;
@@ -164,8 +197,11 @@ export class ConnectionService {
           await q.replaceDomains(trx, current.id, [...new Set(patch.domains)]);
         }
         if (patch.membership_rules !== undefined) await this.writeRules(trx, current.id, patch.membership_rules, now);
+        if (patch.idp !== undefined && current.type === 'saml') await this.writeRefreshState(trx, current.id, fetched, new Date(now));
         const { idp: _idp, ...changes } = patch;
-        await this.audit.record(trx, { action: 'connection.updated', actor, detail: { connection_id: current.id, changes, idp_changed: patch.idp !== undefined } });
+        const certificates = current.type === 'saml' && newIdp ? certificateChanges(current.idp.certificates, (newIdp as SamlIdp).certificates) : {};
+        const metadataUrl = fetched ? { metadata_url: fetched.idp.metadata_url } : {};
+        await this.audit.record(trx, { action: 'connection.updated', actor, detail: { connection_id: current.id, changes, idp_changed: patch.idp !== undefined, ...metadataUrl, ...certificates } });
         return this.view(trx, await this.require(trx, current.id));
       });
     } catch (err) {
@@ -191,7 +227,8 @@ export class ConnectionService {
 
   private patchIdp(current: Connection, idp: NonNullable<UpdateConnectionInput['idp']>): unknown {
     if (current.type === 'saml') {
-      if ('issuer' in idp) throw new AppError('invalid_body', 400, 'Invalid request body: idp: a SAML connection needs metadata_xml or entity_id, sso_url, certificates.');
+      if ('issuer' in idp) throw new AppError('invalid_body', 400, 'Invalid request body: idp: a SAML connection needs metadata_url, metadata_xml, or entity_id, sso_url, certificates.');
+      if ('metadata_url' in idp) throw new Error('metadata URLs are fetched before the transaction');
       return toSamlIdp(idp);
     }
     if (!('issuer' in idp)) throw new AppError('invalid_body', 400, 'Invalid request body: idp: an OIDC connection needs issuer, client_id, client_secret.');
@@ -242,4 +279,11 @@ export function assertIssuerAllowed(issuer: string): void {
   if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) {
     throw new AppError('invalid_body', 400, 'Invalid request body: idp.issuer: must be https (http only for loopback hosts).');
   }
+}
+
+/** Certificates added and removed, by SHA-256 fingerprint (audit detail); empty when none changed. */
+export function certificateChanges(before: string[], after: string[]): { certificates_added?: string[]; certificates_removed?: string[] } {
+  const added = after.filter((c) => !before.includes(c)).map(fingerprintOf);
+  const removed = before.filter((c) => !after.includes(c)).map(fingerprintOf);
+  return added.length || removed.length ? { certificates_added: added, certificates_removed: removed } : {};
 }

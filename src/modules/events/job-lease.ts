@@ -17,3 +17,8 @@ export async function tryAcquireLease(db: Executor, name: string, owner: string,
   const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{ owner: string }>;
   return rows[0]?.owner === owner;
 }
+
+/** Ends our lease at once, so the next holder (here or on another instance) need not wait for it to expire. */
+export async function releaseNamedLease(db: Executor, name: string, owner: string): Promise<void> {
+  await db('job_locks').where({ name, owner }).update({ locked_until: new Date(0).toISOString() });
+}

@@ -10,7 +10,7 @@ import { samlSp, oidcSp } from '../connections/sp-urls.js';
 import { withDefaults } from '../connections/attribute-mapping.js';
 import type { DirectoryService } from '../directories/service.js';
 import type { OrganizationService } from '../organizations/service.js';
-import { assertFetchable, assertPlainXml, fetchMetadata } from './metadata-fetch.js';
+import { assertFetchable, assertPlainXml } from './metadata-fetch.js';
 import { DEFAULT_ROLES, readDraft, rulesFor, type Draft, type RoleMapping, type TestResult } from './draft.js';
 import type { DomainOwner, DomainProofService, ChallengeView, CheckOutcome } from './domain-proofs.js';
 import { providerOf, type Provider, type ProviderKey, type SpValueKey } from './providers.js';
@@ -143,8 +143,9 @@ export class SetupFlow {
 
   async saveSaml(link: q.SetupLinkRow, input: SamlInput): Promise<void> {
     const conn = await this.requireDraft(link, 'saml');
-    let idp: { metadata_xml: string } | { entity_id: string; sso_url: string; certificates: string[] };
-    if ('metadata_url' in input) idp = { metadata_xml: await fetchMetadata(input.metadata_url, this.settings().allowPrivateTargets) };
+    let idp: { metadata_url: string } | { metadata_xml: string } | { entity_id: string; sso_url: string; certificates: string[] };
+    // By URL, the connection keeps refreshing it (certificate rollover); the guard is checked first, with this page's wording.
+    if ('metadata_url' in input) idp = { metadata_url: (await assertFetchable(input.metadata_url.trim(), this.settings().allowPrivateTargets)).href };
     else if ('metadata_xml' in input) {
       assertPlainXml(input.metadata_xml);
       idp = { metadata_xml: input.metadata_xml };

@@ -75,7 +75,7 @@ function what(e: AuditEvent, n: AuditNames): SafeHtml {
       return html`restored the access of ${user} to ${org}${str(d.previous_reason) ? html` (it was flagged: ${lower(flagReasonLabel(str(d.previous_reason)!))})` : ''}`;
     case 'membership.removed':
       return html`removed ${user} from ${org}${d.status === 'flagged' && str(d.flagged_reason) ? html`, who was flagged: ${lower(flagReasonLabel(str(d.flagged_reason)!))}` : ''}${
-        d.removal_record ? html`; login sync will not add them back until the identity provider grants access again` : ''
+        d.removal_record ? html`; sign-ins will not add them back, even with the granting group, until a SCIM re-grant or an admin clears the removal record` : ''
       }`;
     case 'removal.cleared':
       return html`cleared the removal record of ${user} in ${org}: login sync may add them again`;
@@ -105,6 +105,12 @@ function what(e: AuditEvent, n: AuditNames): SafeHtml {
       return html`updated the connection ${connectionName(e, n)}${changes(d.changes)}${d.idp_changed ? html` and its identity provider settings` : ''}`;
     case 'connection.deleted':
       return html`deleted the connection ${connectionName(e, n)}`;
+    case 'connection.metadata_refreshed': {
+      const count = (v: unknown) => (Array.isArray(v) ? v.length : 0);
+      return html`refreshed the IdP metadata of ${connectionName(e, n)}: ${count(d.certificates_added)} signing certificate(s) added, ${count(d.certificates_removed)} removed${d.sso_url ? html`, SSO URL changed` : ''}`;
+    }
+    case 'connection.metadata_refresh_failed':
+      return html`could not refresh the IdP metadata of ${connectionName(e, n)}: ${str(d.error) ?? 'failed'} (the last good metadata stays in use)`;
     case 'directory.created':
       return html`created a SCIM directory for ${connectionName(e, n)}`;
     case 'directory.token_rotated':

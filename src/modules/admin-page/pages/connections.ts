@@ -3,9 +3,9 @@ import type { Container } from '../../../container.js';
 import { cursorOf } from '../../../http/pagination.js';
 import type { ConnectionView } from '../../connections/model.js';
 import { html, href, type SafeHtml } from '../html.js';
-import { copyField, layout, type ViewContext } from '../layout.js';
-import { queryString, viewContext } from '../context.js';
-import { can, principalOf, requireCan } from '../principal.js';
+import { copyField, csrfField, formatTime, layout, type ViewContext } from '../layout.js';
+import { queryString, redirectWith, viewContext } from '../context.js';
+import { actorOf, can, principalOf, requireCan } from '../principal.js';
 import { directoryOf, scimSection } from './directories.js';
 
 const PAGE_SIZE = 20;
@@ -28,7 +28,27 @@ function idpSummary(conn: ConnectionView): SafeHtml {
     <dt>Signing certificates</dt><dd>${conn.idp.certificates.length}</dd>`;
 }
 
-export function connectionCard(conn: ConnectionView, extra: SafeHtml | string = ''): SafeHtml {
+/**
+ * SAML settings from a metadata URL: when it was last fetched, the error of a failed refresh (the
+ * last good metadata stays in use), and "Refresh now" for keys that may update connections.
+ */
+function metadataSection(ctx: ViewContext | undefined, conn: ConnectionView): SafeHtml | string {
+  const m = conn.metadata_refresh;
+  if (!m) return '';
+  return html`<h3>IdP metadata</h3>
+    ${copyField(`c-${conn.id}-idp-metadata`, 'IdP metadata URL', m.url)}
+    <dl class="sync-status">
+      <dt>Last refreshed</dt><dd>${formatTime(m.last_success_at)}</dd>
+      <dt>Next refresh</dt><dd>${formatTime(m.next_refresh_at)}</dd>
+      ${m.valid_until ? html`<dt>Metadata valid until</dt><dd>${formatTime(m.valid_until)}</dd>` : ''}
+      ${m.last_error ? html`<dt>Last refresh failed</dt><dd class="error-text metadata-error">${m.last_error} (attempted ${formatTime(m.last_attempt_at)}; the last good metadata stays in use)</dd>` : ''}
+    </dl>
+    ${ctx?.principal && can(ctx.principal, 'update:connections')
+      ? html`<form method="post" action="/admin/connections/${conn.id}/metadata/refresh">${csrfField(ctx)}<button type="submit" class="secondary">Refresh metadata now</button></form>`
+      : ''}`;
+}
+
+export function connectionCard(conn: ConnectionView, extra: SafeHtml | string = '', ctx?: ViewContext): SafeHtml {
   const orgs = [...new Map(conn.membership_rules.map((r) => [r.organization_id, r.organization])).values()];
   return html`<section class="card" aria-labelledby="c-${conn.id}-title">
     <h2 id="c-${conn.id}-title">${conn.name} <span class="badge badge-sso">${conn.type.toUpperCase()}</span>${conn.status === 'setup' ? html` <span class="badge">being set up through a setup link</span>` : ''}</h2>
@@ -39,6 +59,7 @@ export function connectionCard(conn: ConnectionView, extra: SafeHtml | string = 
       <dt>Roles managed by</dt><dd>${conn.roles_managed_by === 'idp' ? 'the identity provider' : 'admins'}</dd>
       <dt>Membership sync</dt><dd>${conn.membership_sync === 'on_login' ? 'at login (flags apply at once)' : 'SCIM changes and login'}</dd>
     </dl>
+    ${metadataSection(ctx, conn)}
     <h3>Service provider settings</h3>
     <p class="help">Paste these into the identity provider's application settings.</p>
     ${spSettings(conn)}
@@ -63,9 +84,19 @@ export function connectionPages(c: Container): Router {
     const cards: SafeHtml[] = [];
     for (const conn of page.items) {
       const scim = can(p, 'read:directories') ? scimSection(ctx, conn.id, await directoryOf(c, conn.id)) : '';
-      cards.push(connectionCard(conn, scim));
+      cards.push(connectionCard(conn, scim, ctx));
     }
     res.send(connectionsPage(ctx, cards, page.next).value);
+  });
+
+  r.post('/connections/:id/metadata/refresh', async (req, res) => {
+    const p = principalOf(res);
+    requireCan(p, 'update:connections');
+    const report = await c.samlMetadata.refresh(String(req.params.id), 'manual', actorOf(p));
+    const what = report.changed
+      ? `certificates added: ${report.certificates_added.length}, removed: ${report.certificates_removed.length}${report.sso_url_changed ? ', SSO URL changed' : ''}`
+      : 'nothing changed';
+    await redirectWith(req, res, `/admin/connections#c-${report.connection_id}-title`, report.ok ? { kind: 'ok', text: `Metadata of ${report.name} refreshed: ${what}.` } : { kind: 'error', text: `Metadata of ${report.name} could not be refreshed: ${report.error} The last good metadata stays in use.` });
   });
   return r;
 }

@@ -50,7 +50,7 @@ export function memberActions(c: Container): Router {
       confirmPage(viewContext(req, res, 'organizations'), {
         title: 'Remove member',
         message: `Remove ${m.name ? `${m.name} (${m.email})` : m.email} from ${o.org.display_name}? Their account and other memberships are kept.${
-          o.connection ? ' A removal record stops login sync from adding them back until the identity provider grants access again.' : ''
+          o.connection ? ' A removal record stops sign-ins from adding them back, even when the identity provider sends the granting group again; only a re-grant through its SCIM provisioning, or clearing the record (DELETE /api/v1/organizations/{org}/removals/{user}), lets them back.' : ''
         }`,
         action: href(`${o.base}/members/${encodeURIComponent(m.user_id)}/remove`, { tab: tabOf(req) }),
         confirmLabel: 'Remove member',

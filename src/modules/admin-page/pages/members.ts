@@ -20,7 +20,7 @@ export const removeAllQuestion = (n: number, organization: string): string =>
 /** The line an SSO-governed organization shows instead of add and invite controls. */
 const removalNote = (o: OrgContext) =>
   o.connection
-    ? ' Their account and other memberships are kept; a removal record stops login sync from adding them back until the identity provider grants access again.'
+    ? ' Their account and other memberships are kept. A removal record stops sign-ins from adding them back, even when the identity provider sends the granting group again; only a re-grant through its SCIM provisioning, or clearing the record (DELETE /api/v1/organizations/{org}/removals/{user}), lets them back.'
     : ' Their account and other memberships are kept.';
 
 export function removeControl(o: OrgContext, m: Member, tab: Tab): SafeHtml {

@@ -11,6 +11,7 @@ import { StatelessRequestCache, REQUEST_TTL_MS, consumeRequestId } from './reque
 import type { RequestIds } from './request-ids.js';
 import { assertionIdsOf, checkSignatureAlgorithms, checkVerifiedResponse } from './response-checks.js';
 import { attributesWithoutValues } from './assertion-attributes.js';
+import { bindTransientSubject } from './transient-subject.js';
 
 export const CLOCK_SKEW_MS = 60_000;
 type SamlConnection = Connection & { type: 'saml'; idp: SamlIdp };
@@ -109,7 +110,8 @@ export class SamlService {
       await consumeRequestId(this.db, c.id, requestId, issued.issuedAtMs, now);
     }
     const attributes = { ...Object.fromEntries(attributesWithoutValues(profile.getAssertionXml()).map((n) => [n, []])), ...(profile.attributes ?? {}) } as Record<string, unknown>;
-    return { profile: toLoginProfile('saml', profile.nameID, attributes, c.attribute_mapping), requestId };
+    const login = toLoginProfile('saml', profile.nameID, attributes, c.attribute_mapping);
+    return { profile: bindTransientSubject(c, profile.nameID, profile.nameIDFormat, login), requestId };
   }
 
   /** The replay cache: an assertion id is accepted once, and remembered until it expires. */
