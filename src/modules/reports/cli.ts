@@ -19,6 +19,17 @@ function organizationTable(r: OrganizationReport): string {
     for (const f of r.flagged) lines.push(`${pad(f.user_id, 36)}  ${pad(f.email, 32)} ${pad(f.role, 6)}  ${pad(f.reason, 18)} ${f.flagged_at ?? ''}`);
     if (r.flagged_truncated) lines.push(`… ${r.summary.flagged - r.flagged.length} more (use --format csv for all)`);
   }
+  const pulls = r.recent_runs.flatMap((run) => (run.pull ? [{ run, pull: run.pull }] : []));
+  if (pulls.length) {
+    lines.push('', 'Recent directory pulls:');
+    for (const { run, pull } of pulls) {
+      const c = pull.changes;
+      const changed = [c.added && `added ${c.added}`, c.updated && `role changed ${c.updated}`, c.flagged && `flagged ${c.flagged} (${reasons(c.by_reason)})`, c.restored && `restored ${c.restored}`, c.skipped && `skipped ${c.skipped}`].filter(Boolean).join(', ') || 'no change here';
+      lines.push(`${run.at}  ${pull.directory_name} (${pull.kind})  run ${pull.run_id}  ${pull.status}${pull.complete ? '' : ', incomplete'}  ${pull.requests} requests  ${changed}`);
+      if (run.error) lines.push(`  error: ${run.error}`);
+      if (!pull.complete) lines.push('  changed nothing that depends on absence: users, groups and members it did not read are not flagged until a run completes');
+    }
+  }
   return lines.join('\n');
 }
 
