@@ -100,7 +100,7 @@ function pullSection(ctx: ViewContext, dir: Directory): SafeHtml {
   return html`<h3>Directory sync: ${KIND_LABEL[dir.kind] ?? dir.kind}</h3>
     ${settingsList(dir)}
     <p class="help">${dir.users} users and ${dir.groups} groups pulled. Status: <strong class="sync-state">${s?.state ?? 'idle'}</strong>.</p>
-    <dl class="sync-status">
+    <dl class="facts sync-status">
       <dt>Last run</dt><dd>${formatTime(s?.last_run_at ?? null)}${last ? html` (${last.status}, ${last.requests} requests)` : ''}</dd>
       <dt>Last success</dt><dd>${formatTime(s?.last_success_at ?? null)}</dd>
       <dt>Next run</dt><dd>${formatTime(s?.next_run_at ?? null)}</dd>

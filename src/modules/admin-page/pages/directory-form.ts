@@ -157,15 +157,17 @@ export function directoryFormPages(c: Container): Router {
     const conn = await load(req);
     const kind = kindOf(str(req.body, 'kind'));
     if (kind === 'scim') throw new AppError('invalid_body', 400, 'Choose Google Workspace or Microsoft Graph.');
-    const show = (status: number, errors: FieldErrors, formError?: string) =>
-      res.status(status).send(formPage(viewContext(req, res, 'connections'), conn, kind, valuesOf(req.body), errors, formError).value);
+    // The form comes back with its errors as a page like any other (200): a browser reports a 4xx
+    // document as a failed load, and nothing about this answer is an error of the request's transport.
+    const show = (errors: FieldErrors, formError?: string) =>
+      res.send(formPage(viewContext(req, res, 'connections'), conn, kind, valuesOf(req.body), errors, formError).value);
     const parsed = createDirectoryBody.safeParse(createBody(conn.id, kind, req.body));
-    if (!parsed.success) return show(400, fieldErrors(parsed.error.issues));
+    if (!parsed.success) return show(fieldErrors(parsed.error.issues));
     const { kind: _k, ...input } = parsed.data;
     try {
       await c.pullDirectories.create({ ...input, kind }, actorOf(p));
     } catch (err) {
-      if (err instanceof AppError && err.status < 500) return show(err.status, new Map(), err.message);
+      if (err instanceof AppError && err.status < 500) return show(new Map(), err.message);
       throw err;
     }
     await redirectWith(req, res, `/admin/connections#c-${conn.id}-title`, { kind: 'ok', text: createdText(kind, input.name ?? conn.name) });
