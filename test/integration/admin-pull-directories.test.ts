@@ -174,4 +174,25 @@ describe('admin page: pulled directory status and "Sync now"', () => {
     expect((await reader.postMultipart(`/admin/directories/${id}/credentials`, { client_secret: 'stolen' })).status).toBe(403);
     expect(await sealedSecret(id)).toBe('graph-secret');
   });
+
+  it('a multipart form is held to the same CSRF rule as any other, and an oversized one changes nothing', async () => {
+    await a.get(`/admin/connections/${seed.connectionId}/directory/new?kind=microsoft_graph`);
+    const fields = { kind: 'microsoft_graph', tenant_id: 'tenant-1', client_id: 'app-1', client_secret: 'graph-secret' };
+    const post = (body: FormData, origin: string) =>
+      fetch(`${t.url}/admin/connections/${seed.connectionId}/pull-directory`, { method: 'POST', headers: { cookie: a.cookieHeader(), origin }, body, redirect: 'manual' });
+    const form = (withToken: boolean, extra: Record<string, string> = {}) => {
+      const f = new FormData();
+      if (withToken) f.set('_csrf', a.csrf);
+      for (const [k, v] of Object.entries({ ...fields, ...extra })) f.set(k, v);
+      return f;
+    };
+    expect((await post(form(false), new URL(t.url).origin)).status).toBe(403);
+    expect((await post(form(true), 'https://evil.example')).status).toBe(403);
+    const big = await post(form(true, { name: 'x'.repeat(70 * 1024) }), new URL(t.url).origin);
+    expect(big.status).toBe(413);
+    expect(await big.text()).toContain('<!doctype html>');
+    expect(await directoriesOf()).toHaveLength(0);
+    expect((await post(form(true), new URL(t.url).origin)).status).toBe(303);
+    expect(await directoriesOf()).toHaveLength(1);
+  });
 });
