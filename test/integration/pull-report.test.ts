@@ -100,6 +100,7 @@ describe("pull runs in the organization's sync report", () => {
         changes: { flagged: 2, restored: 0, added: 0, by_reason: { idp_deactivated: 1, idp_group_removed: 1 } },
       },
     });
+    expect((await report('eng')).summary).toMatchObject({ directory_kind: 'microsoft_graph', last_pull_at: expect.any(String), last_pull_success_at: expect.any(String) });
     const all = pullRuns(await report('all-hands'));
     expect(all).toHaveLength(1);
     expect(all[0].pull).toMatchObject({ run_id: runId, organization_id: w.all.id, changes: { flagged: 1, by_reason: { idp_deactivated: 1 } } });
@@ -117,9 +118,12 @@ describe("pull runs in the organization's sync report", () => {
     expect(page).toMatch(/directory pull \(schedule\)/);
     expect(page).toContain('Acme Entra');
     expect(page).toContain('2 flagged</span> (');
+    expect(page).toContain('<dt>Last directory pull</dt>');
+    expect(page).not.toContain('Last SCIM activity');
     const cli = await runCli(['report', '--org', 'eng'], { DATABASE_URL: t.database.url, ORGSYNC_SECRET: 'test-secret-0123456789', LOG_LEVEL: 'silent' });
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain('Recent directory pulls:');
+    expect(cli.stdout).toMatch(/last directory pull \d{4}-.*last complete pull \d{4}-/);
     expect(cli.stdout).toMatch(new RegExp(`Acme Entra \\(microsoft_graph\\)  run ${runId}  succeeded  \\d+ requests  flagged 2 \\(`));
 
     // A quiet round writes no report entry.
@@ -176,6 +180,7 @@ describe("pull runs in the organization's sync report", () => {
 
     const globex = await report('globex-eng');
     expect(globex.recent_runs).toEqual([]);
+    expect(globex.summary).toMatchObject({ directory_kind: null, last_pull_at: null, last_pull_success_at: null });
     const text = JSON.stringify(globex);
     for (const leak of [w.dirId, 'Acme Entra', 'microsoft_graph', 'pull_run']) expect(text).not.toContain(leak);
     expect((await t.api('GET', `/api/v1/sync-runs?organization=globex-eng`)).body.sync_runs).toEqual([]);

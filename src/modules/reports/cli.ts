@@ -12,7 +12,9 @@ function organizationTable(r: OrganizationReport): string {
   const lines = [
     `${r.organization.name}  ${r.connection ? `governed by ${r.connection.name} (${r.connection.type})` : 'not SSO-enabled'}`,
     `active ${r.summary.active}  flagged ${r.summary.flagged}  ${reasons(r.summary.by_reason)}`,
-    `last SCIM activity ${r.summary.last_scim_activity_at ?? 'never'}  last login sync ${r.summary.last_login_sync_at ?? 'never'}`,
+    r.summary.directory_kind === 'google_workspace' || r.summary.directory_kind === 'microsoft_graph'
+      ? `last directory pull ${r.summary.last_pull_at ?? 'never'}  last complete pull ${r.summary.last_pull_success_at ?? 'never'}  last login sync ${r.summary.last_login_sync_at ?? 'never'}`
+      : `last SCIM activity ${r.summary.last_scim_activity_at ?? 'never'}  last login sync ${r.summary.last_login_sync_at ?? 'never'}`,
   ];
   if (r.flagged.length) {
     lines.push('', `${pad('USER', 36)}  ${pad('EMAIL', 32)} ${pad('ROLE', 6)}  ${pad('REASON', 18)} FLAGGED AT`);

@@ -90,7 +90,10 @@ function reportPage(ctx: ViewContext, o: OrgContext, report: OrganizationReport,
     <dl class="summary">
       <div><dt>Active members</dt><dd id="count-active">${s.active}</dd></div>
       <div><dt>Flagged members</dt><dd id="count-flagged" class="${s.flagged ? 'count-flagged' : ''}">${s.flagged}</dd></div>
-      <div><dt>Last SCIM activity</dt><dd class="when">${formatTime(s.last_scim_activity_at)}</dd></div>
+      ${s.directory_kind === 'google_workspace' || s.directory_kind === 'microsoft_graph'
+        ? html`<div><dt>Last directory pull</dt><dd class="when">${formatTime(s.last_pull_at)}</dd></div>
+          <div><dt>Last complete pull</dt><dd class="when">${formatTime(s.last_pull_success_at)}</dd></div>`
+        : html`<div><dt>Last SCIM activity</dt><dd class="when">${formatTime(s.last_scim_activity_at)}</dd></div>`}
       <div><dt>Last login sync</dt><dd class="when">${formatTime(s.last_login_sync_at)}</dd></div>
     </dl>
     <section aria-labelledby="activity-title-h">
