@@ -83,7 +83,7 @@ function rotateForm(ctx: ViewContext, dir: Directory): SafeHtml {
     <form method="post" action="/admin/directories/${dir.id}/credentials" class="stack" enctype="multipart/form-data">
       ${csrfField(ctx)}
       ${graph
-        ? html`<label for="${id}-secret">New client secret</label><input id="${id}-secret" name="client_secret" type="password" autocomplete="off" required>`
+        ? html`<label for="${id}-secret">New client secret</label><input id="${id}-secret" name="client_secret" type="password" autocomplete="new-password" required>`
         : html`<label for="${id}-file">New JSON key file</label><input id="${id}-file" name="service_account_key_file" type="file" accept=".json,application/json">
           <label for="${id}-paste">Or paste the JSON key</label><textarea id="${id}-paste" name="service_account_key" rows="4" spellcheck="false" autocomplete="off"></textarea>`}
       <p class="help">It replaces the stored one at once; the next sync uses it. It is never shown again.</p>

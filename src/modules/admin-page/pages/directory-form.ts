@@ -36,7 +36,7 @@ const optional = (v: string): string | undefined => (v.trim() === '' ? undefined
 /** One labelled input with its help and, after a failed submit, its error (linked for screen readers). */
 function field(
   errors: FieldErrors,
-  opts: { name: string; label: string; value?: string; type?: string; help?: string | SafeHtml; required?: boolean; autocomplete?: string; textarea?: boolean; accept?: string },
+  opts: { name: string; label: string; value?: string; type?: string; help?: string | SafeHtml; required?: boolean; autocomplete?: string; textarea?: boolean; accept?: string; note?: string },
 ): SafeHtml {
   const id = `f-${opts.name}`;
   const err = errors.get(opts.name);
@@ -46,7 +46,7 @@ function field(
     ? html`<textarea${common} rows="6" spellcheck="false" autocomplete="off">${opts.value ?? ''}</textarea>`
     : html`<input${common} type="${opts.type ?? 'text'}" value="${opts.type === 'file' || opts.type === 'password' ? '' : (opts.value ?? '')}" spellcheck="false" autocomplete="${opts.autocomplete ?? 'off'}"${opts.accept ? html` accept="${opts.accept}"` : ''}>`;
   return html`<div class="field">
-    <label for="${id}">${opts.label}${opts.required ? '' : html` <span class="muted small">(optional)</span>`}</label>
+    <label for="${id}">${opts.label}${opts.required ? '' : html` <span class="muted small">(${opts.note ?? 'optional'})</span>`}</label>
     ${control}
     ${opts.help ? html`<p id="${id}-help" class="help">${opts.help}</p>` : ''}
     ${err ? html`<p id="${id}-error" class="field-error">${err}</p>` : ''}
@@ -68,15 +68,15 @@ function kindFields(kind: FormKind, errors: FieldErrors, v: Values): SafeHtml {
       <p class="help">An app registration in the customer's Entra ID with the application permissions <code>User.Read.All</code> and <code>GroupMember.Read.All</code>, admin consent granted (<a href="https://learn.microsoft.com/graph/auth-v2-service">Microsoft's guide</a>).</p>
       ${field(errors, { name: 'tenant_id', label: 'Tenant ID', value: v.tenant_id, required: true, help: 'The directory (tenant) ID, a GUID, or the tenant\u2019s primary domain.' })}
       ${field(errors, { name: 'client_id', label: 'Client ID', value: v.client_id, required: true, help: 'The application (client) ID of the app registration.' })}
-      ${field(errors, { name: 'client_secret', label: 'Client secret', type: 'password', required: true, help: 'The secret\u2019s value (not its ID). It is stored encrypted and never shown again.' })}
+      ${field(errors, { name: 'client_secret', label: 'Client secret', type: 'password', autocomplete: 'new-password', required: true, help: 'The secret\u2019s value (not its ID). It is stored encrypted and never shown again.' })}
       ${endpointFields(errors, v, kind)}
     </fieldset>`;
   }
   if (kind === 'google_workspace') {
     return html`<fieldset><legend>Google Workspace service account</legend>
       <p class="help">A service account with domain-wide delegation for the scopes <code>admin.directory.user.readonly</code>, <code>admin.directory.group.readonly</code> and <code>admin.directory.group.member.readonly</code>.</p>
-      ${field(errors, { name: 'service_account_key_file', label: 'Service account JSON key file', type: 'file', accept: '.json,application/json', help: 'Upload the key file Google gave you, or paste its contents below. It is stored encrypted and never shown again.' })}
-      ${field(errors, { name: 'service_account_key', label: 'Or paste the JSON key', textarea: true })}
+      ${field(errors, { name: 'service_account_key_file', label: 'Service account JSON key file', type: 'file', accept: '.json,application/json', note: 'this or the pasted key', help: 'Upload the key file Google gave you, or paste its contents below. It is stored encrypted and never shown again.' })}
+      ${field(errors, { name: 'service_account_key', label: 'Or paste the JSON key', textarea: true, note: 'this or the file' })}
       ${field(errors, { name: 'admin_email', label: 'Admin email to impersonate', value: v.admin_email, type: 'email', required: true, help: 'A Workspace administrator who can read users and groups; the service account acts as this person.' })}
       ${field(errors, { name: 'customer_id', label: 'Customer ID', value: v.customer_id, help: 'From the Admin console (Account \u2192 Account settings), like C01abc23d. Give this or the domain, not both; neither means the whole account.' })}
       ${field(errors, { name: 'domain', label: 'Domain', value: v.domain, help: 'Only the users of one domain of the account, like example.com.' })}
