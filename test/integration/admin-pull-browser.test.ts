@@ -60,6 +60,7 @@ describe.skipIf(!hasChromium)('admin page: pulled directory in headless Chromium
 
   it('refuses a bad Google service account key with a clear message and creates nothing', async () => {
     await page.goto(`${t.url}/admin/connections`);
+    await checkBoth('connections-without-directory');
     await page.getByRole('link', { name: 'Pull from Google Workspace' }).click();
     await page.waitForURL(/\/directory\/new\?kind=google_workspace$/);
     await checkBoth('google-form');
