@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { loadConfig } from '../src/config/index.js';
 import { createContainer, type Container } from '../src/container.js';
 import { createLogger } from '../src/platform/logger.js';
+import { changesOfPullRun } from '../src/modules/pull-directories/run-summary.js';
 import { PullRunner } from '../src/modules/pull-directories/runner.js';
 
 const MiB = (n: number) => `${Math.round(n / 1048576)} MiB`;
@@ -71,6 +72,13 @@ async function scenario(users: number, groups: number): Promise<void> {
     const suspended = await runner.run(id, 'manual');
     const flagged = await c.db('memberships').where({ organization_id: orgId, status: 'flagged', flagged_reason: 'idp_deactivated' }).count<Array<{ n: number }>>({ n: '*' });
     console.log(`1,000 suspensions: next run ${(performance.now() - t0).toFixed(0)} ms, ${'requests' in suspended ? suspended.requests : 0} requests, ${Number(flagged[0]!.n)} memberships flagged idp_deactivated`);
+    // What the run's entry in the organization's sync report costs: counting its per-user runs again.
+    if ('runId' in suspended) {
+      t0 = performance.now();
+      const changes = await changesOfPullRun(c.db, suspended.runId);
+      const entry = await c.db('sync_runs').where({ pull_run_id: suspended.runId, trigger: 'pull' }).first<{ pull: string } | undefined>('pull');
+      console.log(`  its sync-report entry: ${changes.get(orgId)?.flagged ?? 0} flags counted from the run's sync runs in ${(performance.now() - t0).toFixed(0)} ms; stored changes ${JSON.stringify(entry ? JSON.parse(entry.pull).changes : null)}`);
+    }
   } finally {
     fake.child.kill();
     await c.close();

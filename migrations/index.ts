@@ -40,6 +40,8 @@ import * as m281 from './281-domain-challenges.js';
 import * as m282 from './282-connections-status.js';
 import * as m293 from './293-saml-metadata-refresh.js';
 import * as m273 from './273-audit-membership-changes-index.js';
+import * as m284 from './284-sync-runs-pull-run.js';
+import * as m285 from './285-sync-runs-pull-summary.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -91,6 +93,8 @@ const migrations: Array<[string, Migration]> = [
   ['281-domain-challenges', m281],
   ['282-connections-status', m282],
   ['273-audit-membership-changes-index', m273],
+  ['284-sync-runs-pull-run', m284],
+  ['285-sync-runs-pull-summary', m285],
   ['293-saml-metadata-refresh', m293],
 ];
 

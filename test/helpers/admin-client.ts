@@ -60,6 +60,22 @@ export class AdminClient {
     return { status: res.status, location: res.headers.get('location'), text: await res.text() };
   }
 
+  /** Posts a `multipart/form-data` form (file fields as `{ file, name }`), as a browser does for forms with a file input. */
+  async postMultipart(path: string, fields: Record<string, string | { file: string; name: string }>): Promise<AdminResponse> {
+    const body = new FormData();
+    body.set('_csrf', this.csrf);
+    for (const [k, v] of Object.entries(fields)) {
+      if (typeof v === 'string') body.append(k, v);
+      else body.append(k, new Blob([v.file], { type: 'application/json' }), v.name);
+    }
+    const headers: Record<string, string> = { origin: new URL(this.baseUrl).origin };
+    const cookie = this.cookieHeader();
+    if (cookie) headers.cookie = cookie;
+    const res = await fetch(this.baseUrl + path, { method: 'POST', headers, body, redirect: 'manual' });
+    this.remember(res);
+    return { status: res.status, location: res.headers.get('location'), text: await res.text() };
+  }
+
   async signIn(key: string): Promise<AdminResponse> {
     await this.get('/admin/sign-in');
     return this.post('/admin/sign-in', { api_key: key });

@@ -3,6 +3,7 @@ import express, { Router, type RequestHandler } from 'express';
 import type { Container } from '../../container.js';
 import { authRoutes, loadPrincipal } from './auth.js';
 import { csrfGuard, csrfSetup } from './csrf.js';
+import { multipartForms } from './multipart.js';
 import { anonymousRateLimit } from '../../http/anonymous-limit.js';
 import { adminErrorHandler, adminNotFound } from './errors.js';
 import { organizationPages } from './pages/organizations.js';
@@ -12,6 +13,7 @@ import { memberPages } from './pages/members.js';
 import { memberActions } from './pages/member-actions.js';
 import { reportPages } from './pages/report.js';
 import { directoryPages } from './pages/directories.js';
+import { directoryFormPages } from './pages/directory-form.js';
 import { webhookPages } from './pages/webhooks.js';
 import { setupLinkPages } from './pages/setup-links.js';
 
@@ -41,6 +43,7 @@ export function adminPage(c: Container, session: RequestHandler): Router {
   // Anyone may call these before signing in: limited per client before any other work.
   r.use(['/sign-in', '/sso'], anonymousRateLimit(c.rateLimiter, c.config.rateLimitAnonymousPerMinute));
   r.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 2000 }));
+  r.use(multipartForms());
   r.use(csrfGuard(() => c.config.publicUrl));
   r.use(authRoutes(c));
   r.use(loadPrincipal(c));
@@ -52,6 +55,7 @@ export function adminPage(c: Container, session: RequestHandler): Router {
   r.use(auditPages(c));
   r.use(connectionPages(c));
   r.use(directoryPages(c));
+  r.use(directoryFormPages(c));
   r.use(webhookPages(c));
   r.use(setupLinkPages(c));
   r.use(adminNotFound);

@@ -29,7 +29,7 @@ export interface GrantApplier {
    * For a connection that applies SCIM grants immediately, a function that adds, restores and
    * re-roles what the rules grant one user (it never flags); null for `on_login` connections.
    */
-  forConnection(trx: Trx, connectionId: string): Promise<((userId: string, actor: Actor) => Promise<void>) | null>;
+  forConnection(trx: Trx, connectionId: string): Promise<((userId: string, actor: Actor, pullRunId?: string) => Promise<void>) | null>;
 }
 
 /**
@@ -80,17 +80,17 @@ export class ScimFlagListener implements ScimLifecycleListener {
     const restored = await this.writer.restore(trx, keys, change.at, actor, this.evidence(change), RESTORED_BY_GRANT);
     const cleared = await clearRemovalRecords(trx, this.audit, keys, actor, this.evidence(change));
     await this.writeRuns(trx, change, { restored, cleared });
-    await this.applyGrants(trx, change.connectionId, userIds, actor);
+    await this.applyGrants(trx, change, userIds, actor);
   }
 
-  private async applyGrants(trx: Trx, connectionId: string, userIds: string[], actor: Actor): Promise<void> {
+  private async applyGrants(trx: Trx, change: ScimUserChange | ScimGroupMembershipChange, userIds: string[], actor: Actor): Promise<void> {
     if (!this.grants || userIds.length === 0) return;
-    const apply = await this.grants.forConnection(trx, connectionId);
-    if (apply) for (const userId of userIds) await apply(userId, actor);
+    const apply = await this.grants.forConnection(trx, change.connectionId);
+    if (apply) for (const userId of userIds) await apply(userId, actor, change.pullRunId);
   }
 
   private evidence(change: ScimUserChange | ScimGroupMembershipChange): FlagEvidence {
-    const base: FlagEvidence = { channel: 'scim', action: change.action, at: change.at, directory_id: change.directoryId };
+    const base: FlagEvidence = { channel: 'scim', action: change.action, at: change.at, directory_id: change.directoryId, ...(change.pullRunId ? { pull_run_id: change.pullRunId } : {}) };
     return 'groupId' in change ? { ...base, group: change.groupDisplayName, group_id: change.groupId } : base;
   }
 
@@ -113,7 +113,7 @@ export class ScimFlagListener implements ScimLifecycleListener {
     const userId = change.userId;
     if (change.newAccount) {
       // Nothing to restore or clear on an account this write created; grants may still apply.
-      await this.applyGrants(trx, change.connectionId, [userId], scimActor(change.directoryId));
+      await this.applyGrants(trx, change, [userId], scimActor(change.directoryId));
       return;
     }
     const keys = (await governedMembershipsOfUser(trx, userId, change.connectionId)).map((m) => ({ organizationId: m.organization_id, userId }));
@@ -132,7 +132,7 @@ export class ScimFlagListener implements ScimLifecycleListener {
       run.restored = restored.map((k) => ({ organization_id: k.organizationId }));
       await insertSyncRuns(trx, [run]);
     }
-    await this.applyGrants(trx, change.connectionId, [userId], actor);
+    await this.applyGrants(trx, change, [userId], actor);
   }
 
   private async groupLost(trx: Trx, change: ScimGroupMembershipChange): Promise<void> {
@@ -177,6 +177,6 @@ export class ScimFlagListener implements ScimLifecycleListener {
   }
 
   private run(change: ScimUserChange | ScimGroupMembershipChange, userId: string): SyncRun {
-    return emptyRun({ id: this.ids.uuid(), trigger: 'scim', user_id: userId, connection_id: change.connectionId, directory_id: change.directoryId, at: change.at });
+    return emptyRun({ id: this.ids.uuid(), trigger: 'scim', user_id: userId, connection_id: change.connectionId, directory_id: change.directoryId, at: change.at, pull_run_id: change.pullRunId });
   }
 }

@@ -18,6 +18,8 @@ export interface ApplyContext {
   evidence: FlagEvidence;
   /** Set when the run's groups were incomplete: the run records why, and what it held back. */
   incomplete?: Omit<IncompleteSync, 'held'>;
+  /** The pull run whose page caused this sync, if any. */
+  pullRunId?: string;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function applyPlan(
   runId: string,
   changes: readonly Change[],
 ): Promise<SyncRun> {
-  const run: SyncRun = emptyRun({ id: runId, trigger: ctx.trigger, user_id: ctx.userId, connection_id: ctx.connectionId, directory_id: null, at: ctx.at });
+  const run: SyncRun = emptyRun({ id: runId, trigger: ctx.trigger, user_id: ctx.userId, connection_id: ctx.connectionId, directory_id: null, at: ctx.at, pull_run_id: ctx.pullRunId });
   const roleChanges = new Map<Role, string[]>();
   const keep: string[] = [];
   const held: IncompleteSync['held'] = [];

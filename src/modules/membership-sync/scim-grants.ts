@@ -16,8 +16,8 @@ export function scimGrantsThroughRules(connections: ConnectionService, membershi
       if ((await membershipSyncMode(trx, id)) !== 'scim_and_login') return null;
       const connection = await connections.load(trx, id);
       if (!connection) return null;
-      return async (userId: string, actor: Actor) => {
-        await membershipSync.syncUser(trx, { connection, userId, trigger: 'scim', actor, lostGrant: null });
+      return async (userId: string, actor: Actor, pullRunId?: string) => {
+        await membershipSync.syncUser(trx, { connection, userId, trigger: 'scim', actor, lostGrant: null, pullRunId });
       };
     },
   };

@@ -26,8 +26,10 @@ export interface SyncUserInput {
    * the sync then flags nothing and lowers no role, and the run is recorded as incomplete.
    */
   loginGroupsIncomplete?: GroupsIncompleteReason | null;
-  trigger: SyncTrigger;
+  trigger: Exclude<SyncTrigger, 'pull'>;
   actor: Actor;
+  /** The pull run whose page caused this sync (a pulled directory's grants), recorded on the run. */
+  pullRunId?: string;
   /**
    * Flag active memberships the rules no longer grant with this reason (`login_lost_grant` at
    * login). `null`: only add, restore and re-role — SCIM removals are flagged by the flags module.
@@ -66,7 +68,7 @@ export class MembershipSyncService {
       at,
       connection_id: connection.id,
     };
-    const run = await applyPlan(trx, { audit: this.audit, events: this.events }, { userId, connectionId: connection.id, trigger: input.trigger, actor: input.actor, at, evidence, incomplete }, this.ids.uuid(), changes);
+    const run = await applyPlan(trx, { audit: this.audit, events: this.events }, { userId, connectionId: connection.id, trigger: input.trigger, actor: input.actor, at, evidence, incomplete, pullRunId: input.pullRunId }, this.ids.uuid(), changes);
     if (!input.alwaysRecord && !changedSomething(run)) return null;
     await insertSyncRun(trx, run);
     return run;

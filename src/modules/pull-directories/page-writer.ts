@@ -256,11 +256,11 @@ export class PageWriter {
   }
 
   private userChange(row: UserRow, action: string): ScimUserChange {
-    return { directoryId: this.src.directoryId, connectionId: this.src.connectionId, scimUserId: row.id, userId: row.user_id, at: this.src.at, action };
+    return { directoryId: this.src.directoryId, connectionId: this.src.connectionId, scimUserId: row.id, userId: row.user_id, at: this.src.at, action, pullRunId: this.src.runId };
   }
 
   private groupChange(row: gq.ScimGroupRow, members: ScimGroupMembershipChange['members'], action: string): ScimGroupMembershipChange {
-    return { directoryId: this.src.directoryId, connectionId: this.src.connectionId, groupId: row.id, groupDisplayName: row.display_name, groupExternalId: row.external_id, members, at: this.src.at, action };
+    return { directoryId: this.src.directoryId, connectionId: this.src.connectionId, groupId: row.id, groupDisplayName: row.display_name, groupExternalId: row.external_id, members, at: this.src.at, action, pullRunId: this.src.runId };
   }
 
   private async record(row: UserRow, types: EventType[], action: string): Promise<void> {

@@ -26,4 +26,6 @@ export interface PullChangeSource {
   /** `Microsoft Graph` or `Google Workspace`. */
   label: string;
   at: string;
+  /** The pull run this page belongs to: recorded on the sync runs and flag evidence it writes. */
+  runId: string;
 }

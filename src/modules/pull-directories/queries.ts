@@ -64,6 +64,8 @@ export async function insertRun(db: Executor, row: PullRunRow): Promise<void> {
   await db('directory_pull_runs').insert(row);
 }
 
+export const runningRuns = (db: Executor, directoryId: string) => db<PullRunRow>('directory_pull_runs').where({ directory_id: directoryId, status: 'running' });
+
 export async function finishRun(db: Executor, id: string, fields: Pick<PullRunRow, 'status' | 'finished_at' | 'requests' | 'counts' | 'error'>): Promise<void> {
   await db('directory_pull_runs').where({ id }).update(fields);
 }

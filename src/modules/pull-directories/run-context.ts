@@ -33,7 +33,9 @@ export class PullRunContext {
     private readonly lease: { owner: string; ttlMs: number },
     /** The source's saved cursor (JSON), null before the first run. */
     public cursor: unknown,
-    private readonly stopping: () => boolean = () => false,
+    private readonly stopping: () => boolean,
+    /** The run's id, recorded on what its pages write. */
+    readonly runId: string,
   ) {}
 
   count(name: string, n = 1): void {
@@ -46,7 +48,7 @@ export class PullRunContext {
     if (this.stopping()) throw new PullError('stopped', 'the server is shutting down; the run resumes later');
     await this.renewLease();
     const counts = await inTransaction(this.c.db, async (trx) => {
-      const w = new PageWriter(this.c, trx, { directoryId: this.target.directoryId, connectionId: this.target.connectionId, label: this.label, at: this.c.clock.now().toISOString() });
+      const w = new PageWriter(this.c, trx, { directoryId: this.target.directoryId, connectionId: this.target.connectionId, label: this.label, at: this.c.clock.now().toISOString(), runId: this.runId });
       await fn(w, trx);
       await q.saveCursor(trx, this.target.directoryId, JSON.stringify(nextCursor));
       return w.counts;

@@ -12,12 +12,25 @@ function organizationTable(r: OrganizationReport): string {
   const lines = [
     `${r.organization.name}  ${r.connection ? `governed by ${r.connection.name} (${r.connection.type})` : 'not SSO-enabled'}`,
     `active ${r.summary.active}  flagged ${r.summary.flagged}  ${reasons(r.summary.by_reason)}`,
-    `last SCIM activity ${r.summary.last_scim_activity_at ?? 'never'}  last login sync ${r.summary.last_login_sync_at ?? 'never'}`,
+    r.summary.directory_kind === 'google_workspace' || r.summary.directory_kind === 'microsoft_graph'
+      ? `last directory pull ${r.summary.last_pull_at ?? 'never'}  last complete pull ${r.summary.last_pull_success_at ?? 'never'}  last login sync ${r.summary.last_login_sync_at ?? 'never'}`
+      : `last SCIM activity ${r.summary.last_scim_activity_at ?? 'never'}  last login sync ${r.summary.last_login_sync_at ?? 'never'}`,
   ];
   if (r.flagged.length) {
     lines.push('', `${pad('USER', 36)}  ${pad('EMAIL', 32)} ${pad('ROLE', 6)}  ${pad('REASON', 18)} FLAGGED AT`);
     for (const f of r.flagged) lines.push(`${pad(f.user_id, 36)}  ${pad(f.email, 32)} ${pad(f.role, 6)}  ${pad(f.reason, 18)} ${f.flagged_at ?? ''}`);
     if (r.flagged_truncated) lines.push(`… ${r.summary.flagged - r.flagged.length} more (use --format csv for all)`);
+  }
+  const pulls = r.recent_runs.flatMap((run) => (run.pull ? [{ run, pull: run.pull }] : []));
+  if (pulls.length) {
+    lines.push('', 'Recent directory pulls:');
+    for (const { run, pull } of pulls) {
+      const c = pull.changes;
+      const changed = [c.added && `added ${c.added}`, c.updated && `role changed ${c.updated}`, c.flagged && `flagged ${c.flagged} (${reasons(c.by_reason)})`, c.restored && `restored ${c.restored}`, c.skipped && `skipped ${c.skipped}`].filter(Boolean).join(', ') || 'no change here';
+      lines.push(`${run.at}  ${pull.directory_name} (${pull.kind})  run ${pull.run_id}  ${pull.status}${pull.complete ? '' : ', incomplete'}  ${pull.requests} requests  ${changed}`);
+      if (run.error) lines.push(`  error: ${run.error}`);
+      if (!pull.complete) lines.push('  changed nothing that depends on absence: users, groups and members it did not read are not flagged until a run completes');
+    }
   }
   return lines.join('\n');
 }

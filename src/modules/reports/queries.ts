@@ -43,12 +43,16 @@ export interface ReportOrganization {
   connection_name: string | null;
   connection_type: string | null;
   last_scim_activity_at: string | null;
+  directory_kind: 'scim' | 'google_workspace' | 'microsoft_graph' | null;
+  last_pull_at: string | null;
+  last_pull_success_at: string | null;
 }
 
 function organizationsQuery(db: Executor) {
   return db('organizations as o')
     .leftJoin('connections as c', 'c.id', 'o.connection_id')
     .leftJoin('directories as d', 'd.connection_id', 'o.connection_id')
+    .leftJoin('directory_pull_state as ps', 'ps.directory_id', 'd.id')
     .select<ReportOrganization[]>(
       'o.id',
       'o.name',
@@ -56,6 +60,9 @@ function organizationsQuery(db: Executor) {
       'c.name as connection_name',
       'c.type as connection_type',
       'd.last_activity_at as last_scim_activity_at',
+      'd.kind as directory_kind',
+      'ps.last_run_at as last_pull_at',
+      'ps.last_success_at as last_pull_success_at',
     );
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 export const syncRunSchema = z.object({
   id: z.string(),
-  trigger: z.enum(['login', 'scim', 'reconcile']),
+  trigger: z.enum(['login', 'scim', 'reconcile', 'pull']).describe('`pull`: the summary of one Google Workspace or Microsoft Graph pull run in one organization (see `pull`).'),
   user_id: z.string().nullable(),
   connection_id: z.string().nullable(),
   directory_id: z.string().nullable(),
@@ -21,4 +21,32 @@ export const syncRunSchema = z.object({
     })
     .nullable()
     .describe('Set when a login sync ran on an incomplete group list (Entra group overage, no groups attribute): it flagged nothing and lowered no role; `held` lists what a complete list could have changed.'),
+  pull_run_id: z.string().nullable().describe('The pull run that wrote this run (changes of a pulled directory); null otherwise.'),
+  pull: z
+    .object({
+      run_id: z.string(),
+      organization_id: z.string(),
+      directory_id: z.string(),
+      directory_name: z.string(),
+      kind: z.enum(['google_workspace', 'microsoft_graph']),
+      trigger: z.enum(['schedule', 'manual']),
+      status: z.enum(['succeeded', 'failed', 'interrupted']),
+      complete: z.boolean(),
+      started_at: z.string(),
+      finished_at: z.string(),
+      requests: z.number().int(),
+      counts: z.record(z.string(), z.number()),
+      changes: z.object({
+        added: z.number().int(),
+        updated: z.number().int(),
+        flagged: z.number().int(),
+        restored: z.number().int(),
+        skipped: z.number().int(),
+        by_reason: z.record(z.string(), z.number()),
+      }),
+    })
+    .nullable()
+    .describe(
+      'Trigger `pull`: one pull run as this organization sees it: the directory, its kind, the run id, how it ended (`error` says why it failed), what it read, and what it changed here. A run that did not complete (`complete: false`) applied only what the source stated on the pages it read (a suspension, a deletion); nothing that depends on absence (users, groups or members no longer listed) changed.',
+    ),
 });

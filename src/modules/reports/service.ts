@@ -13,7 +13,15 @@ const RECENT_RUNS = 20;
 export interface OrganizationSummary {
   organization: { id: string; name: string };
   connection: { id: string; name: string; type: string } | null;
-  summary: q.OrgCounts & { last_scim_activity_at: string | null; last_login_sync_at: string | null };
+  summary: q.OrgCounts & {
+    last_scim_activity_at: string | null;
+    last_login_sync_at: string | null;
+    /** The governing connection's directory: `scim`, a pull kind, or null without one. */
+    directory_kind: q.ReportOrganization['directory_kind'];
+    /** Pull directories: when the last run started and when one last completed (null otherwise). */
+    last_pull_at: string | null;
+    last_pull_success_at: string | null;
+  };
 }
 
 type Flagged = Omit<q.ReportRow, 'status'>;
@@ -52,6 +60,9 @@ export class ReportService {
         ...(counts ?? { active: 0, flagged: 0, by_reason: {} }),
         last_scim_activity_at: org.last_scim_activity_at,
         last_login_sync_at: await q.lastLoginSyncAt(this.db, org.id),
+        directory_kind: org.directory_kind ?? null,
+        last_pull_at: org.last_pull_at ?? null,
+        last_pull_success_at: org.last_pull_success_at ?? null,
       },
     };
   }

@@ -2,7 +2,7 @@ import type { Executor } from '../../platform/db.js';
 import { parseJson } from '../../platform/db.js';
 import type { FlagReason, Role, SkipReason } from '../memberships/types.js';
 
-export type SyncTrigger = 'login' | 'scim' | 'reconcile';
+export type SyncTrigger = 'login' | 'scim' | 'reconcile' | 'pull';
 
 /**
  * Why a login's group list could not say what the user lost: Entra sent a link instead of the groups
@@ -17,6 +17,40 @@ export interface IncompleteSync {
   fallback: 'directory_groups' | 'kept_memberships';
   /** Memberships a complete list could have flagged or moved to a lower role: kept as they were. */
   held: Array<{ organization_id: string; withheld: 'flag' | 'role_change' }>;
+}
+
+/** What a pull run did in one organization: how many memberships it changed, by kind. */
+export interface PullChanges {
+  added: number;
+  updated: number;
+  flagged: number;
+  restored: number;
+  skipped: number;
+  by_reason: Partial<Record<FlagReason, number>>;
+}
+
+/**
+ * A pull run (Google Workspace, Microsoft Graph) as one organization's report shows it: the
+ * evidence (directory, kind, run id, status, error, what the run read and changed) and what it
+ * changed in this organization. A run that did not complete (`complete: false`) applied only what
+ * the source stated explicitly on the pages it read; nothing that depends on absence changed.
+ */
+export interface PullRunSummary {
+  run_id: string;
+  organization_id: string;
+  directory_id: string;
+  directory_name: string;
+  kind: 'google_workspace' | 'microsoft_graph';
+  trigger: 'schedule' | 'manual';
+  status: 'succeeded' | 'failed' | 'interrupted';
+  complete: boolean;
+  started_at: string;
+  finished_at: string;
+  requests: number;
+  /** The whole run's counts (users created, suspended, deleted, group members removed, …). */
+  counts: Record<string, number>;
+  /** What the run changed in this organization's memberships. */
+  changes: PullChanges;
 }
 
 /** SPEC §5 sync run. Reconcile runs cover many users: their entries carry `user_id`. */
@@ -35,6 +69,10 @@ export interface SyncRun {
   error: string | null;
   /** Set when a login sync ran on an incomplete group list; null otherwise. */
   incomplete: IncompleteSync | null;
+  /** The pull run that wrote this run (SCIM-lifecycle runs of a pulled directory); null otherwise. */
+  pull_run_id: string | null;
+  /** Trigger `pull`: the pull run's summary in one organization; null otherwise. */
+  pull: PullRunSummary | null;
 }
 
 export interface SyncRunRow {
@@ -51,10 +89,14 @@ export interface SyncRunRow {
   skipped: string;
   error: string | null;
   incomplete: string | null;
+  pull_run_id: string | null;
+  pull: string | null;
 }
 
-export const emptyRun = (r: Pick<SyncRun, 'id' | 'trigger' | 'user_id' | 'connection_id' | 'directory_id' | 'at'>): SyncRun => ({
+export const emptyRun = (r: Pick<SyncRun, 'id' | 'trigger' | 'user_id' | 'connection_id' | 'directory_id' | 'at'> & { pull_run_id?: string | null }): SyncRun => ({
   ...r,
+  pull_run_id: r.pull_run_id ?? null,
+  pull: null,
   added: [],
   updated: [],
   flagged: [],
@@ -65,8 +107,9 @@ export const emptyRun = (r: Pick<SyncRun, 'id' | 'trigger' | 'user_id' | 'connec
 });
 
 // Held memberships count as touched: an organization's report shows the run that could not check them.
+// A pull summary belongs to the one organization it describes.
 const touched = (run: SyncRun): string[] => [
-  ...new Set([...run.added, ...run.updated, ...run.flagged, ...run.restored, ...run.skipped, ...(run.incomplete?.held ?? [])].map((e) => e.organization_id)),
+  ...new Set([...run.added, ...run.updated, ...run.flagged, ...run.restored, ...run.skipped, ...(run.incomplete?.held ?? []), ...(run.pull ? [run.pull] : [])].map((e) => e.organization_id)),
 ];
 
 export const runChangedAnything = (run: SyncRun): boolean => touched(run).length > 0 || run.error !== null;
@@ -87,6 +130,8 @@ export async function insertSyncRuns(db: Executor, runs: SyncRun[]): Promise<voi
     skipped: JSON.stringify(r.skipped),
     error: r.error,
     incomplete: r.incomplete ? JSON.stringify(r.incomplete) : null,
+    pull_run_id: r.pull_run_id,
+    pull: r.pull ? JSON.stringify(r.pull) : null,
   }));
   for (let i = 0; i < rows.length; i += 50) await db('sync_runs').insert(rows.slice(i, i + 50));
   const links = runs.flatMap((r) => touched(r).map((organization_id) => ({ sync_run_id: r.id, organization_id })));
@@ -107,6 +152,8 @@ export const toSyncRun = (r: SyncRunRow): SyncRun => ({
   skipped: parseJson(r.skipped, []),
   error: r.error,
   incomplete: parseJson<IncompleteSync | null>(r.incomplete, null),
+  pull_run_id: r.pull_run_id ?? null,
+  pull: parseJson<PullRunSummary | null>(r.pull, null),
 });
 
 /** Newest first; run ids are time-ordered UUIDs, so `id` is the sort and cursor key. */

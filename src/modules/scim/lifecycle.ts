@@ -16,6 +16,8 @@ export interface ScimUserChange {
   action: string;
   /** The global user was created by this very write, so it has no memberships or removal records yet. */
   newAccount?: boolean;
+  /** A pulled directory's change: the pull run whose page it came from (recorded on sync runs and flag evidence). */
+  pullRunId?: string;
 }
 
 export interface ScimGroupMembershipChange {
@@ -29,6 +31,7 @@ export interface ScimGroupMembershipChange {
   members: Array<{ scimUserId: string; userId: string | null }>;
   at: string;
   action: string;
+  pullRunId?: string;
 }
 
 export interface ScimLifecycleListener {

@@ -3,12 +3,13 @@ import { Router } from 'express';
 import type { Container } from '../../../container.js';
 import { csvChunks } from '../../reports/csv.js';
 import type { OrganizationReport } from '../../reports/service.js';
-import type { IncompleteSync, SyncRun } from '../../reports/sync-runs.js';
+import type { IncompleteSync, PullRunSummary, SyncRun } from '../../reports/sync-runs.js';
 import { findUserById } from '../../users/queries.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatTime, layout, type ViewContext } from '../layout.js';
 import { viewContext } from '../context.js';
 import { principalOf, requireCan } from '../principal.js';
+import { flagReasonLabel } from '../../memberships/labels.js';
 import { evidenceText, loadOrganization, orgHeader, reasonLabel, type OrgContext } from './org-context.js';
 import { dailyActivity, type DailyActivity } from '../../reports/daily-activity.js';
 import { activityChart, reasonBars } from './report-charts.js';
@@ -30,7 +31,34 @@ function incompleteCell(incomplete: IncompleteSync, held: IncompleteSync['held']
   return html`<span class="run-incomplete" data-incomplete="${incomplete.reason}">groups incomplete: ${INCOMPLETE_LABELS[incomplete.reason]}; ${fallback}${what}</span>`;
 }
 
+const PULL_KIND: Record<PullRunSummary['kind'], string> = { google_workspace: 'Google Workspace', microsoft_graph: 'Microsoft Graph' };
+
+/** A pull run as this organization sees it: the directory, how the run ended, and what it changed here. */
+function pullRow(run: SyncRun, pull: PullRunSummary): SafeHtml {
+  const c = pull.changes;
+  const reasons = Object.entries(c.by_reason).filter((e): e is [string, number] => (e[1] ?? 0) > 0);
+  const parts = [
+    runCell(c.added, 'added'),
+    runCell(c.updated, 'role changed'),
+    c.flagged ? html`<span class="run-count">${c.flagged} flagged</span> (${reasons.map(([r, n], i) => html`${i ? ', ' : ''}${flagReasonLabel(r).toLowerCase()}: ${n}`)})` : '',
+    runCell(c.restored, 'restored'),
+    runCell(c.skipped, 'skipped'),
+  ].filter((x) => x !== '');
+  return html`<tr class="pull-run" data-pull-run="${pull.run_id}" data-status="${pull.status}">
+    <td data-label="When">${formatTime(run.at)}</td>
+    <td data-label="Trigger">directory pull (${pull.trigger})</td>
+    <td data-label="Directory">${pull.directory_name} <span class="muted small">${PULL_KIND[pull.kind]}</span></td>
+    <td data-label="Changes">${parts.length ? parts.map((x, i) => html`${i ? ', ' : ''}${x}`) : html`<span class="muted">no change here</span>`}
+      <br><span class="small">Run <code>${pull.run_id}</code>: ${pull.status}, ${pull.requests} requests${pull.complete ? '' : html`, <strong>incomplete</strong>`}</span>
+      ${run.error ? html`<br><span class="error-text">Error: ${run.error}</span>` : ''}
+      ${pull.complete
+        ? ''
+        : html`<br><span class="run-incomplete">Did not complete: it changed nothing that depends on absence here. Users, groups and members it did not get to read are not flagged until a run completes; only what the directory stated on the pages it read was applied.</span>`}</td>
+  </tr>`;
+}
+
 function runRow(run: SyncRun, orgId: string, emails: Map<string, string>): SafeHtml {
+  if (run.pull) return pullRow(run, run.pull);
   // A run may cover many organizations (reconcile, SCIM): count only what it did to this one.
   const here = <T extends { organization_id: string }>(xs: T[]) => xs.filter((x) => x.organization_id === orgId).length;
   const parts = [
@@ -62,7 +90,10 @@ function reportPage(ctx: ViewContext, o: OrgContext, report: OrganizationReport,
     <dl class="summary">
       <div><dt>Active members</dt><dd id="count-active">${s.active}</dd></div>
       <div><dt>Flagged members</dt><dd id="count-flagged" class="${s.flagged ? 'count-flagged' : ''}">${s.flagged}</dd></div>
-      <div><dt>Last SCIM activity</dt><dd class="when">${formatTime(s.last_scim_activity_at)}</dd></div>
+      ${s.directory_kind === 'google_workspace' || s.directory_kind === 'microsoft_graph'
+        ? html`<div><dt>Last directory pull</dt><dd class="when">${formatTime(s.last_pull_at)}</dd></div>
+          <div><dt>Last complete pull</dt><dd class="when">${formatTime(s.last_pull_success_at)}</dd></div>`
+        : html`<div><dt>Last SCIM activity</dt><dd class="when">${formatTime(s.last_scim_activity_at)}</dd></div>`}
       <div><dt>Last login sync</dt><dd class="when">${formatTime(s.last_login_sync_at)}</dd></div>
     </dl>
     <section aria-labelledby="activity-title-h">
@@ -93,7 +124,7 @@ function reportPage(ctx: ViewContext, o: OrgContext, report: OrganizationReport,
       <h2 id="runs-title">Recent sync runs</h2>
       ${report.recent_runs.length
         ? html`<div class="table-wrap"><table class="stack-sm runs">
-          <thead><tr><th scope="col">When</th><th scope="col">Trigger</th><th scope="col">User</th><th scope="col">Changes here</th></tr></thead>
+          <thead><tr><th scope="col">When</th><th scope="col">Trigger</th><th scope="col">User or directory</th><th scope="col">Changes here</th></tr></thead>
           <tbody>${report.recent_runs.map((r) => runRow(r, o.org.id, emails))}</tbody>
         </table></div>`
         : html`<p class="empty">No sync runs have touched this organization yet.</p>`}
