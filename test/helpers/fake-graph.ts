@@ -70,6 +70,11 @@ export class FakeGraph {
     this.faults.push({ path, status, body: opts.body, headers: opts.headers, times: opts.times ?? 1 });
   }
 
+  /** Drops the faults not yet answered. */
+  clearFaults(): void {
+    this.faults = [];
+  }
+
   addUser(u: GraphUser): void {
     this.users.set(u.id, u);
     this.changes.push({ version: ++this.version, kind: 'user', id: u.id });

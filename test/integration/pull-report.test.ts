@@ -4,6 +4,7 @@ import { Builder } from '../helpers/builders.js';
 import { FakeGraph, type GraphUser } from '../helpers/fake-graph.js';
 import { AdminClient } from '../helpers/admin-client.js';
 import { runCli } from '../helpers/process.js';
+import type { ManualClock } from '../../src/platform/clock.js';
 import { PullRunner, defaultRunnerOptions } from '../../src/modules/pull-directories/runner.js';
 
 let t: TestApp;
@@ -157,6 +158,38 @@ describe("pull runs in the organization's sync report", () => {
     expect(page).toContain(`data-pull-run="${runId}" data-status="failed"`);
     expect(page).toContain('Did not complete: it changed nothing that depends on absence here.');
     expect(page).toMatch(/Error: .*503/);
+  });
+
+  it('the same failure again and again is one entry that counts its runs, and a different outcome starts a new one', async () => {
+    const w = await world();
+    expect(await runner().run(w.dirId, 'manual')).toMatchObject({ kind: 'succeeded' });
+    const a = new AdminClient(t.url);
+    await a.signIn(t.adminKey);
+    // The secret was rotated on Microsoft's side: every retry fails the same way.
+    graph.clientSecret = 'rotated-elsewhere';
+    const runIds: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      (t.clock as ManualClock).advance(60_000);
+      const r = await runner().run(w.dirId, 'schedule');
+      expect(r).toMatchObject({ kind: 'failed' });
+      runIds.push((r as { runId: string }).runId);
+    }
+    for (const org of ['eng', 'all-hands']) {
+      const runs = pullRuns(await report(org));
+      expect(runs).toHaveLength(1);
+      expect(runs[0].pull).toMatchObject({ run_id: runIds[3], status: 'failed', repeats: 4 });
+      expect(runs[0].pull.first_started_at < runs[0].pull.started_at).toBe(true);
+    }
+    expect((await a.get('/admin/organizations/eng/report')).text).toMatch(/The same failure 4 runs in a row since/);
+    // Another error is another entry; so is the run that succeeds again.
+    graph.clientSecret = 'graph-secret';
+    graph.fail('/v1.0/users/delta', 503, { times: 20 });
+    expect(await runner().run(w.dirId, 'schedule')).toMatchObject({ kind: 'failed' });
+    graph.clearFaults();
+    graph.updateUser('u-ada', { accountEnabled: false });
+    expect(await runner().run(w.dirId, 'schedule')).toMatchObject({ kind: 'succeeded' });
+    const statuses = pullRuns(await report('eng')).map((r: { pull: { status: string; repeats?: number } }) => [r.pull.status, r.pull.repeats ?? 1]);
+    expect(statuses).toEqual([['succeeded', 1], ['failed', 1], ['failed', 4]]);
   });
 
   it('a run cut short (killed instance) appears as interrupted once another run takes over', async () => {

@@ -2,12 +2,39 @@ import type { Executor } from '../../platform/db.js';
 import { parseJson } from '../../platform/db.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { FlagReason } from '../memberships/types.js';
-import { emptyRun, insertSyncRuns, type PullChanges, type PullRunSummary, type SyncRun } from '../reports/sync-runs.js';
+import { emptyRun, insertSyncRuns, toSyncRun, type PullChanges, type PullRunSummary, type SyncRun, type SyncRunRow } from '../reports/sync-runs.js';
 import type { PullKind } from './settings.js';
 
 const BATCH = 1000;
 
 const noChanges = (): PullChanges => ({ added: 0, updated: 0, flagged: 0, restored: 0, skipped: 0, by_reason: {} });
+const changedNothing = (c: PullChanges) => c.added + c.updated + c.flagged + c.restored + c.skipped === 0;
+
+/** The organization's newest entry for this directory's pull runs, if any. */
+async function lastPullEntry(trx: Executor, organizationId: string, directoryId: string): Promise<SyncRun | undefined> {
+  const row = await trx('sync_run_organizations as l')
+    .join('sync_runs as r', 'r.id', 'l.sync_run_id')
+    .where('l.organization_id', organizationId)
+    .where('r.trigger', 'pull')
+    .where('r.directory_id', directoryId)
+    .orderBy('l.sync_run_id', 'desc')
+    .first<SyncRunRow | undefined>('r.*');
+  return row ? toSyncRun(row) : undefined;
+}
+
+/**
+ * A run that did not complete, changed nothing in the organization and ended exactly as the
+ * organization's last entry for this directory did (same status, same error) replaces that entry,
+ * counting it: a retry loop on bad credentials shows as one line ("failed 40 times since …") and
+ * does not push the organization's other runs out of its recent runs.
+ */
+async function repeatOf(trx: Executor, summary: PullRunSummary, error: string | null): Promise<SyncRun | undefined> {
+  if (summary.complete || !changedNothing(summary.changes)) return undefined;
+  const last = await lastPullEntry(trx, summary.organization_id, summary.directory_id);
+  const p = last?.pull;
+  if (!last || !p || p.complete || p.status !== summary.status || last.error !== error || !changedNothing(p.changes)) return undefined;
+  return last;
+}
 
 type Entry = { organization_id: string };
 type Row = { id: string; added: string; updated: string; flagged: string; restored: string; skipped: string };
@@ -74,6 +101,7 @@ export async function writePullSummaries(
   const orgIds = new Set(changes.keys());
   if (!complete) for (const id of await trx('organizations').where({ connection_id: dir.connection_id }).pluck<string[]>('id')) orgIds.add(id);
   const runs: SyncRun[] = [];
+  const replaced: string[] = [];
   for (const organizationId of [...orgIds].sort()) {
     const summary: PullRunSummary = {
       run_id: run.id,
@@ -90,10 +118,20 @@ export async function writePullSummaries(
       counts: run.counts,
       changes: changes.get(organizationId) ?? noChanges(),
     };
+    const previous = await repeatOf(trx, summary, run.error);
+    if (previous) {
+      summary.repeats = (previous.pull!.repeats ?? 1) + 1;
+      summary.first_started_at = previous.pull!.first_started_at ?? previous.pull!.started_at;
+      replaced.push(previous.id);
+    }
     const r = emptyRun({ id: ids.uuid(), trigger: 'pull', user_id: null, connection_id: dir.connection_id, directory_id: run.directory_id, at: run.finished_at, pull_run_id: run.id });
     r.error = run.error;
     r.pull = summary;
     runs.push(r);
+  }
+  if (replaced.length) {
+    await trx('sync_run_organizations').whereIn('sync_run_id', replaced).delete();
+    await trx('sync_runs').whereIn('id', replaced).delete();
   }
   await insertSyncRuns(trx, runs);
 }

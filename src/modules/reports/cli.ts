@@ -29,6 +29,7 @@ function organizationTable(r: OrganizationReport): string {
       const changed = [c.added && `added ${c.added}`, c.updated && `role changed ${c.updated}`, c.flagged && `flagged ${c.flagged} (${reasons(c.by_reason)})`, c.restored && `restored ${c.restored}`, c.skipped && `skipped ${c.skipped}`].filter(Boolean).join(', ') || 'no change here';
       lines.push(`${run.at}  ${pull.directory_name} (${pull.kind})  run ${pull.run_id}  ${pull.status}${pull.complete ? '' : ', incomplete'}  ${pull.requests} requests  ${changed}`);
       if (run.error) lines.push(`  error: ${run.error}`);
+      if (pull.repeats && pull.repeats > 1) lines.push(`  the same ${pull.status} ${pull.repeats} runs in a row since ${pull.first_started_at ?? pull.started_at}`);
       if (!pull.complete) lines.push('  changed nothing that depends on absence: users, groups and members it did not read are not flagged until a run completes');
     }
   }

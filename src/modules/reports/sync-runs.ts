@@ -51,6 +51,13 @@ export interface PullRunSummary {
   counts: Record<string, number>;
   /** What the run changed in this organization's memberships. */
   changes: PullChanges;
+  /**
+   * How many consecutive runs of this directory ended the same way (same status and error, nothing
+   * changed here) and stand behind this one entry, and when the first of them started; a directory
+   * whose credentials keep failing shows once, not once per retry. Absent means 1.
+   */
+  repeats?: number;
+  first_started_at?: string;
 }
 
 /** SPEC §5 sync run. Reconcile runs cover many users: their entries carry `user_id`. */

@@ -50,6 +50,7 @@ function pullRow(run: SyncRun, pull: PullRunSummary): SafeHtml {
     <td data-label="Directory">${pull.directory_name} <span class="muted small">${PULL_KIND[pull.kind]}</span></td>
     <td data-label="Changes">${parts.length ? parts.map((x, i) => html`${i ? ', ' : ''}${x}`) : html`<span class="muted">no change here</span>`}
       <br><span class="small">Run <code>${pull.run_id}</code>: ${pull.status}, ${pull.requests} requests${pull.complete ? '' : html`, <strong>incomplete</strong>`}</span>
+      ${pull.repeats && pull.repeats > 1 ? html`<br><span class="small run-repeats">The same ${pull.status === 'failed' ? 'failure' : 'interruption'} ${pull.repeats} runs in a row since ${formatTime(pull.first_started_at ?? pull.started_at)}.</span>` : ''}
       ${run.error ? html`<br><span class="error-text">Error: ${run.error}</span>` : ''}
       ${pull.complete
         ? ''
