@@ -39,6 +39,8 @@ import * as m280 from './280-setup-links.js';
 import * as m281 from './281-domain-challenges.js';
 import * as m282 from './282-connections-status.js';
 import * as m273 from './273-audit-membership-changes-index.js';
+import * as m296 from './296-connections-group-dn-match.js';
+import * as m297 from './297-sync-runs-group-matching.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -90,6 +92,8 @@ const migrations: Array<[string, Migration]> = [
   ['281-domain-challenges', m281],
   ['282-connections-status', m282],
   ['273-audit-membership-changes-index', m273],
+  ['296-connections-group-dn-match', m296],
+  ['297-sync-runs-group-matching', m297],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -5,6 +5,7 @@ import type { ApiRouter } from '../../http/api-router.js';
 import { cursorOf, listOf, pageQuery } from '../../http/pagination.js';
 import { previewRules } from '../membership-sync/preview.js';
 import { createConnectionBody, previewBody, updateConnectionBody } from './schema.js';
+import { groupWarningsSchema } from '../reports/schema.js';
 
 const tag = 'Connections';
 
@@ -21,6 +22,8 @@ const connectionSchema = z.object({
   allow_idp_initiated: z.boolean(),
   allow_sha1_signatures: z.boolean().describe('SAML: accept RSA-SHA1 signatures and SHA-1 digests (legacy IdPs only; default false).'),
   auto_remove_flagged_after_days: z.number().nullable(),
+  group_dn_match: z.enum(['dn', 'cn']).describe('How a group value that is an LDAP DN matches rule groups: `dn` the whole DN (default); `cn` also its first CN.'),
+  group_warnings: groupWarningsSchema,
   sp: z.record(z.string(), z.string()).describe('SAML: entity_id, acs_url, metadata_url, login_url. OIDC: redirect_uri, login_url.'),
   created_at: z.string(),
   updated_at: z.string(),

@@ -19,6 +19,31 @@ export interface IncompleteSync {
   held: Array<{ organization_id: string; withheld: 'flag' | 'role_change' }>;
 }
 
+/** A login attribute that carries groups, or looks like it does (a known group attribute name, or DN values). */
+export interface GroupLikeAttribute {
+  name: string;
+  /** Named in the connection's `attribute_mapping.groups`: its values take part in matching. */
+  mapped: boolean;
+  values: string[];
+}
+
+/** The login carried group-like values and no membership rule matched any of them. Bounded in size. */
+export interface UnmatchedGroups {
+  /** At most 5 attributes, each with its value count and at most 5 sample values (200 characters each). */
+  attributes: Array<{ name: string; mapped: boolean; count: number; sample: string[] }>;
+  /** Rule groups that a DN's CN would have matched with `group_dn_match: cn`. */
+  would_match_by_cn: string[];
+  /** Rule groups that values of an unmapped attribute would have matched, were it in `attribute_mapping.groups`. */
+  would_match_if_mapped: string[];
+}
+
+/** What a login's groups matched, when there is something to say about it. */
+export interface GroupMatching {
+  unmatched: UnmatchedGroups | null;
+  /** Rule groups matched only through a DN's CN (`group_dn_match: cn`), with the DNs that stood for them. */
+  matched_by_cn: Array<{ group: string; dns: string[] }>;
+}
+
 /** SPEC §5 sync run. Reconcile runs cover many users: their entries carry `user_id`. */
 export interface SyncRun {
   id: string;
@@ -35,6 +60,8 @@ export interface SyncRun {
   error: string | null;
   /** Set when a login sync ran on an incomplete group list; null otherwise. */
   incomplete: IncompleteSync | null;
+  /** Login runs only: group-like values no rule matched, rule groups matched by CN; null otherwise. */
+  group_matching: GroupMatching | null;
 }
 
 export interface SyncRunRow {
@@ -51,6 +78,7 @@ export interface SyncRunRow {
   skipped: string;
   error: string | null;
   incomplete: string | null;
+  group_matching: string | null;
 }
 
 export const emptyRun = (r: Pick<SyncRun, 'id' | 'trigger' | 'user_id' | 'connection_id' | 'directory_id' | 'at'>): SyncRun => ({
@@ -62,6 +90,7 @@ export const emptyRun = (r: Pick<SyncRun, 'id' | 'trigger' | 'user_id' | 'connec
   skipped: [],
   error: null,
   incomplete: null,
+  group_matching: null,
 });
 
 // Held memberships count as touched: an organization's report shows the run that could not check them.
@@ -87,6 +116,7 @@ export async function insertSyncRuns(db: Executor, runs: SyncRun[]): Promise<voi
     skipped: JSON.stringify(r.skipped),
     error: r.error,
     incomplete: r.incomplete ? JSON.stringify(r.incomplete) : null,
+    group_matching: r.group_matching ? JSON.stringify(r.group_matching) : null,
   }));
   for (let i = 0; i < rows.length; i += 50) await db('sync_runs').insert(rows.slice(i, i + 50));
   const links = runs.flatMap((r) => touched(r).map((organization_id) => ({ sync_run_id: r.id, organization_id })));
@@ -107,6 +137,7 @@ export const toSyncRun = (r: SyncRunRow): SyncRun => ({
   skipped: parseJson(r.skipped, []),
   error: r.error,
   incomplete: parseJson<IncompleteSync | null>(r.incomplete, null),
+  group_matching: parseJson<GroupMatching | null>(r.group_matching ?? null, null),
 });
 
 /** Newest first; run ids are time-ordered UUIDs, so `id` is the sort and cursor key. */
@@ -133,5 +164,11 @@ export async function recentRunsOfOrganization(db: Executor, organizationId: str
     .orderBy('l.sync_run_id', 'desc')
     .limit(take)
     .select<SyncRunRow[]>('r.*');
+  return rows.map(toSyncRun);
+}
+
+/** A connection's newest login runs (by the `(connection_id, id)` index). */
+export async function recentLoginRunsOfConnection(db: Executor, connectionId: string, take: number): Promise<SyncRun[]> {
+  const rows = await db('sync_runs').where({ connection_id: connectionId, trigger: 'login' }).orderBy('id', 'desc').limit(take).select<SyncRunRow[]>('*');
   return rows.map(toSyncRun);
 }
