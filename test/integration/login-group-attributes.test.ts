@@ -4,6 +4,8 @@ import { AdminClient } from '../helpers/admin-client.js';
 import { createOrgs, samlConnection, samlLogin } from '../helpers/sso-setup.js';
 import type { SamlTestIdp } from '../helpers/saml-idp.js';
 import type { ManualClock } from '../../src/platform/clock.js';
+import { OidcTestOp, signInAtOp } from '../helpers/oidc-op.js';
+import { Browser } from '../helpers/sso-browser.js';
 
 /**
  * Groups under the names LDAP-backed IdPs use (`memberOf` with DNs, `isMemberOf`), matched by DN
@@ -143,7 +145,7 @@ describe('"groups matched no rule" warning', () => {
     await admin.signIn(t.adminKey);
     const page = await admin.get('/admin/connections');
     expect(page.text).toContain('data-warning="groups_matched_no_rule"');
-    expect(page.text).toContain('The last 3 of 4 sign-ins through acme-saml carried groups that matched no membership rule');
+    expect(page.text).toContain('3 of the last 4 sign-ins through acme-saml carried groups that matched no membership rule');
     expect(page.text).toContain('<code>Role</code> <span class="muted">(not in attribute_mapping.groups)</span>: <code>Engineering</code>, <code>Support</code>');
     expect(page.text).toContain('Set &quot;group_dn_match&quot;: &quot;cn&quot; on the connection');
     const reportPage = await admin.get('/admin/organizations/acme/report');
@@ -193,5 +195,38 @@ describe('"groups matched no rule" warning', () => {
     const me = await browser.request('GET', `${t.url}/api/v1/me`);
     expect(me.text).not.toContain('Nightingale');
     expect((await t.api('GET', '/api/v1/organizations/beta/sync-report')).body.group_warnings).toBeNull();
+  });
+});
+
+describe('OIDC groups claim with DNs', () => {
+  it('matches by CN when the connection says so, and warns when the DNs match no rule', async () => {
+    const op = new OidcTestOp();
+    await op.start();
+    try {
+      const res = await t.api('POST', '/api/v1/connections', {
+        body: {
+          name: 'acme-oidc',
+          type: 'oidc',
+          domains: ['acme.com'],
+          group_dn_match: 'cn',
+          idp: { issuer: op.issuer, client_id: 'orgsync-test', client_secret: 'op-client-secret-0123456789', scopes: ['openid', 'email', 'profile', 'groups'] },
+          membership_rules: [{ organization: 'acme-ops', role: 'admin', groups: ['it-admins'] }],
+        },
+      });
+      expect(res.status, res.text).toBe(201);
+      op.configure({ client_id: 'orgsync-test', client_secret: 'op-client-secret-0123456789', redirect_uris: [res.body.sp.redirect_uri] });
+      const signIn = async (sub: string, groups: string[]): Promise<Me> => {
+        op.accounts.set(sub, { sub, email: `${sub}@acme.com`, email_verified: true, name: sub, groups });
+        const browser = new Browser();
+        await signInAtOp(browser, `${t.url}/sso/oidc/${res.body.id}/login`, sub);
+        return JSON.parse((await browser.request('GET', `${t.url}/api/v1/me`)).text) as Me;
+      };
+      expect(roles(await signIn('hank', ['CN=it-admins,OU=Groups,DC=acme,DC=com']))).toEqual(['acme-ops:admin']);
+      const ivy = await signIn('ivy', ['CN=helpdesk,OU=Groups,DC=acme,DC=com']);
+      expect(roles(ivy)).toEqual([]);
+      expect(ivy.last_sync_run.group_matching?.unmatched?.attributes).toEqual([{ name: 'groups', mapped: true, count: 1, sample: ['CN=helpdesk,OU=Groups,DC=acme,DC=com'] }]);
+    } finally {
+      await op.stop();
+    }
   });
 });

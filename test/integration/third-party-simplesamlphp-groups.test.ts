@@ -5,6 +5,7 @@ import { AdminClient } from '../helpers/admin-client.js';
 import { hasChromium, launchBrowser, VIEWPORTS } from '../helpers/browser.js';
 import { createOrgs } from '../helpers/sso-setup.js';
 import { hasSimpleSamlPhp, SimpleSamlPhpIdp } from '../helpers/simplesamlphp.js';
+import { BrowserWatch } from '../helpers/browser-watch.js';
 
 /**
  * SimpleSAMLphp (Debian package) releasing groups the way LDAP-backed IdPs do: `memberOf` with LDAP
@@ -86,6 +87,25 @@ describe.skipIf(!hasChromium || !hasSimpleSamlPhp)('LDAP-style group attributes 
     expect(w.unmatched).toMatchObject({ logins: 1, attributes: [{ name: 'memberOf', mapped: true, sample: ['uid=42+CN=Interns,OU=Temporary,DC=acme,DC=com'] }] });
     const admin = new AdminClient(t.url);
     await admin.signIn(t.adminKey);
-    expect((await admin.get('/admin/connections')).text).toContain('The last 1 of 2 sign-ins through acme-ldap-idp carried groups that matched no membership rule');
+    expect((await admin.get('/admin/connections')).text).toContain('1 of the last 2 sign-ins through acme-ldap-idp carried groups that matched no membership rule');
+  });
+
+  it('shows the warning with its long DN samples on a phone without sideways scrolling', async () => {
+    const watch = new BrowserWatch('test-results/simplesamlphp-groups');
+    const context = await browser.newContext({ viewport: VIEWPORTS.phone });
+    await watch.attach(context);
+    const page = await context.newPage();
+    await page.goto(`${t.url}/admin/sign-in`);
+    await page.getByLabel('API key').fill(t.adminKey);
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: 'Sign in' }).click()]);
+    for (const path of ['/admin/connections', '/admin/organizations/acme-eng/report']) {
+      await page.goto(`${t.url}${path}`);
+      const warning = page.locator('[data-warning="groups_matched_no_rule"]');
+      expect(await warning.textContent(), path).toContain('uid=42+CN=Interns,OU=Temporary,DC=acme,DC=com');
+      expect(await warning.textContent(), path).toContain('No membership rule names any of these values');
+      await watch.check(page, path.replace(/\W+/g, '-'));
+    }
+    expect(watch.problems, watch.problems.join('\n')).toEqual([]);
+    await context.close();
   });
 });

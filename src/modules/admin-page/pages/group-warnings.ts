@@ -12,7 +12,7 @@ export function groupWarningsSection(w: GroupWarnings | null, connectionName: st
   return html`${u
     ? html`<div class="group-warning" role="status" data-warning="groups_matched_no_rule">
         <h3>Groups that matched no rule</h3>
-        <p>The last ${u.logins} of ${w.logins_checked} sign-ins through ${connectionName} carried groups that matched no membership rule (newest ${formatTime(u.last_at)}):</p>
+        <p>${u.logins} of the last ${w.logins_checked} sign-ins through ${connectionName} carried groups that matched no membership rule (the latest ${formatTime(u.last_at)}):</p>
         <ul>${u.attributes.map((a) => html`<li><code>${a.name}</code>${a.mapped ? '' : html` <span class="muted">(not in attribute_mapping.groups)</span>`}: ${a.sample.map((v, i) => html`${i ? ', ' : ''}<code>${v}</code>`)}</li>`)}</ul>
         <p class="hint">${u.hint}</p>
       </div>`
