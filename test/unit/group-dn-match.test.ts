@@ -43,6 +43,9 @@ describe('LDAP DNs (RFC 4514, as directories send them)', () => {
     for (let i = 0; i < 50; i++) parseDn(long);
     parseDn('='.repeat(4000));
     parseDn(`CN=${'+'.repeat(4000)}`);
+    parseDn(`CN=x${' '.repeat(4000)}y`);
+    parseDn(`CN=${' \\ '.repeat(1300)}`);
+    parseDn(`${'1.'.repeat(2000)}x=y`);
     expect(performance.now() - t0).toBeLessThan(500);
   });
 });

@@ -1,6 +1,6 @@
 import type { GroupDnMatch, MembershipRule } from '../connections/schema.js';
 import type { GroupLikeAttribute, GroupMatching, UnmatchedGroups } from './sync-runs.js';
-import { groupKey, matchGroups } from './rules.js';
+import { matchGroups, ruleGroupKeys } from './rules.js';
 
 const MAX_ATTRIBUTES = 5;
 const MAX_SAMPLES = 5;
@@ -17,8 +17,10 @@ const cut = (s: string): string => (s.length > MAX_CHARS ? `${s.slice(0, MAX_CHA
  * (no rule names a group, or a rule matched without CN help). Pure.
  */
 export function checkGroupMatching(rules: readonly MembershipRule[], dnMatch: GroupDnMatch, attributes: readonly GroupLikeAttribute[]): GroupMatching | null {
-  const ruleGroups = [...new Set(rules.flatMap((r) => r.groups ?? []))];
+  const keys = ruleGroupKeys(rules);
+  const ruleGroups = [...keys.keys()];
   if (ruleGroups.length === 0) return null;
+  const groupKey = (g: string) => keys.get(g)!;
   const mapped = attributes.filter((a) => a.mapped).flatMap((a) => a.values);
   const login = matchGroups(dnMatch, mapped);
   const matched = ruleGroups.filter((g) => login.tokens.has(groupKey(g)));
@@ -27,11 +29,11 @@ export function checkGroupMatching(rules: readonly MembershipRule[], dnMatch: Gr
     .slice(0, MAX_LIST)
     .map((g) => ({ group: cut(g), dns: [...new Set(login.byCn.get(groupKey(g)))].slice(0, MAX_SAMPLES).map(cut) }));
   const carried = attributes.filter((a) => a.values.length > 0);
-  const unmatched = matched.length === 0 && carried.length > 0 ? describeUnmatched(ruleGroups, dnMatch, carried, mapped) : null;
+  const unmatched = matched.length === 0 && carried.length > 0 ? describeUnmatched(ruleGroups, groupKey, dnMatch, carried, mapped) : null;
   return unmatched || matched_by_cn.length ? { unmatched, matched_by_cn } : null;
 }
 
-function describeUnmatched(ruleGroups: string[], dnMatch: GroupDnMatch, carried: GroupLikeAttribute[], mapped: string[]): UnmatchedGroups {
+function describeUnmatched(ruleGroups: string[], groupKey: (g: string) => string, dnMatch: GroupDnMatch, carried: GroupLikeAttribute[], mapped: string[]): UnmatchedGroups {
   // Mapped attributes first: they are the ones the rules were checked against.
   const shown = [...carried].sort((a, b) => Number(b.mapped) - Number(a.mapped)).slice(0, MAX_ATTRIBUTES);
   const byCn = dnMatch === 'dn' ? matchGroups('cn', mapped).byCn : new Map<string, string[]>();

@@ -15,93 +15,120 @@ export interface Ava {
 export type Rdn = Ava[];
 
 const TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)$/;
-const HEX = /^[0-9A-Fa-f]{2}$/;
-const SPECIAL = new Set([' ', '"', '#', '+', ',', ';', '<', '=', '>', '\\']);
 const MAX_LENGTH = 4096;
+const SPACE = 32;
+const EQUALS = 61;
+const COMMA = 44;
+const PLUS = 43;
+const BACKSLASH = 92;
+const QUOTE = 34;
+const HASH = 35;
+/** Characters that may follow a backslash as themselves. */
+const SPECIAL = new Set([...' "#+,;<=>\\'].map((c) => c.charCodeAt(0)));
+
+const hexValue = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1);
 
 /** The RDNs of `input`, first (most specific) first; null when it is not a DN. */
 export function parseDn(input: string): Rdn[] | null {
-  if (input.length === 0 || input.length > MAX_LENGTH || !input.includes('=')) return null;
+  const n = input.length;
+  if (n === 0 || n > MAX_LENGTH || input.indexOf('=') < 0) return null;
   const rdns: Rdn[] = [];
   let rdn: Rdn = [];
   let i = 0;
-  const n = input.length;
-  const skipSpaces = () => {
-    while (i < n && input[i] === ' ') i++;
-  };
   for (;;) {
-    skipSpaces();
+    while (i < n && input.charCodeAt(i) === SPACE) i++;
     const typeStart = i;
-    while (i < n && input[i] !== '=' && input[i] !== ',' && input[i] !== '+') i++;
-    if (i >= n || input[i] !== '=') return null;
-    const type = input.slice(typeStart, i).trim();
+    let c = -1;
+    while (i < n && (c = input.charCodeAt(i)) !== EQUALS && c !== COMMA && c !== PLUS) i++;
+    if (i >= n || c !== EQUALS) return null;
+    let typeEnd = i;
+    while (typeEnd > typeStart && input.charCodeAt(typeEnd - 1) === SPACE) typeEnd--;
+    const type = input.slice(typeStart, typeEnd);
     if (!TYPE.test(type)) return null;
-    i++; // '='
-    skipSpaces();
-    const value = readValue();
-    if (value === null) return null;
-    rdn.push({ type: type.toLowerCase(), value });
-    skipSpaces();
-    if (i >= n) break;
-    if (input[i] === '+') {
-      i++;
-      continue;
-    }
-    if (input[i] !== ',') return null;
     i++;
+    while (i < n && input.charCodeAt(i) === SPACE) i++;
+    const read = readValue(input, i);
+    if (!read) return null;
+    rdn.push({ type: type.toLowerCase(), value: read[0] });
+    i = read[1];
+    while (i < n && input.charCodeAt(i) === SPACE) i++;
+    if (i >= n) break;
+    c = input.charCodeAt(i++);
+    if (c === PLUS) continue;
+    if (c !== COMMA) return null;
     rdns.push(rdn);
     rdn = [];
   }
   rdns.push(rdn);
   return rdns;
-
-  function readValue(): string | null {
-    if (input[i] === '#') {
-      const start = i;
-      i++;
-      while (i < n && /[0-9A-Fa-f]/.test(input[i]!)) i++;
-      return i - start > 1 && (i - start - 1) % 2 === 0 ? input.slice(start, i).toLowerCase() : null;
-    }
-    if (input[i] === '"') {
-      i++;
-      let out = '';
-      while (i < n && input[i] !== '"') {
-        if (input[i] === '\\' && i + 1 < n) i++;
-        out += input[i];
-        i++;
-      }
-      if (i >= n) return null;
-      i++;
-      return out;
-    }
-    const bytes: number[] = [];
-    // Unescaped trailing spaces are not part of the value; escaped ones are.
-    let keep = 0;
-    while (i < n && input[i] !== ',' && input[i] !== '+') {
-      const c = input[i]!;
-      if (c === '\\') {
-        const pair = input.slice(i + 1, i + 3);
-        if (HEX.test(pair)) {
-          bytes.push(parseInt(pair, 16));
-          i += 3;
-        } else if (i + 1 < n && SPECIAL.has(input[i + 1]!)) {
-          bytes.push(input.charCodeAt(i + 1));
-          i += 2;
-        } else return null;
-        keep = bytes.length;
-        continue;
-      }
-      const ch = String.fromCodePoint(input.codePointAt(i)!);
-      for (const b of Buffer.from(ch, 'utf8')) bytes.push(b);
-      if (ch !== ' ') keep = bytes.length;
-      i += ch.length;
-    }
-    const value = Buffer.from(bytes.slice(0, keep)).toString('utf8');
-    return value.length ? value : null;
-  }
 }
 
-const escapeValue = (v: string): string => v.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ');
+/** One attribute value from `start`: the unescaped value and where it ends; null if malformed or empty. */
+function readValue(input: string, start: number): [string, number] | null {
+  const n = input.length;
+  let i = start;
+  if (input.charCodeAt(i) === HASH) {
+    i++;
+    while (i < n && hexValue(input.charCodeAt(i)) >= 0) i++;
+    return i - start > 1 && (i - start - 1) % 2 === 0 ? [input.slice(start, i).toLowerCase(), i] : null;
+  }
+  if (input.charCodeAt(i) === QUOTE) {
+    i++;
+    let out = '';
+    while (i < n && input.charCodeAt(i) !== QUOTE) {
+      if (input.charCodeAt(i) === BACKSLASH && i + 1 < n) i++;
+      out += input[i];
+      i++;
+    }
+    return i < n ? [out, i + 1] : null;
+  }
+  // Plain runs are copied as they are; runs of hex escapes are UTF-8 bytes, decoded together.
+  // Unescaped trailing spaces are not part of the value; escaped ones are: `keep` is where it ends.
+  let out = '';
+  let keep = 0;
+  let bytes: number[] | null = null;
+  while (i < n) {
+    const c = input.charCodeAt(i);
+    if (c === COMMA || c === PLUS) break;
+    if (c === BACKSLASH) {
+      const hi = i + 1 < n ? hexValue(input.charCodeAt(i + 1)) : -1;
+      const lo = i + 2 < n ? hexValue(input.charCodeAt(i + 2)) : -1;
+      if (hi >= 0 && lo >= 0) {
+        (bytes ??= []).push(hi * 16 + lo);
+        i += 3;
+        continue;
+      }
+      if (i + 1 >= n || !SPECIAL.has(input.charCodeAt(i + 1))) return null;
+      if (bytes) out += Buffer.from(bytes).toString('utf8');
+      bytes = null;
+      out += input[i + 1];
+      keep = out.length;
+      i += 2;
+      continue;
+    }
+    if (bytes) {
+      out += Buffer.from(bytes).toString('utf8');
+      keep = out.length;
+      bytes = null;
+    }
+    let j = i;
+    for (let d = c; j < n && d !== COMMA && d !== PLUS && d !== BACKSLASH; d = input.charCodeAt(++j));
+    let last = j;
+    while (last > i && input.charCodeAt(last - 1) === SPACE) last--;
+    if (last > i) keep = out.length + (last - i);
+    out += input.slice(i, j);
+    i = j;
+  }
+  if (bytes) {
+    out += Buffer.from(bytes).toString('utf8');
+    keep = out.length;
+  }
+  return keep > 0 ? [out.slice(0, keep), i] : null;
+}
+
+const NEEDS_ESCAPE = /[\\,+"<>;=]|^[ #]| $/;
+const escapeValue = (v: string): string =>
+  NEEDS_ESCAPE.test(v) ? v.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ') : v;
 
 /** One spelling per DN: types lower-cased, values unescaped then minimally escaped, multi-valued RDNs sorted. Case of values is the caller's concern. */
 export function canonicalDn(rdns: Rdn[]): string {

@@ -52,11 +52,27 @@ export function matchGroups(dnMatch: GroupDnMatch, ...sources: Iterable<string |
   return { tokens, byCn };
 }
 
+/**
+ * The keys of a rule list's groups, computed once per list: one login matches the same rules in its
+ * plan and in its group check, and a DN takes a parse. Keyed weakly by the list a connection load made.
+ */
+const ruleKeyCache = new WeakMap<readonly MembershipRule[], Map<string, string>>();
+export function ruleGroupKeys(rules: readonly MembershipRule[]): Map<string, string> {
+  let keys = ruleKeyCache.get(rules);
+  if (!keys) {
+    keys = new Map();
+    for (const rule of rules) for (const g of rule.groups ?? []) if (!keys.has(g)) keys.set(g, groupKey(g));
+    ruleKeyCache.set(rules, keys);
+  }
+  return keys;
+}
+
 /** Desired organizations and roles: every matching rule grants; the highest role wins. Pure. */
 export function desiredMemberships(rules: readonly MembershipRule[], groups: ReadonlySet<string>): Map<string, Role> {
   const desired = new Map<string, Role>();
+  const keys = ruleGroupKeys(rules);
   for (const rule of rules) {
-    const grants = rule.groups === null || rule.groups.some((g) => groups.has(groupKey(g)));
+    const grants = rule.groups === null || rule.groups.some((g) => groups.has(keys.get(g)!));
     if (!grants) continue;
     const current = desired.get(rule.organization_id);
     desired.set(rule.organization_id, current ? higherRole(current, rule.role) : rule.role);
