@@ -9,7 +9,7 @@ import * as mq from '../memberships/queries.js';
 import type { FlagEvidence, FlagReason } from '../memberships/types.js';
 import { applyPlan, changedSomething } from './apply.js';
 import { planSync, type Change } from './plan.js';
-import { desiredMemberships, matchGroups } from './rules.js';
+import { desiredMemberships, groupTokens, matchGroups } from './rules.js';
 import { checkGroupMatching } from './group-check.js';
 import { directoryOfConnection, scimGroupsOfUser } from './queries.js';
 import { insertSyncRun, type GroupLikeAttribute, type GroupsIncompleteReason, type SyncRun, type SyncTrigger } from './sync-runs.js';
@@ -97,7 +97,7 @@ export class MembershipSyncService {
     const governedSet = new Set(governed);
     return planSync({
       governed: governedSet,
-      desired: desiredMemberships(rules, matchGroups(connection.group_dn_match, loginGroups, scimGroups).tokens),
+      desired: desiredMemberships(rules, groupsOf(connection, loginGroups, scimGroups)),
       actual: actual.filter((m) => governedSet.has(m.organization_id)),
       removed,
       membershipCount: actual.length,
@@ -112,4 +112,15 @@ export class MembershipSyncService {
   async syncUserNow(input: SyncUserInput): Promise<SyncRun | null> {
     return inTransaction(this.db, (trx) => this.syncUser(trx, input));
   }
+}
+
+/**
+ * The user's group keys: the login's values under the connection's `group_dn_match`, and the SCIM
+ * groups' names and external ids compared whole (as the SCIM flag path compares them), so a SCIM
+ * group removal and a login agree on which rules a SCIM group meets.
+ */
+function groupsOf(connection: Connection, loginGroups: readonly string[], scimGroups: readonly string[]): Set<string> {
+  const tokens = matchGroups(connection.group_dn_match, loginGroups).tokens;
+  for (const key of groupTokens(scimGroups)) tokens.add(key);
+  return tokens;
 }
