@@ -6,6 +6,7 @@ import type { SamlTestIdp } from '../helpers/saml-idp.js';
 import type { ManualClock } from '../../src/platform/clock.js';
 import { OidcTestOp, signInAtOp } from '../helpers/oidc-op.js';
 import { Browser } from '../helpers/sso-browser.js';
+import { runCliHere } from '../helpers/cli.js';
 
 /**
  * Groups under the names LDAP-backed IdPs use (`memberOf` with DNs, `isMemberOf`), matched by DN
@@ -150,6 +151,8 @@ describe('"groups matched no rule" warning', () => {
     expect(page.text).toContain('Set &quot;group_dn_match&quot;: &quot;cn&quot; on the connection');
     const reportPage = await admin.get('/admin/organizations/acme/report');
     expect(reportPage.text).toContain('data-warning="groups_matched_no_rule"');
+    const cli = await runCliHere(['report', '--org', 'acme'], { DATABASE_URL: t.database.url });
+    expect(cli.stdout).toContain('warning: 3 of the last 4 sign-ins carried groups that matched no rule\n  memberOf: CN=Engineering,OU=Groups,DC=acme,DC=com\n  Role (not mapped): Engineering | Support\n');
 
     // The fix (CN matching) clears the warning; the next sign-ins get their memberships.
     later();
