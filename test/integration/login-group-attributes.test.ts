@@ -83,6 +83,14 @@ describe('group attributes of LDAP-backed IdPs', () => {
       matched_by_cn: [],
     });
 
+    // The preview says what CN matching would do, before anything changes.
+    const rules = [{ organization: 'acme-eng', role: 'admin', groups: ['Smith, Jones + Partners'] }];
+    const asIs = await t.api('POST', `/api/v1/connections/${conn.id}/preview`, { body: { membership_rules: rules } });
+    expect(asIs.body).toMatchObject({ users_evaluated: 1, added: [] });
+    const byCn = await t.api('POST', `/api/v1/connections/${conn.id}/preview`, { body: { membership_rules: rules, group_dn_match: 'cn' } });
+    expect(byCn.body).toMatchObject({ users_evaluated: 1, added: [{ user_id: before.user.id, role: 'admin' }] });
+    expect((await t.api('GET', `/api/v1/connections/${conn.id}`)).body.group_dn_match).toBe('dn');
+
     later();
     const patched = await t.api('PATCH', `/api/v1/connections/${conn.id}`, { body: { group_dn_match: 'cn' } });
     expect(patched.status, patched.text).toBe(200);

@@ -77,11 +77,11 @@ export function connectionRoutes(c: Container, api: ApiRouter): void {
   // A dry run: it changes nothing, so a key that may read or update connections may ask.
   api.post(
     '/connections/:id/preview',
-    { tag, summary: 'Dry run of new membership rules over the known users of the connection', scopes: ['read:connections', 'update:connections'], body: previewBody, status: 200, response: previewSchema },
+    { tag, summary: 'Dry run of new membership rules (and optionally another group_dn_match) over the known users of the connection', scopes: ['read:connections', 'update:connections'], body: previewBody, status: 200, response: previewSchema },
     async (_req, res, { body, params }) => {
       const connection = await c.connections.require(c.db, params.id!);
       const rules = await c.connections.resolveRules(c.db, connection.id, body.membership_rules);
-      res.json(await previewRules(c.db, c.membershipSync, connection, rules));
+      res.json(await previewRules(c.db, c.membershipSync, { ...connection, group_dn_match: body.group_dn_match ?? connection.group_dn_match }, rules));
     },
   );
 }

@@ -77,7 +77,8 @@ export const updateConnectionBody = z.strictObject({
 });
 export type UpdateConnectionInput = z.infer<typeof updateConnectionBody>;
 
-export const previewBody = z.strictObject({ membership_rules: membershipRulesInput });
+/** `group_dn_match`: preview the rules as they would match with that setting (default: the connection's). */
+export const previewBody = z.strictObject({ membership_rules: membershipRulesInput, group_dn_match: settings.group_dn_match });
 
 /** IdP settings as stored (JSON in `connections.idp`). */
 export interface SamlIdp {
