@@ -1,5 +1,5 @@
 import type { Executor } from '../../platform/db.js';
-import { recentLoginRunsOfConnection, type SyncRun } from './sync-runs.js';
+import { recentLoginGroupMatching, type SyncRun } from './sync-runs.js';
 import { groupKey } from '../membership-sync/rules.js';
 
 /** The connection view, its page and its organizations' reports look at this many of its newest logins. */
@@ -32,7 +32,7 @@ const addUnique = (into: string[], xs: string[], max = MAX) => {
 };
 
 /** Pure: runs newest first. Null when there is nothing to warn about. */
-export function summarizeGroupWarnings(runs: readonly SyncRun[]): GroupWarnings | null {
+export function summarizeGroupWarnings(runs: ReadonlyArray<Pick<SyncRun, 'at' | 'group_matching'>>): GroupWarnings | null {
   const withUnmatched = runs.filter((r) => r.group_matching?.unmatched);
   let unmatched: GroupWarnings['unmatched'] = null;
   if (withUnmatched.length) {
@@ -91,7 +91,7 @@ function hintFor(attrs: Array<{ name: string; mapped: boolean }>, byCn: string[]
 
 /** Over the connection's newest logins since its settings last changed (a fix clears the warning). */
 export async function groupWarningsOfConnection(db: Executor, connectionId: string, since: string): Promise<GroupWarnings | null> {
-  const runs = await recentLoginRunsOfConnection(db, connectionId, GROUP_WARNING_WINDOW);
+  const runs = await recentLoginGroupMatching(db, connectionId, GROUP_WARNING_WINDOW);
   return summarizeGroupWarnings(runs.filter((r) => r.at >= since));
 }
 

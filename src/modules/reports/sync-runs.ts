@@ -167,8 +167,12 @@ export async function recentRunsOfOrganization(db: Executor, organizationId: str
   return rows.map(toSyncRun);
 }
 
-/** A connection's newest login runs (by the `(connection_id, id)` index). */
-export async function recentLoginRunsOfConnection(db: Executor, connectionId: string, take: number): Promise<SyncRun[]> {
-  const rows = await db('sync_runs').where({ connection_id: connectionId, trigger: 'login' }).orderBy('id', 'desc').limit(take).select<SyncRunRow[]>('*');
-  return rows.map(toSyncRun);
+/** When and what the groups matched, of a connection's newest login runs (by the `(connection_id, id)` index). */
+export async function recentLoginGroupMatching(db: Executor, connectionId: string, take: number): Promise<Array<Pick<SyncRun, 'at' | 'group_matching'>>> {
+  const rows = await db('sync_runs')
+    .where({ connection_id: connectionId, trigger: 'login' })
+    .orderBy('id', 'desc')
+    .limit(take)
+    .select<Array<Pick<SyncRunRow, 'at' | 'group_matching'>>>('at', 'group_matching');
+  return rows.map((r) => ({ at: r.at, group_matching: parseJson<GroupMatching | null>(r.group_matching ?? null, null) }));
 }
