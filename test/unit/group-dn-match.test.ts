@@ -4,6 +4,8 @@ import { desiredMemberships, groupKey, matchGroups } from '../../src/modules/mem
 import { checkGroupMatching } from '../../src/modules/membership-sync/group-check.js';
 import { summarizeGroupWarnings } from '../../src/modules/reports/group-warnings.js';
 import { emptyRun, type GroupMatching } from '../../src/modules/reports/sync-runs.js';
+import { toLoginProfile } from '../../src/modules/sso/login-profile.js';
+import { DEFAULT_SAML_MAPPING } from '../../src/modules/connections/attribute-mapping.js';
 
 const cn = (dn: string) => {
   const rdns = parseDn(dn);
@@ -65,6 +67,27 @@ describe('matching group values against rules', () => {
     expect(desiredMemberships(rules(['ops']), m.tokens).has('o1')).toBe(false);
     expect(desiredMemberships(rules(['Admins']), matchGroups('cn', ['CN=Admins']).tokens).has('o1')).toBe(false);
     expect([...m.byCn]).toEqual([['smith, john+ co', ['CN=Smith\\, John\\2B Co,OU=Groups,DC=acme,DC=com']]]);
+  });
+});
+
+describe('which login attributes look like groups', () => {
+  it('mapped and known group names, and other attributes with group DNs; never identity, manager or own-DN attributes', () => {
+    const profile = toLoginProfile('saml', 'bob@acme.com', {
+      email: 'bob@acme.com',
+      mail: 'CN=Bob,OU=People,DC=acme,DC=com',
+      memberOf: ['CN=Staff,OU=Groups,DC=acme,DC=com'],
+      Role: ['admin'],
+      departmentGroups: ['CN=Sales,OU=Groups,DC=acme,DC=com'],
+      manager: 'CN=Alice,OU=People,DC=acme,DC=com',
+      distinguishedName: 'CN=Bob,OU=People,DC=acme,DC=com',
+      'http://schemas.example.com/claims/userdn': 'CN=Bob,OU=People,DC=acme,DC=com',
+      title: 'Engineer',
+    }, DEFAULT_SAML_MAPPING);
+    expect(profile.groupAttributes).toEqual([
+      { name: 'memberOf', mapped: true, values: ['CN=Staff,OU=Groups,DC=acme,DC=com'] },
+      { name: 'Role', mapped: false, values: ['admin'] },
+      { name: 'departmentGroups', mapped: false, values: ['CN=Sales,OU=Groups,DC=acme,DC=com'] },
+    ]);
   });
 });
 

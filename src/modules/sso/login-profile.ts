@@ -68,8 +68,11 @@ function groupsOverage(claims: Claims, groupNames: string[]): boolean {
 }
 
 const KNOWN_GROUP_NAMES = new Set(GROUP_LIKE_ATTRIBUTES.map((n) => n.toLowerCase()));
-/** Attributes whose values are DNs of people or entries, not of groups. */
-const NOT_GROUP_DNS = new Set(['manager', 'secretary', 'distinguishedname', 'dn', 'entrydn', 'owner', 'seealso', 'urn:oid:0.9.2342.19200300.100.1.10', 'urn:oid:2.5.4.49']);
+/**
+ * Attributes whose values are DNs of people or entries, not of groups (`manager`, the user's own
+ * `distinguishedName`, `…/claims/dn`, their OIDs): never sampled as groups.
+ */
+const NOT_GROUP_DNS = /manager|secretary|owner|distinguished|seealso|(?:^|[^a-z])(?:entry|user)?dn$|^urn:oid:(?:0\.9\.2342\.19200300\.100\.1\.10|2\.5\.4\.49)$/i;
 const MAX_GROUP_ATTRIBUTES = 20;
 
 function groupLikeAttributes(claims: Claims, mapping: AttributeMapping): GroupLikeAttribute[] {
@@ -81,7 +84,7 @@ function groupLikeAttributes(claims: Claims, mapping: AttributeMapping): GroupLi
     const mapped = mapping.groups.includes(name);
     const vals = values(raw);
     if (mapped || KNOWN_GROUP_NAMES.has(name.toLowerCase())) out.push({ name, mapped, values: vals });
-    else if (!NOT_GROUP_DNS.has(name.toLowerCase()) && vals.slice(0, 50).some(looksLikeGroupDn)) out.push({ name, mapped, values: vals });
+    else if (!NOT_GROUP_DNS.test(name) && vals.slice(0, 50).some(looksLikeGroupDn)) out.push({ name, mapped, values: vals });
   }
   return out;
 }
