@@ -42,6 +42,8 @@ import * as m293 from './293-saml-metadata-refresh.js';
 import * as m273 from './273-audit-membership-changes-index.js';
 import * as m284 from './284-sync-runs-pull-run.js';
 import * as m285 from './285-sync-runs-pull-summary.js';
+import * as m296 from './296-connections-group-dn-match.js';
+import * as m297 from './297-sync-runs-group-matching.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -96,6 +98,8 @@ const migrations: Array<[string, Migration]> = [
   ['284-sync-runs-pull-run', m284],
   ['285-sync-runs-pull-summary', m285],
   ['293-saml-metadata-refresh', m293],
+  ['296-connections-group-dn-match', m296],
+  ['297-sync-runs-group-matching', m297],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

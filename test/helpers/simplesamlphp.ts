@@ -89,7 +89,9 @@ export class SimpleSamlPhpIdp {
     );
     this.writeSps();
 
-    this.child = spawn('php', ['-S', `127.0.0.1:${port}`, '-t', WWW], { env: { ...process.env, SIMPLESAMLPHP_CONFIG_DIR: this.dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // No opcache: it would serve a users file rewritten within opcache.revalidate_freq (2 s by
+    // default, and php -S is not exempt the way the CLI is) from its stale compiled copy.
+    this.child = spawn('php', ['-d', 'opcache.enable=0', '-S', `127.0.0.1:${port}`, '-t', WWW], { env: { ...process.env, SIMPLESAMLPHP_CONFIG_DIR: this.dir }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     for (let i = 0; i < 100; i++) {

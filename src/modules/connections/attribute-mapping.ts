@@ -26,7 +26,19 @@ export const DEFAULT_SAML_MAPPING: AttributeMapping = {
   name: ['name', 'displayName', `${ENTRA}/displayname`, 'urn:oid:2.16.840.1.113730.3.1.241'],
   given_name: ['given_name', 'firstName', 'givenName', `${WS}/givenname`, 'urn:oid:2.5.4.42', 'User.FirstName'],
   family_name: ['family_name', 'lastName', 'surname', 'sn', `${WS}/surname`, 'urn:oid:2.5.4.4', 'User.LastName'],
-  groups: ['groups', 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups', 'memberOf', 'Groups', 'urn:oid:1.3.6.1.4.1.5923.1.5.1.1'],
+  // Okta/OneLogin/Keycloak `groups`, Entra, LDAP-backed IdPs (`memberOf`, Shibboleth and
+  // SimpleSAMLphp `isMemberOf`, their OIDs), ADFS's Group claim. Role attributes are not here: their
+  // values ("admin", "user") name roles, and a rule group of the same name would grant by them.
+  groups: [
+    'groups',
+    'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups',
+    'memberOf',
+    'Groups',
+    'urn:oid:1.3.6.1.4.1.5923.1.5.1.1',
+    'isMemberOf',
+    'http://schemas.xmlsoap.org/claims/Group',
+    'urn:oid:1.2.840.113556.1.2.102',
+  ],
   external_id: [`${ENTRA}/objectidentifier`],
 };
 
@@ -36,9 +48,24 @@ export const DEFAULT_OIDC_MAPPING: AttributeMapping = {
   name: ['name'],
   given_name: ['given_name'],
   family_name: ['family_name'],
+  // Entra app roles (`roles`) are assigned to the application by the customer's admin, as groups are.
   groups: ['groups', 'roles'],
   external_id: ['oid'],
 };
+
+/**
+ * Attribute names that carry groups (or roles) at some IdP, mapped or not: a login that carries one
+ * while no rule matched gets a warning naming it (`group-warnings.ts`).
+ */
+export const GROUP_LIKE_ATTRIBUTES: readonly string[] = [
+  ...DEFAULT_SAML_MAPPING.groups,
+  'roles',
+  'role',
+  'Role',
+  'http://schemas.microsoft.com/ws/2008/06/identity/claims/role',
+  'eduPersonEntitlement',
+  'urn:oid:1.3.6.1.4.1.5923.1.1.1.7',
+];
 
 const names = z.union([z.string().min(1).max(500), z.array(z.string().min(1).max(500)).max(20)]).transform((v) => (Array.isArray(v) ? v : [v]));
 

@@ -4,6 +4,7 @@ import type { ConnectionRow, RuleRow } from './queries.js';
 import type { Connection, MembershipRule, OidcIdp, SamlIdp } from './schema.js';
 import type { MetadataRefreshStatus } from './metadata-url.js';
 import { oidcSp, samlSp, type OidcSp, type SamlSp } from './sp-urls.js';
+import type { GroupWarnings } from '../reports/group-warnings.js';
 
 export const toRule = (r: RuleRow): MembershipRule => ({ organization_id: r.organization_id, role: r.role, groups: parseJson<string[] | null>(r.groups, null) });
 
@@ -19,6 +20,7 @@ export function toConnection(row: ConnectionRow, domains: string[], rules: RuleR
     allow_idp_initiated: toBool(row.allow_idp_initiated),
     allow_sha1_signatures: toBool(row.allow_sha1_signatures),
     auto_remove_flagged_after_days: row.auto_remove_flagged_after_days ?? null,
+    group_dn_match: row.group_dn_match === 'cn' ? ('cn' as const) : ('dn' as const),
     created_at: row.created_at,
     updated_at: row.updated_at,
     status: row.status === 'setup' ? ('setup' as const) : ('active' as const),
@@ -36,6 +38,8 @@ export interface ConnectionView extends Omit<Connection, 'idp' | 'membership_rul
   sp: SamlSp | OidcSp;
   /** SAML connections from a metadata URL: how its refresh stands; null otherwise. */
   metadata_refresh?: MetadataRefreshStatus | null;
+  /** Filled by the service from the connection's recent logins. */
+  group_warnings: GroupWarnings | null;
 }
 
 export function toView(c: Connection, publicUrl: string, orgNames: Map<string, string>): ConnectionView {
@@ -45,7 +49,7 @@ export function toView(c: Connection, publicUrl: string, orgNames: Map<string, s
     role: r.role,
     groups: r.groups,
   }));
-  if (c.type === 'saml') return { ...c, membership_rules: rules, sp: samlSp(publicUrl, c.id) };
+  if (c.type === 'saml') return { ...c, membership_rules: rules, sp: samlSp(publicUrl, c.id), group_warnings: null };
   const { client_secret_sealed: _sealed, ...idp } = c.idp;
-  return { ...c, idp: { ...idp, client_secret_set: true }, membership_rules: rules, sp: oidcSp(publicUrl, c.id) };
+  return { ...c, idp: { ...idp, client_secret_set: true }, membership_rules: rules, sp: oidcSp(publicUrl, c.id), group_warnings: null };
 }

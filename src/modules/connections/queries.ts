@@ -12,6 +12,8 @@ export interface ConnectionRow {
   allow_idp_initiated: boolean | number;
   allow_sha1_signatures: boolean | number;
   auto_remove_flagged_after_days: number | null;
+  /** Absent on insert: the column defaults to `dn`. */
+  group_dn_match?: 'dn' | 'cn';
   created_at: string;
   updated_at: string;
   /** Absent on insert: the column defaults to `active`. */

@@ -5,6 +5,7 @@ import type { ApiRouter } from '../../http/api-router.js';
 import { cursorOf, listOf, pageQuery } from '../../http/pagination.js';
 import { previewRules } from '../membership-sync/preview.js';
 import { createConnectionBody, previewBody, updateConnectionBody } from './schema.js';
+import { groupWarningsSchema } from '../reports/schema.js';
 
 const tag = 'Connections';
 
@@ -31,6 +32,8 @@ const connectionSchema = z.object({
   allow_idp_initiated: z.boolean(),
   allow_sha1_signatures: z.boolean().describe('SAML: accept RSA-SHA1 signatures and SHA-1 digests (legacy IdPs only; default false).'),
   auto_remove_flagged_after_days: z.number().nullable(),
+  group_dn_match: z.enum(['dn', 'cn']).describe('How a group value that is an LDAP DN matches rule groups: `dn` the whole DN (default); `cn` also its first CN.'),
+  group_warnings: groupWarningsSchema,
   sp: z.record(z.string(), z.string()).describe('SAML: entity_id, acs_url, metadata_url, login_url. OIDC: redirect_uri, login_url.'),
   created_at: z.string(),
   updated_at: z.string(),
@@ -104,11 +107,11 @@ export function connectionRoutes(c: Container, api: ApiRouter): void {
   // A dry run: it changes nothing, so a key that may read or update connections may ask.
   api.post(
     '/connections/:id/preview',
-    { tag, summary: 'Dry run of new membership rules over the known users of the connection', scopes: ['read:connections', 'update:connections'], body: previewBody, status: 200, response: previewSchema },
+    { tag, summary: 'Dry run of new membership rules (and optionally another group_dn_match) over the known users of the connection', scopes: ['read:connections', 'update:connections'], body: previewBody, status: 200, response: previewSchema },
     async (_req, res, { body, params }) => {
       const connection = await c.connections.require(c.db, params.id!);
       const rules = await c.connections.resolveRules(c.db, connection.id, body.membership_rules);
-      res.json(await previewRules(c.db, c.membershipSync, connection, rules));
+      res.json(await previewRules(c.db, c.membershipSync, { ...connection, group_dn_match: body.group_dn_match ?? connection.group_dn_match }, rules));
     },
   );
 }

@@ -59,6 +59,8 @@ const settings = {
   /** SAML only: accept RSA-SHA1 signatures and SHA-1 digests from a legacy IdP (default false). */
   allow_sha1_signatures: z.boolean().optional(),
   auto_remove_flagged_after_days: z.number().int().min(1).max(3650).nullable().optional(),
+  /** How a group value that is an LDAP DN matches rule groups: the whole DN (default), or also its CN. */
+  group_dn_match: z.enum(['dn', 'cn']).optional(),
 };
 
 export const createConnectionBody = z.discriminatedUnion('type', [
@@ -79,10 +81,12 @@ export const updateConnectionBody = z.strictObject({
   allow_idp_initiated: settings.allow_idp_initiated,
   allow_sha1_signatures: settings.allow_sha1_signatures,
   auto_remove_flagged_after_days: settings.auto_remove_flagged_after_days,
+  group_dn_match: settings.group_dn_match,
 });
 export type UpdateConnectionInput = z.infer<typeof updateConnectionBody>;
 
-export const previewBody = z.strictObject({ membership_rules: membershipRulesInput });
+/** `group_dn_match`: preview the rules as they would match with that setting (default: the connection's). */
+export const previewBody = z.strictObject({ membership_rules: membershipRulesInput, group_dn_match: settings.group_dn_match });
 
 /** IdP settings as stored (JSON in `connections.idp`). */
 export interface SamlIdp {
@@ -104,6 +108,9 @@ export interface OidcIdp {
 }
 export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post';
 
+/** `dn`: a DN group value matches a rule group naming the same DN; `cn`: also one naming its first CN. */
+export type GroupDnMatch = 'dn' | 'cn';
+
 export interface MembershipRule {
   organization_id: string;
   role: Role;
@@ -121,6 +128,7 @@ interface ConnectionBase {
   allow_idp_initiated: boolean;
   allow_sha1_signatures: boolean;
   auto_remove_flagged_after_days: number | null;
+  group_dn_match: GroupDnMatch;
   created_at: string;
   updated_at: string;
   /** `setup`: being configured through a setup link; its sign-ins are tests that change nothing. */

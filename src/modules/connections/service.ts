@@ -8,6 +8,7 @@ import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
 import { toPage, type Page } from '../../platform/paging.js';
 import { withDefaults } from './attribute-mapping.js';
+import { groupWarningsOfConnection } from '../reports/group-warnings.js';
 import { toConnection, toView, type ConnectionView } from './model.js';
 import * as q from './queries.js';
 import { fingerprintOf, toSamlIdp } from './saml-idp.js';
@@ -54,7 +55,11 @@ export class ConnectionService {
   async view(db: Executor, c: Connection): Promise<ConnectionView> {
     const view = toView(c, this.publicUrl(), await q.organizationNames(db, c.membership_rules.map((r) => r.organization_id)));
     const url = c.type === 'saml' ? c.idp.metadata_url : undefined;
-    return { ...view, metadata_refresh: url ? toRefreshStatus(url, await mq.findRefreshState(db, c.id)) : null };
+    return {
+      ...view,
+      metadata_refresh: url ? toRefreshStatus(url, await mq.findRefreshState(db, c.id)) : null,
+      group_warnings: await groupWarningsOfConnection(db, c.id, c.updated_at),
+    };
   }
 
   /**
@@ -139,6 +144,7 @@ export class ConnectionService {
           allow_idp_initiated: input.allow_idp_initiated ?? false,
           allow_sha1_signatures: input.allow_sha1_signatures ?? false,
           auto_remove_flagged_after_days: input.auto_remove_flagged_after_days ?? null,
+          group_dn_match: input.group_dn_match ?? 'dn',
           created_at: now,
           updated_at: now,
         });
@@ -190,6 +196,7 @@ export class ConnectionService {
           row.allow_sha1_signatures = patch.allow_sha1_signatures;
         }
         if (patch.auto_remove_flagged_after_days !== undefined) row.auto_remove_flagged_after_days = patch.auto_remove_flagged_after_days;
+        if (patch.group_dn_match !== undefined) row.group_dn_match = patch.group_dn_match;
         await q.updateConnection(trx, current.id, row);
         if (patch.domains !== undefined) {
           const claimed = await q.claimedDomains(trx, patch.domains, current.id);

@@ -1,6 +1,7 @@
 import type { Executor } from '../../platform/db.js';
 import { parseJson } from '../../platform/db.js';
 import type { Role } from '../memberships/types.js';
+import { groupKey } from '../membership-sync/rules.js';
 
 export interface Rule {
   organizationId: string;
@@ -24,11 +25,14 @@ export async function rulesOfConnection(db: Executor, connectionId: string): Pro
   return rows.map((r) => ({ organizationId: r.organization_id, role: r.role, groups: parseJson<string[] | null>(r.groups, null) }));
 }
 
-/** SCIM displayName is case-insensitive (caseExact false); externalId is compared exactly. */
+/**
+ * SCIM displayName is case-insensitive (caseExact false), and a DN matches however it is spelled
+ * (as at login: `groupKey`); externalId is compared exactly.
+ */
 export function ruleMatchesGroup(rule: Rule, group: GroupRef): boolean {
   if (rule.groups === null) return false;
-  const name = group.displayName.toLowerCase();
-  return rule.groups.some((g) => g.toLowerCase() === name || (group.externalId !== null && g === group.externalId));
+  const name = groupKey(group.displayName);
+  return rule.groups.some((g) => groupKey(g) === name || (group.externalId !== null && g === group.externalId));
 }
 
 /** Organizations the rules grant to someone in `groups` (rules without groups grant everyone). */

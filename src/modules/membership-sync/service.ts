@@ -9,9 +9,10 @@ import * as mq from '../memberships/queries.js';
 import type { FlagEvidence, FlagReason } from '../memberships/types.js';
 import { applyPlan, changedSomething } from './apply.js';
 import { planSync, type Change } from './plan.js';
-import { desiredMemberships, groupTokens } from './rules.js';
+import { desiredMemberships, groupTokens, matchGroups } from './rules.js';
+import { checkGroupMatching } from './group-check.js';
 import { directoryOfConnection, scimGroupsOfUser } from './queries.js';
-import { insertSyncRun, type GroupsIncompleteReason, type SyncRun, type SyncTrigger } from './sync-runs.js';
+import { insertSyncRun, type GroupLikeAttribute, type GroupsIncompleteReason, type SyncRun, type SyncTrigger } from './sync-runs.js';
 import { governedOrganizationIds } from '../connections/queries.js';
 import { inTransaction } from '../../platform/transaction.js';
 
@@ -26,6 +27,8 @@ export interface SyncUserInput {
    * the sync then flags nothing and lowers no role, and the run is recorded as incomplete.
    */
   loginGroupsIncomplete?: GroupsIncompleteReason | null;
+  /** The login's group-like attributes (logins only): checked for values no rule matched. */
+  loginGroupAttributes?: readonly GroupLikeAttribute[];
   trigger: Exclude<SyncTrigger, 'pull'>;
   actor: Actor;
   /** The pull run whose page caused this sync (a pulled directory's grants), recorded on the run. */
@@ -69,6 +72,7 @@ export class MembershipSyncService {
       connection_id: connection.id,
     };
     const run = await applyPlan(trx, { audit: this.audit, events: this.events }, { userId, connectionId: connection.id, trigger: input.trigger, actor: input.actor, at, evidence, incomplete, pullRunId: input.pullRunId }, this.ids.uuid(), changes);
+    if (input.loginGroupAttributes) run.group_matching = checkGroupMatching(connection.membership_rules, connection.group_dn_match, input.loginGroupAttributes);
     if (!input.alwaysRecord && !changedSomething(run)) return null;
     await insertSyncRun(trx, run);
     return run;
@@ -95,7 +99,7 @@ export class MembershipSyncService {
     const governedSet = new Set(governed);
     return planSync({
       governed: governedSet,
-      desired: desiredMemberships(rules, groupTokens(loginGroups, scimGroups)),
+      desired: desiredMemberships(rules, groupsOf(connection, loginGroups, scimGroups)),
       actual: actual.filter((m) => governedSet.has(m.organization_id)),
       removed,
       membershipCount: actual.length,
@@ -110,4 +114,15 @@ export class MembershipSyncService {
   async syncUserNow(input: SyncUserInput): Promise<SyncRun | null> {
     return inTransaction(this.db, (trx) => this.syncUser(trx, input));
   }
+}
+
+/**
+ * The user's group keys: the login's values under the connection's `group_dn_match`, and the SCIM
+ * groups' names and external ids compared whole (as the SCIM flag path compares them), so a SCIM
+ * group removal and a login agree on which rules a SCIM group meets.
+ */
+function groupsOf(connection: Connection, loginGroups: readonly string[], scimGroups: readonly string[]): Set<string> {
+  const tokens = matchGroups(connection.group_dn_match, loginGroups).tokens;
+  for (const key of groupTokens(scimGroups)) tokens.add(key);
+  return tokens;
 }

@@ -1,8 +1,8 @@
 import type { Executor } from '../../platform/db.js';
-import { insertSyncRuns, toSyncRun, type GroupsIncompleteReason, type IncompleteSync, type SyncRun, type SyncRunRow, type SyncTrigger } from '../reports/sync-runs.js';
+import { insertSyncRuns, toSyncRun, type GroupLikeAttribute, type GroupMatching, type GroupsIncompleteReason, type IncompleteSync, type SyncRun, type SyncRunRow, type SyncTrigger, type UnmatchedGroups } from '../reports/sync-runs.js';
 
 /** Sync runs are stored and read by the reports module; login sync writes one run at a time. */
-export type { GroupsIncompleteReason, IncompleteSync, SyncRun, SyncTrigger };
+export type { GroupLikeAttribute, GroupMatching, GroupsIncompleteReason, IncompleteSync, SyncRun, SyncTrigger, UnmatchedGroups };
 
 export async function insertSyncRun(db: Executor, run: SyncRun): Promise<void> {
   await insertSyncRuns(db, [run]);

@@ -16,6 +16,13 @@ function organizationTable(r: OrganizationReport): string {
       ? `last directory pull ${r.summary.last_pull_at ?? 'never'}  last complete pull ${r.summary.last_pull_success_at ?? 'never'}  last login sync ${r.summary.last_login_sync_at ?? 'never'}`
       : `last SCIM activity ${r.summary.last_scim_activity_at ?? 'never'}  last login sync ${r.summary.last_login_sync_at ?? 'never'}`,
   ];
+  const w = r.group_warnings;
+  if (w?.unmatched) {
+    lines.push('', `warning: ${w.unmatched.logins} of the last ${w.logins_checked} sign-ins carried groups that matched no rule`);
+    for (const a of w.unmatched.attributes) lines.push(`  ${a.name}${a.mapped ? '' : ' (not mapped)'}: ${a.sample.join(' | ')}`);
+    lines.push(`  ${w.unmatched.hint}`);
+  }
+  for (const a of w?.ambiguous_cn ?? []) lines.push('', `warning: ${a.hint}`);
   if (r.flagged.length) {
     lines.push('', `${pad('USER', 36)}  ${pad('EMAIL', 32)} ${pad('ROLE', 6)}  ${pad('REASON', 18)} FLAGGED AT`);
     for (const f of r.flagged) lines.push(`${pad(f.user_id, 36)}  ${pad(f.email, 32)} ${pad(f.role, 6)}  ${pad(f.reason, 18)} ${f.flagged_at ?? ''}`);

@@ -44,9 +44,44 @@ export const syncRunSchema = z.object({
         skipped: z.number().int(),
         by_reason: z.record(z.string(), z.number()),
       }),
+      repeats: z.number().int().optional().describe('Consecutive runs that ended the same way (same status and error, nothing changed here) behind this entry; absent means 1.'),
+      first_started_at: z.string().optional().describe('With `repeats`: when the first of those runs started.'),
     })
     .nullable()
     .describe(
       'Trigger `pull`: one pull run as this organization sees it: the directory, its kind, the run id, how it ended (`error` says why it failed), what it read, and what it changed here. A run that did not complete (`complete: false`) applied only what the source stated on the pages it read (a suspension, a deletion); nothing that depends on absence (users, groups or members no longer listed) changed.',
     ),
+  group_matching: z
+    .object({
+      unmatched: z
+        .object({
+          attributes: z.array(z.object({ name: z.string(), mapped: z.boolean(), count: z.number(), sample: z.array(z.string()) })),
+          would_match_by_cn: z.array(z.string()),
+          would_match_if_mapped: z.array(z.string()),
+        })
+        .nullable()
+        .describe('The login carried group-like attributes and no membership rule matched any of their values: at most 5 attributes with 5 sample values each, and which rule groups `group_dn_match: cn` or mapping the attribute would have matched.'),
+      matched_by_cn: z.array(z.object({ group: z.string(), dns: z.array(z.string()) })).describe('Rule groups matched only through a DN\'s CN (`group_dn_match: cn`).'),
+    })
+    .nullable()
+    .describe('Login runs: what the login\'s groups matched, when there is something to say; null otherwise.'),
 });
+
+/** A connection's group-matching warnings over its newest logins (since its settings last changed). */
+export const groupWarningsSchema = z
+  .object({
+    logins_checked: z.number(),
+    unmatched: z
+      .object({
+        logins: z.number(),
+        last_at: z.string(),
+        attributes: z.array(z.object({ name: z.string(), mapped: z.boolean(), sample: z.array(z.string()) })),
+        would_match_by_cn: z.array(z.string()),
+        would_match_if_mapped: z.array(z.string()),
+        hint: z.string(),
+      })
+      .nullable(),
+    ambiguous_cn: z.array(z.object({ group: z.string(), dns: z.array(z.string()), hint: z.string() })),
+  })
+  .nullable()
+  .describe('Null when the newest logins (up to 50, since the connection was last changed) matched their groups without trouble.');

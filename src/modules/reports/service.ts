@@ -5,6 +5,7 @@ import { findOrganization } from '../organizations/queries.js';
 import { toPage, type Page } from '../../platform/paging.js';
 import * as q from './queries.js';
 import { listSyncRuns, recentRunsOfOrganization, type SyncRun } from './sync-runs.js';
+import { groupWarningsOfGoverningConnection, type GroupWarnings } from './group-warnings.js';
 
 /** The JSON report lists at most this many flagged members; the CSV export has them all. */
 export const FLAGGED_LIMIT = 10_000;
@@ -32,6 +33,8 @@ export interface OrganizationReport extends OrganizationSummary {
   /** True when more than FLAGGED_LIMIT members are flagged: `summary.flagged` has the full count. */
   flagged_truncated: boolean;
   recent_runs: SyncRun[];
+  /** The governing connection's recent logins whose groups matched no rule, or matched ambiguously by CN. */
+  group_warnings: GroupWarnings | null;
 }
 
 export interface GlobalReport {
@@ -70,10 +73,11 @@ export class ReportService {
   async organizationReport(ref: string): Promise<OrganizationReport> {
     const generated_at = this.clock.now().toISOString();
     const org = await this.resolveOrganization(ref);
-    const [counts, flagged, recent_runs] = await Promise.all([
+    const [counts, flagged, recent_runs, group_warnings] = await Promise.all([
       q.countsByOrganization(this.db, [org.id]),
       q.newestFlagged(this.db, org.id, FLAGGED_LIMIT + 1),
       recentRunsOfOrganization(this.db, org.id, RECENT_RUNS),
+      groupWarningsOfGoverningConnection(this.db, org.connection_id),
     ]);
     return {
       ...(await this.summarise(org, counts.get(org.id))),
@@ -81,6 +85,7 @@ export class ReportService {
       flagged: flagged.slice(0, FLAGGED_LIMIT).map(flaggedEntry),
       flagged_truncated: flagged.length > FLAGGED_LIMIT,
       recent_runs,
+      group_warnings,
     };
   }
 

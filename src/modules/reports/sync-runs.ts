@@ -60,6 +60,31 @@ export interface PullRunSummary {
   first_started_at?: string;
 }
 
+/** A login attribute that carries groups, or looks like it does (a known group attribute name, or DN values). */
+export interface GroupLikeAttribute {
+  name: string;
+  /** Named in the connection's `attribute_mapping.groups`: its values take part in matching. */
+  mapped: boolean;
+  values: string[];
+}
+
+/** The login carried group-like values and no membership rule matched any of them. Bounded in size. */
+export interface UnmatchedGroups {
+  /** At most 5 attributes, each with its value count and at most 5 sample values (200 characters each). */
+  attributes: Array<{ name: string; mapped: boolean; count: number; sample: string[] }>;
+  /** Rule groups that a DN's CN would have matched with `group_dn_match: cn`. */
+  would_match_by_cn: string[];
+  /** Rule groups that values of an unmapped attribute would have matched, were it in `attribute_mapping.groups`. */
+  would_match_if_mapped: string[];
+}
+
+/** What a login's groups matched, when there is something to say about it. */
+export interface GroupMatching {
+  unmatched: UnmatchedGroups | null;
+  /** Rule groups matched only through a DN's CN (`group_dn_match: cn`), with the DNs that stood for them. */
+  matched_by_cn: Array<{ group: string; dns: string[] }>;
+}
+
 /** SPEC §5 sync run. Reconcile runs cover many users: their entries carry `user_id`. */
 export interface SyncRun {
   id: string;
@@ -80,6 +105,8 @@ export interface SyncRun {
   pull_run_id: string | null;
   /** Trigger `pull`: the pull run's summary in one organization; null otherwise. */
   pull: PullRunSummary | null;
+  /** Login runs only: group-like values no rule matched, rule groups matched by CN; null otherwise. */
+  group_matching: GroupMatching | null;
 }
 
 export interface SyncRunRow {
@@ -98,6 +125,7 @@ export interface SyncRunRow {
   incomplete: string | null;
   pull_run_id: string | null;
   pull: string | null;
+  group_matching: string | null;
 }
 
 export const emptyRun = (r: Pick<SyncRun, 'id' | 'trigger' | 'user_id' | 'connection_id' | 'directory_id' | 'at'> & { pull_run_id?: string | null }): SyncRun => ({
@@ -111,6 +139,7 @@ export const emptyRun = (r: Pick<SyncRun, 'id' | 'trigger' | 'user_id' | 'connec
   skipped: [],
   error: null,
   incomplete: null,
+  group_matching: null,
 });
 
 // Held memberships count as touched: an organization's report shows the run that could not check them.
@@ -139,6 +168,7 @@ export async function insertSyncRuns(db: Executor, runs: SyncRun[]): Promise<voi
     incomplete: r.incomplete ? JSON.stringify(r.incomplete) : null,
     pull_run_id: r.pull_run_id,
     pull: r.pull ? JSON.stringify(r.pull) : null,
+    group_matching: r.group_matching ? JSON.stringify(r.group_matching) : null,
   }));
   for (let i = 0; i < rows.length; i += 50) await db('sync_runs').insert(rows.slice(i, i + 50));
   const links = runs.flatMap((r) => touched(r).map((organization_id) => ({ sync_run_id: r.id, organization_id })));
@@ -161,6 +191,7 @@ export const toSyncRun = (r: SyncRunRow): SyncRun => ({
   incomplete: parseJson<IncompleteSync | null>(r.incomplete, null),
   pull_run_id: r.pull_run_id ?? null,
   pull: parseJson<PullRunSummary | null>(r.pull, null),
+  group_matching: parseJson<GroupMatching | null>(r.group_matching ?? null, null),
 });
 
 /** Newest first; run ids are time-ordered UUIDs, so `id` is the sort and cursor key. */
@@ -188,4 +219,14 @@ export async function recentRunsOfOrganization(db: Executor, organizationId: str
     .limit(take)
     .select<SyncRunRow[]>('r.*');
   return rows.map(toSyncRun);
+}
+
+/** When and what the groups matched, of a connection's newest login runs (by the `(connection_id, id)` index). */
+export async function recentLoginGroupMatching(db: Executor, connectionId: string, take: number): Promise<Array<Pick<SyncRun, 'at' | 'group_matching'>>> {
+  const rows = await db('sync_runs')
+    .where({ connection_id: connectionId, trigger: 'login' })
+    .orderBy('id', 'desc')
+    .limit(take)
+    .select<Array<Pick<SyncRunRow, 'at' | 'group_matching'>>>('at', 'group_matching');
+  return rows.map((r) => ({ at: r.at, group_matching: parseJson<GroupMatching | null>(r.group_matching ?? null, null) }));
 }

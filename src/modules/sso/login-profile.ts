@@ -1,6 +1,7 @@
-import type { AttributeMapping } from '../connections/attribute-mapping.js';
+import { GROUP_LIKE_ATTRIBUTES, type AttributeMapping } from '../connections/attribute-mapping.js';
 import type { Connection } from '../connections/schema.js';
-import type { GroupsIncompleteReason } from '../membership-sync/sync-runs.js';
+import { looksLikeGroupDn } from '../membership-sync/ldap-dn.js';
+import type { GroupLikeAttribute, GroupsIncompleteReason } from '../membership-sync/sync-runs.js';
 
 /** A fully validated login, whatever the protocol: the only thing login sync sees. */
 export interface LoginProfile {
@@ -19,6 +20,12 @@ export interface LoginProfile {
    * attribute at all). Absences from an incomplete list prove nothing.
    */
   groupsIncomplete: GroupsIncompleteReason | null;
+  /**
+   * The attributes that carry groups or look like they do (mapped groups attributes, other known
+   * group attribute names, values that are group DNs): what the sync run's "no rule matched" warning
+   * reports. Never email, name or id attributes.
+   */
+  groupAttributes?: GroupLikeAttribute[];
   /** Matched against SCIM `externalId`: the mapped attribute (Entra `oid`), else the subject. */
   externalId: string;
   /** OIDC `hd`: the Google Workspace domain of the account (absent for consumer Google accounts). */
@@ -60,6 +67,28 @@ function groupsOverage(claims: Claims, groupNames: string[]): boolean {
   return claims.hasgroups === true || claims.hasgroups === 'true';
 }
 
+const KNOWN_GROUP_NAMES = new Set(GROUP_LIKE_ATTRIBUTES.map((n) => n.toLowerCase()));
+/**
+ * Attributes whose values are DNs of people or entries, not of groups (`manager`, the user's own
+ * `distinguishedName`, `…/claims/dn`, their OIDs): never sampled as groups.
+ */
+const NOT_GROUP_DNS = /manager|secretary|owner|distinguished|seealso|(?:^|[^a-z])(?:entry|user)?dn$|^urn:oid:(?:0\.9\.2342\.19200300\.100\.1\.10|2\.5\.4\.49)$/i;
+const MAX_GROUP_ATTRIBUTES = 20;
+
+function groupLikeAttributes(claims: Claims, mapping: AttributeMapping): GroupLikeAttribute[] {
+  const identity = new Set([...mapping.subject, ...mapping.email, ...mapping.name, ...mapping.given_name, ...mapping.family_name, ...mapping.external_id]);
+  const out: GroupLikeAttribute[] = [];
+  for (const [name, raw] of Object.entries(claims)) {
+    if (out.length >= MAX_GROUP_ATTRIBUTES) break;
+    if (identity.has(name)) continue;
+    const mapped = mapping.groups.includes(name);
+    const vals = values(raw);
+    if (mapped || KNOWN_GROUP_NAMES.has(name.toLowerCase())) out.push({ name, mapped, values: vals });
+    else if (!NOT_GROUP_DNS.test(name) && vals.slice(0, 50).some(looksLikeGroupDn)) out.push({ name, mapped, values: vals });
+  }
+  return out;
+}
+
 /** Normalises SAML attributes or OIDC claims through the connection's attribute mapping. */
 export function toLoginProfile(
   protocol: 'saml' | 'oidc',
@@ -84,6 +113,7 @@ export function toLoginProfile(
     familyName: first(claims, mapping.family_name),
     groups: [...groups],
     groupsIncomplete,
+    groupAttributes: groupLikeAttributes(claims, mapping),
     externalId: first(claims, mapping.external_id) ?? subject,
     hostedDomain: protocol === 'oidc' ? first(claims, ['hd']) : null,
   };

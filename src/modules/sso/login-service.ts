@@ -138,6 +138,7 @@ export class LoginService {
       userId,
       loginGroups: profile.groups,
       loginGroupsIncomplete: profile.groupsIncomplete,
+      loginGroupAttributes: profile.groupAttributes ?? [],
       trigger: 'login',
       actor,
       lostGrant: 'login_lost_grant',
@@ -158,6 +159,7 @@ export class LoginService {
         restored: run.restored.length,
         skipped: run.skipped.length,
         ...(run.incomplete ? { groups_incomplete: run.incomplete.reason, held: run.incomplete.held.length } : {}),
+        ...(run.group_matching?.unmatched ? { groups_matched_no_rule: run.group_matching.unmatched.attributes.map((a) => a.name) } : {}),
       },
     });
     return { userId, run, created };

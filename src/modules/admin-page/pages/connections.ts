@@ -7,6 +7,7 @@ import { copyField, csrfField, formatTime, layout, type ViewContext } from '../l
 import { queryString, redirectWith, viewContext } from '../context.js';
 import { actorOf, can, principalOf, requireCan } from '../principal.js';
 import { directoryOf, scimSection } from './directories.js';
+import { groupWarningsSection } from './group-warnings.js';
 
 const PAGE_SIZE = 20;
 
@@ -58,8 +59,10 @@ export function connectionCard(conn: ConnectionView, extra: SafeHtml | string = 
       <dt>Governed organizations</dt><dd>${orgs.length ? orgs.map((name, i) => html`${i ? ', ' : ''}<a href="/admin/organizations/${encodeURIComponent(name)}">${name}</a>`) : html`<span class="muted">none (no membership rules)</span>`}</dd>
       <dt>Roles managed by</dt><dd>${conn.roles_managed_by === 'idp' ? 'the identity provider' : 'admins'}</dd>
       <dt>Membership sync</dt><dd>${conn.membership_sync === 'on_login' ? 'at login (flags apply at once)' : 'SCIM changes and login'}</dd>
+      <dt>Group DNs match</dt><dd>${conn.group_dn_match === 'cn' ? 'by the whole DN or its CN' : 'by the whole DN'}</dd>
     </dl>
     ${metadataSection(ctx, conn)}
+    ${groupWarningsSection(conn.group_warnings, conn.name)}
     <h3>Service provider settings</h3>
     <p class="help">Paste these into the identity provider's application settings.</p>
     ${spSettings(conn)}

@@ -13,6 +13,7 @@ import { flagReasonLabel } from '../../memberships/labels.js';
 import { evidenceText, loadOrganization, orgHeader, reasonLabel, type OrgContext } from './org-context.js';
 import { dailyActivity, type DailyActivity } from '../../reports/daily-activity.js';
 import { activityChart, reasonBars } from './report-charts.js';
+import { groupWarningsSection } from './group-warnings.js';
 
 /** The page lists this many of the newest flags; the CSV has them all. */
 const FLAGGED_ON_PAGE = 200;
@@ -71,6 +72,7 @@ function runRow(run: SyncRun, orgId: string, emails: Map<string, string>): SafeH
   ].filter((x) => x !== '');
   const held = run.incomplete ? run.incomplete.held.filter((h) => h.organization_id === orgId) : [];
   if (run.incomplete) parts.push(incompleteCell(run.incomplete, held));
+  if (run.group_matching?.unmatched) parts.push(html`<span class="run-incomplete" data-warning="groups_matched_no_rule">groups matched no rule</span>`);
   return html`<tr>
     <td data-label="When">${formatTime(run.at)}</td>
     <td data-label="Trigger">${run.trigger}</td>
@@ -97,6 +99,7 @@ function reportPage(ctx: ViewContext, o: OrgContext, report: OrganizationReport,
         : html`<div><dt>Last SCIM activity</dt><dd class="when">${formatTime(s.last_scim_activity_at)}</dd></div>`}
       <div><dt>Last login sync</dt><dd class="when">${formatTime(s.last_login_sync_at)}</dd></div>
     </dl>
+    ${groupWarningsSection(report.group_warnings, report.connection?.name ?? 'the connection')}
     <section aria-labelledby="activity-title-h">
       <h2 id="activity-title-h">The last ${activity.days.length} days</h2>
       ${activityChart(activity)}
