@@ -38,6 +38,9 @@ import * as m263 from './263-saml-login-handoffs.js';
 import * as m280 from './280-setup-links.js';
 import * as m281 from './281-domain-challenges.js';
 import * as m282 from './282-connections-status.js';
+import * as m290 from './290-sp-keys.js';
+import * as m291 from './291-connections-sign-authn-requests.js';
+import * as m292 from './292-connections-require-encrypted-assertions.js';
 import * as m273 from './273-audit-membership-changes-index.js';
 
 interface Migration {
@@ -90,6 +93,9 @@ const migrations: Array<[string, Migration]> = [
   ['281-domain-challenges', m281],
   ['282-connections-status', m282],
   ['273-audit-membership-changes-index', m273],
+  ['290-sp-keys', m290],
+  ['291-connections-sign-authn-requests', m291],
+  ['292-connections-require-encrypted-assertions', m292],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -12,6 +12,7 @@ import { OrganizationService } from './modules/organizations/service.js';
 import { UserService } from './modules/users/service.js';
 import { EventService } from './modules/events/service.js';
 import { ConnectionService } from './modules/connections/service.js';
+import { SpKeyService } from './modules/connections/sp-key-service.js';
 import { MembershipSyncService } from './modules/membership-sync/service.js';
 import { scimGrantsThroughRules } from './modules/membership-sync/scim-grants.js';
 import type { ScimLifecycleListener } from './modules/scim/lifecycle.js';
@@ -55,6 +56,8 @@ export interface Container {
   organizations: OrganizationService;
   users: UserService;
   connections: ConnectionService;
+  /** Each connection's own keys: SAML request signing and assertion decryption, OIDC private_key_jwt. */
+  spKeys: SpKeyService;
   /** Membership rules → memberships for one user; see MembershipSyncService.syncUser. */
   membershipSync: MembershipSyncService;
   /** Called by SCIM writes inside their transaction: flags and restores memberships. */
@@ -88,7 +91,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const organizations = new OrganizationService(db, clock, ids, audit);
   // PUBLIC_URL is read late: tests point it at their ephemeral port after wiring.
   const publicUrl = () => container.config.publicUrl;
-  const connections = new ConnectionService(db, clock, ids, audit, secretBox, publicUrl);
+  const spKeys = new SpKeyService(db, clock, ids, audit, secretBox);
+  const connections = new ConnectionService(db, clock, ids, audit, secretBox, publicUrl, spKeys);
   const directories = new DirectoryService(db, clock, ids, audit, publicUrl);
   const membershipSync = new MembershipSyncService(db, clock, ids, audit, events, config.maxOrganizationsPerUser);
   const setupLinks = new SetupLinkService(db, clock, ids, audit, organizations, publicUrl);
@@ -108,6 +112,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     organizations,
     users: new UserService(db),
     connections,
+    spKeys,
     membershipSync,
     scimLifecycle: new ScimFlagListener(flagWriter, audit, ids, scimGrantsThroughRules(connections, membershipSync)),
     members: new MemberService(db, clock, ids, audit, events, config.maxOrganizationsPerUser),

@@ -17,6 +17,8 @@ export function toConnection(row: ConnectionRow, domains: string[], rules: RuleR
     membership_sync: row.membership_sync,
     allow_idp_initiated: toBool(row.allow_idp_initiated),
     allow_sha1_signatures: toBool(row.allow_sha1_signatures),
+    sign_authn_requests: row.sign_authn_requests === null || row.sign_authn_requests === undefined ? null : toBool(row.sign_authn_requests),
+    require_encrypted_assertions: toBool(row.require_encrypted_assertions),
     auto_remove_flagged_after_days: row.auto_remove_flagged_after_days ?? null,
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -30,7 +32,7 @@ export function toConnection(row: ConnectionRow, domains: string[], rules: RuleR
 /** The API shape: secrets never leave the server; rules name their organization by id and name. */
 export interface ConnectionView extends Omit<Connection, 'idp' | 'membership_rules' | 'type'> {
   type: 'saml' | 'oidc';
-  idp: SamlIdp | (Omit<OidcIdp, 'client_secret_sealed'> & { client_secret_set: true });
+  idp: SamlIdp | (Omit<OidcIdp, 'client_secret_sealed'> & { client_secret_set: boolean });
   membership_rules: Array<{ organization_id: string; organization: string; role: string; groups: string[] | null }>;
   sp: SamlSp | OidcSp;
 }
@@ -44,5 +46,5 @@ export function toView(c: Connection, publicUrl: string, orgNames: Map<string, s
   }));
   if (c.type === 'saml') return { ...c, membership_rules: rules, sp: samlSp(publicUrl, c.id) };
   const { client_secret_sealed: _sealed, ...idp } = c.idp;
-  return { ...c, idp: { ...idp, client_secret_set: true }, membership_rules: rules, sp: oidcSp(publicUrl, c.id) };
+  return { ...c, idp: { ...idp, client_secret_set: c.idp.client_secret_sealed !== undefined }, membership_rules: rules, sp: oidcSp(publicUrl, c.id) };
 }

@@ -52,7 +52,9 @@ export function parseIdpMetadata(xml: string): SamlIdp {
     }
   }
   if (certificates.length === 0) throw bad('no signing certificate');
-  return { entity_id: entityId, sso_url: ssoUrl, certificates };
+  // Lasso (LemonLDAP::NG), Shibboleth and others say here that they refuse unsigned requests.
+  const wantsSigned = idp.getAttribute('WantAuthnRequestsSigned') === 'true' || idp.getAttribute('WantAuthnRequestsSigned') === '1';
+  return { entity_id: entityId, sso_url: ssoUrl, certificates, ...(wantsSigned ? { want_authn_requests_signed: true } : {}) };
 }
 
 export function toSamlIdp(input: SamlIdpInput): SamlIdp {
