@@ -51,6 +51,7 @@ const spKeySchema = z.object({
   created_at: z.string(),
   rotated_at: z.string().nullable(),
   retire_after: z.string().nullable().describe('when a previous key stops counting on its own; null: until retired'),
+  active: z.boolean().describe('signing: this key signs now (the previous one while a rotation overlaps, so IdPs and OPs learn the new key first); encryption: IdPs are asked to encrypt to this one'),
 });
 const spKeyList = z.object({ connection_id: z.string(), sp_keys: z.array(spKeySchema) });
 const useField = z.enum(SP_KEY_USES as ['signing', 'encryption']).optional();
@@ -99,7 +100,7 @@ export function connectionRoutes(c: Container, api: ApiRouter): void {
   });
   api.post(
     '/connections/:id/sp-keys/rotate',
-    { tag, summary: 'New current key(s); the old one stays published and decrypting until retired (or for overlap_seconds)', scopes: ['update:connections'], body: rotateBody, status: 200, response: spKeyList },
+    { tag, summary: 'New current key(s), published at once; the old one keeps signing and decrypting until retired (or for overlap_seconds)', scopes: ['update:connections'], body: rotateBody, status: 200, response: spKeyList },
     async (_req, res, { body, params }) => {
       const conn = await c.connections.require(c.db, params.id!);
       res.json({ connection_id: conn.id, sp_keys: await c.spKeys.rotate(conn, body, actorOf(res)) });

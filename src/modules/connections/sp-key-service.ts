@@ -9,7 +9,7 @@ import type { AuditService } from '../audit/service.js';
 import { systemActor, type Actor } from '../audit/types.js';
 import { findConnectionRow } from './queries.js';
 import * as q from './sp-key-queries.js';
-import { fingerprintOf, generateSpKey, toKeyView, usesOf, type NewSpKey, type SpKeySet, type SpKeyUse, type SpKeyView, type UsableSpKey } from './sp-keys.js';
+import { fingerprintOf, generateSpKey, toKeyViews, usesOf, type NewSpKey, type SpKeySet, type SpKeyUse, type SpKeyView, type UsableSpKey } from './sp-keys.js';
 
 /** The part of a connection the key store needs. */
 export interface KeyOwner {
@@ -44,7 +44,7 @@ export class SpKeyService {
     const now = this.clock.now().toISOString();
     const rows = keys.map((k) => this.row(connectionId, k, now));
     for (const row of rows) await q.insertKey(trx, row);
-    return rows.map(toKeyView);
+    return toKeyViews(rows);
   }
 
   /**
@@ -79,12 +79,13 @@ export class SpKeyService {
 
   async list(owner: KeyOwner): Promise<SpKeyView[]> {
     await this.keysFor(owner);
-    return (await q.liveKeys(this.db, owner.id, this.clock.now().toISOString())).map(toKeyView);
+    return toKeyViews(await q.liveKeys(this.db, owner.id, this.clock.now().toISOString()));
   }
 
   /**
-   * A new current key for each use asked for; the old one stays published (and decrypting) as
-   * `previous` until it is retired, or until `overlapSeconds` have passed when given.
+   * A new current key for each use asked for, published at once; the old one stays as `previous`
+   * (published, still decrypting, and still the one that signs: see signingKeyOf) until it is
+   * retired, or until `overlap_seconds` have passed when given.
    */
   async rotate(owner: KeyOwner, input: { use?: SpKeyUse; overlap_seconds?: number | null }, actor: Actor): Promise<SpKeyView[]> {
     const uses = this.usesAsked(owner, input.use);
@@ -119,7 +120,7 @@ export class SpKeyService {
         });
       }
     });
-    return (await q.liveKeys(this.db, owner.id, this.clock.now().toISOString())).map(toKeyView);
+    return toKeyViews(await q.liveKeys(this.db, owner.id, this.clock.now().toISOString()));
   }
 
   /** Deletes previous keys (all of the uses asked for, or the one named): they stop decrypting and leave the metadata. */
@@ -142,7 +143,7 @@ export class SpKeyService {
         await this.audit.record(trx, { action: 'connection.sp_key_retired', actor, detail: { connection_id: owner.id, name: owner.name, use: r.use, key_id: r.id, kid: r.kid, fingerprint_sha256: fingerprintOf(r.certificate), reason: 'retired' } });
       }
     });
-    return (await q.liveKeys(this.db, owner.id, this.clock.now().toISOString())).map(toKeyView);
+    return toKeyViews(await q.liveKeys(this.db, owner.id, this.clock.now().toISOString()));
   }
 
   private usesAsked(owner: KeyOwner, use: SpKeyUse | undefined): SpKeyUse[] {

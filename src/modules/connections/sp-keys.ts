@@ -59,13 +59,23 @@ export interface SpKeyView {
   created_at: string;
   rotated_at: string | null;
   retire_after: string | null;
+  /** Signing: this key signs now (the previous one while a rotation overlaps). Encryption: IdPs are asked to encrypt to this one (the current). */
+  active: boolean;
 }
 
 export function fingerprintOf(certificate: string): string {
   return new X509Certificate(Buffer.from(certificate, 'base64')).fingerprint256;
 }
 
-export function toKeyView(row: { id: string; use: string; status: string; kid: string; certificate: string; created_at: string; rotated_at: string | null; retire_after: string | null }): SpKeyView {
+type KeyRowLike = { id: string; use: string; status: string; kid: string; certificate: string; created_at: string; rotated_at: string | null; retire_after: string | null };
+
+/** Views of a connection's live keys, with which one is in use (see signingKeyOf). */
+export function toKeyViews(rows: readonly KeyRowLike[]): SpKeyView[] {
+  const previousSigner = rows.some((r) => r.use === 'signing' && r.status === 'previous');
+  return rows.map((r) => toKeyView(r, r.use === 'signing' ? (r.status === 'previous') === previousSigner : r.status === 'current'));
+}
+
+function toKeyView(row: KeyRowLike, active: boolean): SpKeyView {
   const x509 = new X509Certificate(Buffer.from(row.certificate, 'base64'));
   return {
     id: row.id,
@@ -80,6 +90,7 @@ export function toKeyView(row: { id: string; use: string; status: string; kid: s
     created_at: row.created_at,
     rotated_at: row.rotated_at,
     retire_after: row.retire_after,
+    active,
   };
 }
 
@@ -104,4 +115,15 @@ export function publicJwk(key: UsableSpKey): JsonWebKey & { kid: string; use: 's
 export interface SpKeySet {
   signing: UsableSpKey[];
   encryption: UsableSpKey[];
+}
+
+/**
+ * The key that signs (AuthnRequests, private_key_jwt assertions): during a rotation's overlap still
+ * the previous one, so that IdPs and OPs that read the metadata or JWKS (and cache it: oidc-provider
+ * for at least a minute, others for hours) know the new key before anything is signed with it. The
+ * new key signs once the previous one is retired or its overlap ends. Encryption needs no such
+ * wait: both keys decrypt, and the new one is listed first for IdPs to encrypt to.
+ */
+export function signingKeyOf(keys: SpKeySet): UsableSpKey | undefined {
+  return keys.signing.find((k) => k.status === 'previous') ?? keys.signing[0];
 }

@@ -7,7 +7,7 @@ import type { LoginService } from '../login-service.js';
 import { PreLoginCookie, PRE_LOGIN_TTL_MS } from '../pre-login-cookie.js';
 import { safeReturnTo } from '../return-target.js';
 import type { SsoKeys } from '../sso-keys.js';
-import { publicJwk } from '../../connections/sp-keys.js';
+import { publicJwk, signingKeyOf } from '../../connections/sp-keys.js';
 import { OidcService, type OidcConnection, type OidcPending } from './oidc-service.js';
 
 const pendingEntry = z.object({
@@ -26,7 +26,7 @@ export function oidcRoutes(c: Container, login: LoginService, keys: SsoKeys, ano
     () => c.config.publicUrl,
     (idp) => c.connections.clientSecret(idp),
     (conn) => async () => {
-      const current = (await c.spKeys.keysFor(conn)).signing[0];
+      const current = signingKeyOf(await c.spKeys.keysFor(conn));
       if (!current) throw new Error(`connection ${conn.id} has no signing key`);
       return { pem: current.privateKeyPem(), kid: current.kid };
     },

@@ -12,7 +12,7 @@ import type { RequestIds } from './request-ids.js';
 import { assertionIdsOf, checkSignatureAlgorithms, checkVerifiedResponse } from './response-checks.js';
 import { attributesWithoutValues } from './assertion-attributes.js';
 import type { SpKeyService } from '../../connections/sp-key-service.js';
-import type { SpKeySet } from '../../connections/sp-keys.js';
+import { signingKeyOf, type SpKeySet } from '../../connections/sp-keys.js';
 import { spMetadataXml } from './sp-metadata.js';
 import { keyForEncryptedAssertion } from './decryption-key.js';
 import { topLevelAssertions } from './response-checks.js';
@@ -89,7 +89,7 @@ export class SamlService {
    */
   async loginUrl(c: SamlConnection): Promise<{ url: string; requestId: string }> {
     let requestId: string | undefined;
-    const signing = SamlService.signsRequests(c) ? (await this.spKeys.keysFor(c)).signing[0]?.privateKeyPem() : undefined;
+    const signing = SamlService.signsRequests(c) ? signingKeyOf(await this.spKeys.keysFor(c))?.privateKeyPem() : undefined;
     const url = await this.saml(c, { signing }, (id) => (requestId = id)).getAuthorizeUrlAsync('', undefined, {});
     if (!requestId) throw new Error('node-saml built an AuthnRequest without asking for an id');
     return { url, requestId };
