@@ -119,7 +119,7 @@ describe('signed AuthnRequests and encrypted assertions', () => {
     expect(page.text).toContain('accepts only encrypted assertions');
     expect(page.text).toContain('encryption_required');
     expect(meStatus).toBe(401);
-    expect(await t.container.db('identities').where({ connection_id: a.id }).count({ n: '*' }).first()).toMatchObject({ n: 0 });
+    expect(await t.container.db('identities').where({ connection_id: a.id }).pluck('subject')).toEqual([]);
     a.idp.encryptAssertions = true;
     expect((await samlLogin(t, a, a.idp.user)).me?.user.email).toBe('alice@acme-require.com');
   });
