@@ -189,6 +189,10 @@ describe('rotation with overlap', () => {
       const after = await metadataOf(a.id);
       expect(certsOf(after, 'signing')).toEqual([newSig]);
       expect(certsOf(after, 'encryption')).not.toContain(oldEnc);
+      // Deleted at the first use after the overlap, and the audit log says why.
+      expect(await t.container.db('sp_keys').where({ connection_id: a.id, status: 'previous' }).pluck('id')).toEqual([]);
+      const retired = await t.api('GET', '/api/v1/audit-logs?action=connection.sp_key_retired&take=1000');
+      expect(retired.body.audit_logs.filter((e: { detail: { connection_id: string } }) => e.detail.connection_id === a.id).map((e: { actor: { type: string }; detail: { reason: string } }) => `${e.actor.type}:${e.detail.reason}`)).toEqual(['system:overlap_ended', 'system:overlap_ended']);
       const stale = await samlLogin(t, a, a.idp.user);
       expect(stale.page.text).toContain('ERR_FAILED_MESSAGE_SIGNATURE_VERIFICATION');
       expect(stale.meStatus).toBe(401);

@@ -27,6 +27,15 @@ export function liveKeys(db: Executor, connectionId: string, now: string): Promi
     .orderBy('id', 'desc');
 }
 
+/** Every stored key of the connection, expired previous ones included, in the same order. */
+export function allKeys(db: Executor, connectionId: string): Promise<SpKeyRow[]> {
+  return db<SpKeyRow>('sp_keys')
+    .where({ connection_id: connectionId })
+    .orderByRaw(`CASE WHEN "status" = 'current' THEN 0 ELSE 1 END`)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc');
+}
+
 export async function insertKey(db: Executor, row: SpKeyRow): Promise<void> {
   await db('sp_keys').insert(row);
 }

@@ -49,18 +49,24 @@ export class SpKeyService {
 
   /**
    * The keys to sign and decrypt with. A connection made before SP keys existed gets its keys at
-   * first use; previous keys whose overlap ended are deleted then.
+   * first use; a previous key whose overlap ended counts for nothing from that instant, and is
+   * deleted (and audited) at the first use after it.
    */
   async keysFor(owner: KeyOwner): Promise<SpKeySet> {
     const now = this.clock.now().toISOString();
-    let rows = await q.liveKeys(this.db, owner.id, now);
+    const all = await q.allKeys(this.db, owner.id);
+    let rows = all.filter((r) => r.retire_after === null || r.retire_after > now);
+    const expired = rows.length !== all.length;
     const missing = usesOf(owner.type).filter((use) => !rows.some((r) => r.use === use && r.status === 'current'));
-    if (missing.length) {
+    if (missing.length || expired) {
       const made = await Promise.all(missing.map((use) => generateSpKey(use, owner.name, this.clock.now())));
       try {
         await inTransaction(this.db, async (trx) => {
           if (!(await findConnectionRow(trx, owner.id))) throw notFound('Connection');
+          await this.dropExpired(trx, owner, now);
+          const live = await q.liveKeys(trx, owner.id, now);
           for (const key of made) {
+            if (live.some((r) => r.use === key.use && r.status === 'current')) continue;
             const row = this.row(owner.id, key, now);
             await q.insertKey(trx, row);
             await this.audit.record(trx, { action: 'connection.sp_key_created', actor: systemActor, detail: { connection_id: owner.id, name: owner.name, use: key.use, key_id: row.id, kid: key.kid, fingerprint_sha256: fingerprintOf(key.certificate) } });
