@@ -17,7 +17,7 @@ export function chooseAuthMethod(configured: TokenEndpointAuthMethod | undefined
   return offered.includes('private_key_jwt') ? 'private_key_jwt' : 'client_secret_basic';
 }
 
-/** The connection's current signing key, asked for at each token request so a rotation applies at once. */
+/** The key that signs for the connection now (see signingKeyOf), asked for at each token request so a rotation applies without a restart. */
 export type SigningKeySource = () => Promise<{ pem: string; kid: string }>;
 
 /** Decided per call from the discovered metadata, so a change at the OP is followed at the next discovery. */
