@@ -39,6 +39,9 @@ import * as m280 from './280-setup-links.js';
 import * as m281 from './281-domain-challenges.js';
 import * as m282 from './282-connections-status.js';
 import * as m293 from './293-saml-metadata-refresh.js';
+import * as m290 from './290-sp-keys.js';
+import * as m291 from './291-connections-sign-authn-requests.js';
+import * as m292 from './292-connections-require-encrypted-assertions.js';
 import * as m273 from './273-audit-membership-changes-index.js';
 import * as m284 from './284-sync-runs-pull-run.js';
 import * as m285 from './285-sync-runs-pull-summary.js';
@@ -95,6 +98,9 @@ const migrations: Array<[string, Migration]> = [
   ['281-domain-challenges', m281],
   ['282-connections-status', m282],
   ['273-audit-membership-changes-index', m273],
+  ['290-sp-keys', m290],
+  ['291-connections-sign-authn-requests', m291],
+  ['292-connections-require-encrypted-assertions', m292],
   ['284-sync-runs-pull-run', m284],
   ['285-sync-runs-pull-summary', m285],
   ['293-saml-metadata-refresh', m293],

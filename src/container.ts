@@ -13,6 +13,7 @@ import { UserService } from './modules/users/service.js';
 import { EventService } from './modules/events/service.js';
 import { ConnectionService } from './modules/connections/service.js';
 import { SamlMetadataRefresher } from './modules/connections/metadata-refresh.js';
+import { SpKeyService } from './modules/connections/sp-key-service.js';
 import { MembershipSyncService } from './modules/membership-sync/service.js';
 import { scimGrantsThroughRules } from './modules/membership-sync/scim-grants.js';
 import type { ScimLifecycleListener } from './modules/scim/lifecycle.js';
@@ -58,6 +59,8 @@ export interface Container {
   connections: ConnectionService;
   /** SAML metadata URLs: refresh now (API, admin page, CLI) and on the server's schedule. */
   samlMetadata: SamlMetadataRefresher;
+  /** Each connection's own keys: SAML request signing and assertion decryption, OIDC private_key_jwt. */
+  spKeys: SpKeyService;
   /** Membership rules → memberships for one user; see MembershipSyncService.syncUser. */
   membershipSync: MembershipSyncService;
   /** Called by SCIM writes inside their transaction: flags and restores memberships. */
@@ -93,7 +96,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const publicUrl = () => container.config.publicUrl;
   // Read late too: tests allow loopback targets after wiring.
   const metadataSettings = () => ({ allowPrivateTargets: container.config.webhookAllowPrivateTargets, refreshSeconds: container.config.samlMetadataRefreshSeconds });
-  const connections = new ConnectionService(db, clock, ids, audit, secretBox, publicUrl, metadataSettings);
+  const spKeys = new SpKeyService(db, clock, ids, audit, secretBox);
+  const connections = new ConnectionService(db, clock, ids, audit, secretBox, publicUrl, spKeys, metadataSettings);
   const directories = new DirectoryService(db, clock, ids, audit, publicUrl);
   const membershipSync = new MembershipSyncService(db, clock, ids, audit, events, config.maxOrganizationsPerUser);
   const setupLinks = new SetupLinkService(db, clock, ids, audit, organizations, publicUrl);
@@ -114,6 +118,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     users: new UserService(db),
     connections,
     samlMetadata: new SamlMetadataRefresher(db, clock, audit, connections, metadataSettings, `instance-${ids.uuid()}`),
+    spKeys,
     membershipSync,
     scimLifecycle: new ScimFlagListener(flagWriter, audit, ids, scimGrantsThroughRules(connections, membershipSync)),
     members: new MemberService(db, clock, ids, audit, events, config.maxOrganizationsPerUser),

@@ -12,6 +12,10 @@ export interface SamlIdpSettings {
   template: string;
   /** XML signature algorithm of the responses (samlify's default, RSA-SHA256, when unset). */
   signatureAlgorithm?: string;
+  /** Publish WantAuthnRequestsSigned and refuse AuthnRequests without a valid HTTP-Redirect signature. */
+  wantAuthnRequestsSigned?: boolean;
+  /** Encrypt the assertion to the SP metadata's encryption certificate (then sign the response). */
+  encryptAssertions?: boolean;
 }
 
 /** A parsed HTTP-Redirect AuthnRequest: where to answer and what to answer to. */
@@ -44,6 +48,10 @@ export class SamlIdpCore {
       ...(s.sloUrl ? { singleLogoutService: [{ Binding: redirect, Location: s.sloUrl }] } : {}),
       loginResponseTemplate: { context: s.template, attributes: [] },
       ...(s.signatureAlgorithm ? { requestSignatureAlgorithm: s.signatureAlgorithm } : {}),
+      ...(s.wantAuthnRequestsSigned ? { wantAuthnRequestsSigned: true } : {}),
+      ...(s.encryptAssertions
+        ? { isAssertionEncrypted: true, dataEncryptionAlgorithm: 'http://www.w3.org/2009/xmlenc11#aes256-gcm', keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p' }
+        : {}),
     });
   }
 
@@ -51,9 +59,15 @@ export class SamlIdpCore {
     return this.idp().getMetadata();
   }
 
-  async parseRequest(spMetadata: string, query: Record<string, string>): Promise<PendingRequest & { parsed: unknown }> {
+  /**
+   * `rawQuery`: the query string as received, from which a signed request's octet string is cut
+   * (SAML bindings §3.4.4.1: the parameters exactly as URL-encoded by the sender).
+   */
+  async parseRequest(spMetadata: string, query: Record<string, string>, rawQuery = ''): Promise<PendingRequest & { parsed: unknown }> {
     const sp = this.samlify.ServiceProvider({ metadata: spMetadata });
-    const parsed = await this.idp().parseLoginRequest(sp, 'redirect', { query });
+    const raw = new Map(rawQuery.replace(/^\?/, '').split('&').map((p) => [p.slice(0, p.indexOf('=')), p] as const));
+    const octetString = ['SAMLRequest', 'RelayState', 'SigAlg'].flatMap((k) => (raw.has(k) ? [raw.get(k)!] : [])).join('&');
+    const parsed = await this.idp().parseLoginRequest(sp, 'redirect', { query, octetString });
     const request = parsed.extract.request as { assertionConsumerServiceUrl?: string; issuer?: string; id?: string } | undefined;
     return {
       acsUrl: String(request?.assertionConsumerServiceUrl ?? sp.entityMeta.getAssertionConsumerService('post')),
@@ -71,7 +85,8 @@ export class SamlIdpCore {
     const created = await idp.createLoginResponse(sp, pending.parsed as Parameters<typeof idp.createLoginResponse>[1], 'post', { email: user.email }, (template: string) => {
       const { id, xml } = fillResponseTemplate(template, this.settings.entityId, { ...pending, user, overrides });
       return { id, context: xml };
-    });
+      // Encrypting changes the assertion, so the response is signed after it (else the signature breaks).
+    }, !!this.settings.encryptAssertions);
     return (created as { context: string }).context;
   }
 }

@@ -45,9 +45,21 @@ export class OidcTestOp {
     this.issuer = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  configure(client: { client_id: string; client_secret: string; redirect_uris: string[] }): void {
+  /**
+   * The client orgsync is at this OP: `client_secret_post` unless `token_endpoint_auth_method` says
+   * otherwise (`private_key_jwt` with the `jwks_uri` orgsync serves). `clientAuthMethods`: what the
+   * OP offers in discovery (oidc-provider's default when unset).
+   */
+  configure(client: { client_id: string; client_secret?: string; redirect_uris: string[]; token_endpoint_auth_method?: string; jwks_uri?: string }, opts: { clientAuthMethods?: string[] } = {}): void {
     this.provider = new Provider(this.issuer, {
-      clients: [{ ...client, grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post' }],
+      clients: [{ token_endpoint_auth_method: 'client_secret_post', ...client, grant_types: ['authorization_code'], response_types: ['code'] } as never],
+      ...(opts.clientAuthMethods ? { clientAuthMethods: opts.clientAuthMethods as never } : {}),
+      // oidc-provider refuses to fetch from loopback addresses (SSRF protection); orgsync's JWKS is on
+      // 127.0.0.1 in tests, so the client's jwks_uri is fetched without that dispatcher.
+      fetch: (url: string | URL | Request, options?: RequestInit) => {
+        const { dispatcher: _ssrfGuard, ...rest } = (options ?? {}) as RequestInit & { dispatcher?: unknown };
+        return globalThis.fetch(url, rest);
+      },
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups', 'oid'] },
       scopes: ['openid', 'email', 'profile', 'groups'],
       conformIdTokenClaims: false,

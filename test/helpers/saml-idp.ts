@@ -34,6 +34,10 @@ export class SamlTestIdp {
   user: IdpUser = { nameId: 'alice@acme.com', email: 'alice@acme.com', groups: [] };
   /** The signature algorithm of its responses, as a legacy IdP set to RSA-SHA1 would use (samlify then digests with SHA-1 too). */
   signatureAlgorithm?: string;
+  /** Refuse AuthnRequests without a valid signature by the SP metadata's signing certificate (and say so in the IdP metadata). */
+  wantAuthnRequestsSigned = false;
+  /** Encrypt assertions to the SP metadata's encryption certificate. */
+  encryptAssertions = false;
   /** The response shape the IdP answers with (a template under fixtures/saml/, by scenario). */
   responseTemplate = 'responses/response.template.xml';
 
@@ -68,12 +72,15 @@ export class SamlTestIdp {
         signingCert: keys['idp-test-only'].cert,
         singleSignOnService: [{ Binding: samlify.Constants.namespace.binding.redirect, Location: this.ssoUrl }],
         singleLogoutService: [{ Binding: samlify.Constants.namespace.binding.redirect, Location: this.sloUrl }],
+        ...(this.wantAuthnRequestsSigned ? { wantAuthnRequestsSigned: true } : {}),
       })
       .getMetadata();
   }
 
   /** The SP metadata the IdP admin imported; set by the test from our /metadata endpoint. */
   spMetadata = '';
+  /** The base64 SAMLResponse of the last sign-in this IdP answered. */
+  lastResponse = '';
 
   /** HTTP-Redirect AuthnRequest in, auto-posting form with a signed response out. */
   private async handle(path: string): Promise<string> {
@@ -86,9 +93,12 @@ export class SamlTestIdp {
       cert: keys['idp-test-only'].cert,
       template: read(this.responseTemplate),
       signatureAlgorithm: this.signatureAlgorithm,
+      wantAuthnRequestsSigned: this.wantAuthnRequestsSigned,
+      encryptAssertions: this.encryptAssertions,
     });
-    const pending = await core.parseRequest(this.spMetadata, Object.fromEntries(url.searchParams));
-    return autoPostPage(pending.acsUrl, await core.respond(this.spMetadata, pending, this.user), pending.relayState);
+    const pending = await core.parseRequest(this.spMetadata, Object.fromEntries(url.searchParams), url.search);
+    this.lastResponse = await core.respond(this.spMetadata, pending, this.user);
+    return autoPostPage(pending.acsUrl, this.lastResponse, pending.relayState);
   }
 
   /** Fills a response template: fresh ids and times, our ACS URL and entity id, the user. */

@@ -23,6 +23,12 @@ export interface SspSp {
   acsUrl: string;
   /** The SAML attribute that becomes the NameID; omitted, SimpleSAMLphp sends its default, a transient NameID new at every sign-in. */
   nameIdAttribute?: string;
+  /** The SP's certificates (bare base64), as an IdP admin copies them from the SP metadata. */
+  keys?: Array<{ use: 'signing' | 'encryption'; certificate: string }>;
+  /** `validate.authnrequest`: refuse AuthnRequests without a valid signature by one of the signing keys. */
+  validateAuthnRequest?: boolean;
+  /** `assertion.encryption`: encrypt assertions to the SP's encryption key. */
+  encryptAssertion?: boolean;
 }
 
 const php = (v: unknown): string => {
@@ -114,11 +120,22 @@ export class SimpleSamlPhpIdp {
     this.writeSps();
   }
 
+  /** Changes a registered service provider, as its IdP admin would after the SP's keys changed. */
+  updateSp(entityId: string, patch: Partial<SspSp>): void {
+    const sp = this.sps.find((s) => s.entityId === entityId);
+    if (!sp) throw new Error(`no SP ${entityId}`);
+    Object.assign(sp, patch);
+    this.writeSps();
+  }
+
   private writeSps(): void {
     const remote = this.sps
       .map((sp) => {
         const entry: Record<string, unknown> = { AssertionConsumerService: sp.acsUrl };
         if (sp.nameIdAttribute) Object.assign(entry, { NameIDFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified', 'simplesaml.nameidattribute': sp.nameIdAttribute });
+        if (sp.keys) entry.keys = sp.keys.map((k) => ({ type: 'X509Certificate', signing: k.use === 'signing', encryption: k.use === 'encryption', X509Certificate: k.certificate }));
+        if (sp.validateAuthnRequest !== undefined) entry['validate.authnrequest'] = sp.validateAuthnRequest;
+        if (sp.encryptAssertion !== undefined) entry['assertion.encryption'] = sp.encryptAssertion;
         return `$metadata[${php(sp.entityId)}] = ${php(entry)};`;
       })
       .join('\n');

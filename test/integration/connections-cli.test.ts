@@ -96,3 +96,35 @@ describe('orgsync connection refresh-metadata', () => {
     }
   });
 });
+
+describe('orgsync connection keys, rotate-keys, retire-keys', () => {
+  it("lists a connection's own keys without private keys, rotates with an overlap and retires, and fails with one line", async () => {
+    const env = { DATABASE_URL: await databaseUrl(), ORGSYNC_SECRET: 'cli-test-secret-0123456789', PUBLIC_URL: 'https://sso.example.com' };
+    const dir = tempDir();
+    const file = join(dir, 'conn.json');
+    writeFileSync(file, JSON.stringify({ name: 'keys-saml', type: 'saml', domains: ['keys.example'], idp: { entity_id: 'urn:idp:keys', sso_url: 'https://idp.example/sso', certificates: [cert] } }));
+    expect((await runCli(['connection', 'create', '--file', file], env)).code).toBe(0);
+
+    const listed = await runCli(['connection', 'keys', 'keys-saml', '--json'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    const keys = JSON.parse(listed.stdout) as Array<{ use: string; status: string; fingerprint_sha256: string }>;
+    expect(keys.map((k) => `${k.use}:${k.status}`).sort()).toEqual(['encryption:current', 'signing:current']);
+    expect(listed.stdout).not.toMatch(/PRIVATE KEY/);
+
+    const rotated = await runCli(['connection', 'rotate-keys', 'keys-saml', '--use', 'encryption', '--overlap-seconds', '86400'], env);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout).toMatch(/^encryption +previous .*counts until /m);
+    const again = await runCli(['connection', 'rotate-keys', 'keys-saml', '--use', 'encryption'], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    expect(again.stderr).toMatch(/Retire it first/);
+
+    const retired = await runCli(['connection', 'retire-keys', 'keys-saml'], env);
+    expect(retired.code, retired.stderr).toBe(0);
+    expect(retired.stdout).not.toMatch(/previous/);
+    const nothing = await runCli(['connection', 'retire-keys', 'keys-saml'], env);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toMatch(/no previous/);
+    expect((await runCli(['connection', 'rotate-keys', 'keys-saml', '--use', 'decryption'], env)).stderr).toMatch(/--use must be/);
+  });
+});

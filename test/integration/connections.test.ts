@@ -69,7 +69,7 @@ describe('connections API', () => {
     expect(res.status).toBe(201);
     expect(res.text).not.toContain('s3cret-value');
     expect(res.body.idp).toEqual({ issuer: 'https://accounts.google.com', client_id: 'cid', scopes: ['openid', 'email', 'profile'], client_secret_set: true });
-    expect(res.body.sp).toEqual({ redirect_uri: `${t.url}/sso/oidc/${res.body.id}/callback`, login_url: `${t.url}/sso/oidc/${res.body.id}/login` });
+    expect(res.body.sp).toEqual({ redirect_uri: `${t.url}/sso/oidc/${res.body.id}/callback`, login_url: `${t.url}/sso/oidc/${res.body.id}/login`, jwks_uri: `${t.url}/sso/oidc/${res.body.id}/jwks.json` });
     const stored = await t.container.db('connections').where({ id: res.body.id }).first();
     expect(stored.idp).not.toContain('s3cret-value');
     const got = await t.api('GET', `/api/v1/connections/${res.body.id}`);

@@ -67,6 +67,8 @@ const bodies: Record<string, (target: { user: string }) => unknown> = {
   'PATCH /organizations/{org}': () => ({ display_name: 'Renamed' }),
   'PATCH /connections/{id}': () => ({ roles_managed_by: 'admin' }),
   'POST /connections/{id}/preview': () => ({ membership_rules: [] }),
+  'POST /connections/{id}/sp-keys/rotate': () => ({ use: 'signing' }),
+  'POST /connections/{id}/sp-keys/retire': () => ({}),
   'POST /organizations/{org}/members': (x) => ({ members: [x.user], role: 'member' }),
   'DELETE /organizations/{org}/members': (x) => ({ members: [x.user] }),
   'POST /organizations/{org}/invitations': () => ({ email: 'someone@elsewhere.example', role: 'member' }),

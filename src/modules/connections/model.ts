@@ -19,6 +19,8 @@ export function toConnection(row: ConnectionRow, domains: string[], rules: RuleR
     membership_sync: row.membership_sync,
     allow_idp_initiated: toBool(row.allow_idp_initiated),
     allow_sha1_signatures: toBool(row.allow_sha1_signatures),
+    sign_authn_requests: row.sign_authn_requests === null || row.sign_authn_requests === undefined ? null : toBool(row.sign_authn_requests),
+    require_encrypted_assertions: toBool(row.require_encrypted_assertions),
     auto_remove_flagged_after_days: row.auto_remove_flagged_after_days ?? null,
     group_dn_match: row.group_dn_match === 'cn' ? ('cn' as const) : ('dn' as const),
     created_at: row.created_at,
@@ -33,7 +35,7 @@ export function toConnection(row: ConnectionRow, domains: string[], rules: RuleR
 /** The API shape: secrets never leave the server; rules name their organization by id and name. */
 export interface ConnectionView extends Omit<Connection, 'idp' | 'membership_rules' | 'type'> {
   type: 'saml' | 'oidc';
-  idp: SamlIdp | (Omit<OidcIdp, 'client_secret_sealed'> & { client_secret_set: true });
+  idp: SamlIdp | (Omit<OidcIdp, 'client_secret_sealed'> & { client_secret_set: boolean });
   membership_rules: Array<{ organization_id: string; organization: string; role: string; groups: string[] | null }>;
   sp: SamlSp | OidcSp;
   /** SAML connections from a metadata URL: how its refresh stands; null otherwise. */
@@ -51,5 +53,5 @@ export function toView(c: Connection, publicUrl: string, orgNames: Map<string, s
   }));
   if (c.type === 'saml') return { ...c, membership_rules: rules, sp: samlSp(publicUrl, c.id), group_warnings: null };
   const { client_secret_sealed: _sealed, ...idp } = c.idp;
-  return { ...c, idp: { ...idp, client_secret_set: true }, membership_rules: rules, sp: oidcSp(publicUrl, c.id), group_warnings: null };
+  return { ...c, idp: { ...idp, client_secret_set: c.idp.client_secret_sealed !== undefined }, membership_rules: rules, sp: oidcSp(publicUrl, c.id), group_warnings: null };
 }

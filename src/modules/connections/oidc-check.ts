@@ -87,6 +87,10 @@ export async function checkOidcIdp(idp: Pick<OidcIdp, 'issuer' | 'token_endpoint
       ? { check: 'token_endpoint_auth', ok: true, message: `orgsync will authenticate with ${method}${idp.token_endpoint_auth_method ? ' (set on the connection)' : ''}.` }
       : { check: 'token_endpoint_auth', ok: false, message: `The OP offers ${offered.join(', ')} at its token endpoint, not ${method}: set idp.token_endpoint_auth_method to one it offers.` },
   );
+  const signingAlgs = strings(as.token_endpoint_auth_signing_alg_values_supported);
+  if (method === 'private_key_jwt' && signingAlgs.length > 0 && !signingAlgs.includes('RS256')) {
+    checks.push({ check: 'token_endpoint_auth', ok: false, message: `The OP accepts client assertions signed with ${signingAlgs.join(', ')}; orgsync signs private_key_jwt with RS256.` });
+  }
   if (typeof as.jwks_uri === 'string' && !bad.includes('jwks_uri')) {
     const jwks = await getJson(as.jwks_uri);
     const keys = jwks.ok && Array.isArray(jwks.body.keys) ? jwks.body.keys.length : 0;

@@ -11,6 +11,8 @@ export interface ConnectionRow {
   membership_sync: 'on_login' | 'scim_and_login';
   allow_idp_initiated: boolean | number;
   allow_sha1_signatures: boolean | number;
+  sign_authn_requests?: boolean | number | null;
+  require_encrypted_assertions?: boolean | number;
   auto_remove_flagged_after_days: number | null;
   /** Absent on insert: the column defaults to `dn`. */
   group_dn_match?: 'dn' | 'cn';

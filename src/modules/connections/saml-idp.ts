@@ -93,7 +93,9 @@ export function readIdpMetadata(xml: string, expect: MetadataExpectations = {}):
     }
   }
   if (certificates.length === 0) throw bad('no signing certificate');
-  return { entity_id: entityId, sso_url: ssoUrl, certificates, valid_until: validUntil ? new Date(validUntil).toISOString() : null };
+  // Lasso (LemonLDAP::NG), Shibboleth and others say here that they refuse unsigned requests.
+  const wantsSigned = idp.getAttribute('WantAuthnRequestsSigned') === 'true' || idp.getAttribute('WantAuthnRequestsSigned') === '1';
+  return { entity_id: entityId, sso_url: ssoUrl, certificates, valid_until: validUntil ? new Date(validUntil).toISOString() : null, ...(wantsSigned ? { want_authn_requests_signed: true } : {}) };
 }
 
 /** The earliest validUntil on the entity or any EntitiesDescriptor around it. */

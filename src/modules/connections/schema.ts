@@ -36,10 +36,11 @@ export type SamlIdpInput = z.infer<typeof samlIdpInput>;
 export const oidcIdpInput = z.strictObject({
   issuer: z.url({ protocol: /^https?$/ }),
   client_id: z.string().trim().min(1).max(500),
-  client_secret: z.string().min(1).max(2000),
+  /** Not needed (and not stored) with `private_key_jwt`. */
+  client_secret: z.string().min(1).max(2000).optional(),
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope token')).max(30).optional(),
   /** Unset: what discovery offers, `client_secret_basic` first (the OIDC default). */
-  token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
+  token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).optional(),
 });
 export type OidcIdpInput = z.infer<typeof oidcIdpInput>;
 
@@ -58,6 +59,10 @@ const settings = {
   allow_idp_initiated: z.boolean().optional(),
   /** SAML only: accept RSA-SHA1 signatures and SHA-1 digests from a legacy IdP (default false). */
   allow_sha1_signatures: z.boolean().optional(),
+  /** SAML only: sign AuthnRequests with the SP signing key; null or absent follows the IdP metadata's WantAuthnRequestsSigned. */
+  sign_authn_requests: z.boolean().nullable().optional(),
+  /** SAML only: refuse responses whose assertion is not encrypted to the SP encryption key (default false). */
+  require_encrypted_assertions: z.boolean().optional(),
   auto_remove_flagged_after_days: z.number().int().min(1).max(3650).nullable().optional(),
   /** How a group value that is an LDAP DN matches rule groups: the whole DN (default), or also its CN. */
   group_dn_match: z.enum(['dn', 'cn']).optional(),
@@ -72,7 +77,7 @@ export type CreateConnectionInput = z.infer<typeof createConnectionBody>;
 /** PATCH: any setting; `idp` replaces the IdP settings (an OIDC secret may be omitted to keep it, only while issuer and client_id stay the same). */
 export const updateConnectionBody = z.strictObject({
   name: name.optional(),
-  idp: z.union([samlIdpInput, oidcIdpInput.extend({ client_secret: oidcIdpInput.shape.client_secret.optional() })]).optional(),
+  idp: z.union([samlIdpInput, oidcIdpInput]).optional(),
   domains: settings.domains.optional(),
   attribute_mapping: settings.attribute_mapping,
   membership_rules: settings.membership_rules,
@@ -80,6 +85,8 @@ export const updateConnectionBody = z.strictObject({
   membership_sync: settings.membership_sync,
   allow_idp_initiated: settings.allow_idp_initiated,
   allow_sha1_signatures: settings.allow_sha1_signatures,
+  sign_authn_requests: settings.sign_authn_requests,
+  require_encrypted_assertions: settings.require_encrypted_assertions,
   auto_remove_flagged_after_days: settings.auto_remove_flagged_after_days,
   group_dn_match: settings.group_dn_match,
 });
@@ -96,17 +103,19 @@ export interface SamlIdp {
   certificates: string[];
   /** Set: the three fields above are the last good copy of the metadata at this URL, refreshed on a schedule. */
   metadata_url?: string;
+  /** The IdP metadata's WantAuthnRequestsSigned="true": requests are signed unless the connection says otherwise. */
+  want_authn_requests_signed?: boolean;
 }
 export interface OidcIdp {
   issuer: string;
   client_id: string;
-  /** Sealed with the secret box; never leaves the server. */
-  client_secret_sealed: string;
+  /** Sealed with the secret box; never leaves the server. Absent with `private_key_jwt` when none was given. */
+  client_secret_sealed?: string;
   scopes: string[];
   /** Absent: chosen from discovery at each sign-in. */
   token_endpoint_auth_method?: TokenEndpointAuthMethod;
 }
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post';
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
 /** `dn`: a DN group value matches a rule group naming the same DN; `cn`: also one naming its first CN. */
 export type GroupDnMatch = 'dn' | 'cn';
@@ -127,6 +136,9 @@ interface ConnectionBase {
   membership_sync: 'on_login' | 'scim_and_login';
   allow_idp_initiated: boolean;
   allow_sha1_signatures: boolean;
+  /** SAML: null follows the IdP metadata's WantAuthnRequestsSigned. */
+  sign_authn_requests: boolean | null;
+  require_encrypted_assertions: boolean;
   auto_remove_flagged_after_days: number | null;
   group_dn_match: GroupDnMatch;
   created_at: string;

@@ -17,6 +17,7 @@ import * as mq from './metadata-queries.js';
 import { checkOidcIdp, type OidcCheckReport } from './oidc-check.js';
 import type { Connection, CreateConnectionInput, MembershipRule, MembershipRuleInput, OidcIdp, SamlIdp, SamlIdpInput, TokenEndpointAuthMethod, UpdateConnectionInput } from './schema.js';
 import { inTransaction } from '../../platform/transaction.js';
+import type { SpKeyService } from './sp-key-service.js';
 
 const domainClaimed = (domains: string[]) =>
   conflict('domain_already_claimed', `Domain ${domains.join(', ')} is already verified for another connection.`);
@@ -31,6 +32,7 @@ export class ConnectionService {
     private readonly audit: AuditService,
     private readonly secretBox: SecretBox,
     private readonly publicUrl: () => string,
+    private readonly spKeys: SpKeyService,
     private readonly metadataSettings: () => MetadataUrlSettings = () => ({ allowPrivateTargets: false, refreshSeconds: DEFAULT_METADATA_REFRESH_SECONDS }),
   ) {}
 
@@ -48,8 +50,9 @@ export class ConnectionService {
     return c;
   }
 
-  clientSecret(idp: OidcIdp): string {
-    return this.secretBox.open(idp.client_secret_sealed);
+  /** The OIDC client secret, or undefined when the connection has none (private_key_jwt). */
+  clientSecret(idp: OidcIdp): string | undefined {
+    return idp.client_secret_sealed === undefined ? undefined : this.secretBox.open(idp.client_secret_sealed);
   }
 
   async view(db: Executor, c: Connection): Promise<ConnectionView> {
@@ -123,12 +126,17 @@ export class ConnectionService {
     const idp =
       input.type === 'saml'
         ? (fetched?.idp ?? toSamlIdp(input.idp as Exclude<SamlIdpInput, { metadata_url: string }>))
-        : ({ issuer: input.idp.issuer.replace(/\/+$/, ''), client_id: input.idp.client_id, client_secret_sealed: this.secretBox.seal(input.idp.client_secret), scopes: input.idp.scopes ?? ['openid', 'email', 'profile'], ...authMethod(input.idp.token_endpoint_auth_method) } satisfies OidcIdp);
+        : ({ issuer: input.idp.issuer.replace(/\/+$/, ''), client_id: input.idp.client_id, ...sealedSecret(this.secretBox, input.idp.client_secret), scopes: input.idp.scopes ?? ['openid', 'email', 'profile'], ...authMethod(input.idp.token_endpoint_auth_method) } satisfies OidcIdp);
     if (input.type === 'oidc') {
+      assertSecretGiven(input.idp.client_secret, input.idp.token_endpoint_auth_method);
       assertIssuerAllowed(input.idp.issuer);
       await assertDiscoveryUsable({ issuer: input.idp.issuer.replace(/\/+$/, ''), token_endpoint_auth_method: input.idp.token_endpoint_auth_method });
     }
     if (input.type === 'oidc' && input.allow_sha1_signatures) throw samlOnly('allow_sha1_signatures');
+    if (input.type === 'oidc' && input.sign_authn_requests != null) throw samlOnly('sign_authn_requests');
+    if (input.type === 'oidc' && input.require_encrypted_assertions) throw samlOnly('require_encrypted_assertions');
+    // Made before the transaction: generating RSA keys takes a moment, and holds no lock meanwhile.
+    const keys = await this.spKeys.generateInitial(input.type, input.name);
     try {
       return await inTransaction(this.db, async (trx) => {
         const claimed = await q.claimedDomains(trx, input.domains, id);
@@ -143,6 +151,8 @@ export class ConnectionService {
           membership_sync: input.membership_sync ?? 'on_login',
           allow_idp_initiated: input.allow_idp_initiated ?? false,
           allow_sha1_signatures: input.allow_sha1_signatures ?? false,
+          sign_authn_requests: input.sign_authn_requests ?? null,
+          require_encrypted_assertions: input.require_encrypted_assertions ?? false,
           auto_remove_flagged_after_days: input.auto_remove_flagged_after_days ?? null,
           group_dn_match: input.group_dn_match ?? 'dn',
           created_at: now,
@@ -151,8 +161,20 @@ export class ConnectionService {
         await q.replaceDomains(trx, id, [...new Set(input.domains)]);
         await this.writeRules(trx, id, input.membership_rules ?? [], now);
         if (fetched) await this.writeRefreshState(trx, id, fetched, new Date(now));
+        const spKeys = await this.spKeys.storeInitial(trx, id, keys);
         const created = await this.require(trx, id);
-        await this.audit.record(trx, { action: 'connection.created', actor, detail: { connection_id: id, name: input.name, type: input.type, domains: created.domains, ...(fetched ? { metadata_url: fetched.idp.metadata_url, certificates: fetched.idp.certificates.map(fingerprintOf) } : {}) } });
+        await this.audit.record(trx, {
+          action: 'connection.created',
+          actor,
+          detail: {
+            connection_id: id,
+            name: input.name,
+            type: input.type,
+            domains: created.domains,
+            ...(fetched ? { metadata_url: fetched.idp.metadata_url, certificates: fetched.idp.certificates.map(fingerprintOf) } : {}),
+            sp_keys: spKeys.map((k) => ({ use: k.use, key_id: k.id, kid: k.kid, fingerprint_sha256: k.fingerprint_sha256 })),
+          },
+        });
         return this.view(trx, created);
       });
     } catch (err) {
@@ -168,7 +190,7 @@ export class ConnectionService {
       const issuer = patch.idp.issuer.replace(/\/+$/, '');
       // A patch the secret rule refuses gets that answer (from patchIdp below), not the OP's.
       const keepsDestination = before.type === 'oidc' && issuer === before.idp.issuer && patch.idp.client_id === before.idp.client_id;
-      if (patch.idp.client_secret !== undefined || keepsDestination) {
+      if (patch.idp.client_secret !== undefined || keepsDestination || patch.idp.token_endpoint_auth_method === 'private_key_jwt') {
         const kept = before.type === 'oidc' ? before.idp.token_endpoint_auth_method : undefined;
         await assertDiscoveryUsable({ issuer, token_endpoint_auth_method: patch.idp.token_endpoint_auth_method ?? kept });
       }
@@ -194,6 +216,14 @@ export class ConnectionService {
         if (patch.allow_sha1_signatures !== undefined) {
           if (current.type === 'oidc' && patch.allow_sha1_signatures) throw samlOnly('allow_sha1_signatures');
           row.allow_sha1_signatures = patch.allow_sha1_signatures;
+        }
+        if (patch.sign_authn_requests !== undefined) {
+          if (current.type === 'oidc' && patch.sign_authn_requests !== null) throw samlOnly('sign_authn_requests');
+          row.sign_authn_requests = patch.sign_authn_requests;
+        }
+        if (patch.require_encrypted_assertions !== undefined) {
+          if (current.type === 'oidc' && patch.require_encrypted_assertions) throw samlOnly('require_encrypted_assertions');
+          row.require_encrypted_assertions = patch.require_encrypted_assertions;
         }
         if (patch.auto_remove_flagged_after_days !== undefined) row.auto_remove_flagged_after_days = patch.auto_remove_flagged_after_days;
         if (patch.group_dn_match !== undefined) row.group_dn_match = patch.group_dn_match;
@@ -243,15 +273,19 @@ export class ConnectionService {
     const issuer = idp.issuer.replace(/\/+$/, '');
     // The stored secret was given for one OP and one client: keeping it for another issuer or client
     // id would post it to whoever runs the new token endpoint.
-    if (idp.client_secret === undefined && (issuer !== current.idp.issuer || idp.client_id !== current.idp.client_id)) {
+    const method = idp.token_endpoint_auth_method ?? current.idp.token_endpoint_auth_method;
+    const sameDestination = issuer === current.idp.issuer && idp.client_id === current.idp.client_id;
+    if (idp.client_secret === undefined && !sameDestination && method !== 'private_key_jwt') {
       throw new AppError('invalid_body', 400, 'Invalid request body: idp.client_secret: required when idp.issuer or idp.client_id changes; the stored secret is kept only for the same issuer and client.');
     }
+    const kept = idp.client_secret === undefined && sameDestination ? current.idp.client_secret_sealed : undefined;
+    if (idp.client_secret === undefined && kept === undefined) assertSecretGiven(undefined, method);
     return {
       issuer,
       client_id: idp.client_id,
-      client_secret_sealed: idp.client_secret !== undefined ? this.secretBox.seal(idp.client_secret) : current.idp.client_secret_sealed,
+      ...(idp.client_secret !== undefined ? sealedSecret(this.secretBox, idp.client_secret) : kept !== undefined ? { client_secret_sealed: kept } : {}),
       scopes: idp.scopes ?? current.idp.scopes,
-      ...authMethod(idp.token_endpoint_auth_method ?? current.idp.token_endpoint_auth_method),
+      ...authMethod(method),
     } satisfies OidcIdp;
   }
 
@@ -274,6 +308,15 @@ async function assertDiscoveryUsable(idp: Pick<OidcIdp, 'issuer' | 'token_endpoi
   const failed = report.checks.filter((c) => !c.ok && c.check !== 'jwks').map((c) => `${c.check}: ${c.message}`);
   if (!report.reached || failed.length === 0) return;
   throw new AppError('invalid_body', 400, `Invalid request body: idp: the OP's discovery document cannot be used. ${failed.join(' ')}`, { detail: { checks: report.checks } });
+}
+
+const sealedSecret = (box: SecretBox, secret: string | undefined): { client_secret_sealed?: string } => (secret === undefined ? {} : { client_secret_sealed: box.seal(secret) });
+
+/** A client secret is needed for every token endpoint authentication but private_key_jwt (signed with the connection's own key). */
+function assertSecretGiven(secret: string | undefined, method: TokenEndpointAuthMethod | undefined): void {
+  if (secret === undefined && method !== 'private_key_jwt') {
+    throw new AppError('invalid_body', 400, 'Invalid request body: idp.client_secret: required unless idp.token_endpoint_auth_method is private_key_jwt.');
+  }
 }
 
 /** Stored only when chosen: absent means "from discovery" at each sign-in. */

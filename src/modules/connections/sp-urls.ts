@@ -8,6 +8,8 @@ export interface SamlSp {
 export interface OidcSp {
   redirect_uri: string;
   login_url: string;
+  /** The public keys of the connection's signing key (current and previous), for OPs that accept private_key_jwt. */
+  jwks_uri: string;
 }
 
 export function samlSp(publicUrl: string, connectionId: string): SamlSp {
@@ -18,5 +20,5 @@ export function samlSp(publicUrl: string, connectionId: string): SamlSp {
 
 export function oidcSp(publicUrl: string, connectionId: string): OidcSp {
   const base = `${publicUrl}/sso/oidc/${connectionId}`;
-  return { redirect_uri: `${base}/callback`, login_url: `${base}/login` };
+  return { redirect_uri: `${base}/callback`, login_url: `${base}/login`, jwks_uri: `${base}/jwks.json` };
 }

@@ -8,6 +8,7 @@ import { escapeHtml } from './web.js';
 const ADMIN_HINTS: Record<string, string> = {
   invalid_response: "Compare the connection's identity provider settings (issuer or entity id, certificates, the URLs pasted into the identity provider) with what the identity provider uses, and check both servers' clocks. The server log line with this reference names the check that failed.",
   subject_not_persistent: "Have the identity provider send a persistent NameID (or the email address as NameID), or send the user's email address in one of the connection's domains, or name an attribute with a stable user id in the connection's attribute_mapping.subject. A transient NameID alone cannot identify anyone across sign-ins.",
+  encryption_required: "Turn on assertion encryption for orgsync at the identity provider, with the encryption certificate from the connection's SP metadata URL; or turn off the connection's require_encrypted_assertions.",
   access_denied: 'Assign this person (or one of their groups) to the orgsync application at the identity provider.',
   idp_error: "Check the client registered at the identity provider: client id and secret, the redirect URI, and the token endpoint authentication it allows (the connection's idp.token_endpoint_auth_method).",
   replay: 'Nothing to change: start the sign-in again from the beginning.',

@@ -1,11 +1,12 @@
 import { AppError } from '../../platform/errors.js';
 
 /** SPEC §6 reason codes of the SSO failure page. */
-export type SsoFailureReason = 'invalid_response' | 'subject_not_persistent' | 'access_denied' | 'idp_error' | 'replay' | 'email_domain_not_verified' | 'user_deactivated' | 'unknown_connection';
+export type SsoFailureReason = 'invalid_response' | 'subject_not_persistent' | 'encryption_required' | 'access_denied' | 'idp_error' | 'replay' | 'email_domain_not_verified' | 'user_deactivated' | 'unknown_connection';
 
 const STATUS: Record<SsoFailureReason, number> = {
   invalid_response: 400,
   subject_not_persistent: 400,
+  encryption_required: 400,
   access_denied: 403,
   idp_error: 400,
   replay: 400,
@@ -17,6 +18,7 @@ const STATUS: Record<SsoFailureReason, number> = {
 const MESSAGE: Record<SsoFailureReason, string> = {
   invalid_response: 'The sign-in response from your identity provider could not be accepted.',
   subject_not_persistent: 'Your identity provider identified you with a one-time (transient) name that changes at every sign-in, and sent nothing else that stays the same, so this sign-in cannot be matched to your account.',
+  encryption_required: 'This sign-in connection accepts only encrypted assertions, and your identity provider sent one that is not encrypted.',
   access_denied: 'The sign-in was refused at your identity provider: you declined the request, or it does not allow you to use this application.',
   idp_error: 'Your identity provider answered the sign-in with an error.',
   replay: 'This sign-in response was already used. Start the sign-in again.',

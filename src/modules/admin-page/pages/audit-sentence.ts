@@ -111,6 +111,12 @@ function what(e: AuditEvent, n: AuditNames): SafeHtml {
     }
     case 'connection.metadata_refresh_failed':
       return html`could not refresh the IdP metadata of ${connectionName(e, n)}: ${str(d.error) ?? 'failed'} (the last good metadata stays in use)`;
+    case 'connection.sp_key_created':
+      return html`created the ${str(d.use) ?? ''} key of ${connectionName(e, n)}`;
+    case 'connection.sp_key_rotated':
+      return html`rotated the ${str(d.use) ?? ''} key of ${connectionName(e, n)}${d.retire_after ? html` (the previous one counts until ${str(d.retire_after) ?? ''})` : html` (the previous one counts until it is retired)`}`;
+    case 'connection.sp_key_retired':
+      return html`retired the previous ${str(d.use) ?? ''} key of ${connectionName(e, n)}${d.reason === 'overlap_ended' ? ' (its overlap ended)' : ''}`;
     case 'directory.created':
       return html`created a SCIM directory for ${connectionName(e, n)}`;
     case 'directory.token_rotated':

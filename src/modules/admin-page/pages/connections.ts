@@ -8,6 +8,7 @@ import { queryString, redirectWith, viewContext } from '../context.js';
 import { actorOf, can, principalOf, requireCan } from '../principal.js';
 import { directoryOf, scimSection } from './directories.js';
 import { groupWarningsSection } from './group-warnings.js';
+import type { SpKeyView } from '../../connections/sp-keys.js';
 
 const PAGE_SIZE = 20;
 
@@ -20,7 +21,22 @@ function spSettings(conn: ConnectionView): SafeHtml {
       ${copyField(id('login'), 'Login URL', conn.sp.login_url)}`;
   }
   return html`${copyField(id('redirect'), 'Redirect URI', conn.sp.redirect_uri)}
-    ${copyField(id('login'), 'Login URL', conn.sp.login_url)}`;
+    ${copyField(id('login'), 'Login URL', conn.sp.login_url)}
+    ${copyField(id('jwks'), 'JWKS URL (private_key_jwt)', conn.sp.jwks_uri)}`;
+}
+
+/** The connection's own keys: which one is current, which previous one still counts and until when. Certificates are in the SP metadata. */
+export function spKeySection(conn: ConnectionView, keys: SpKeyView[]): SafeHtml {
+  const signing = conn.type === 'saml' ? (conn.sign_authn_requests !== null ? (conn.sign_authn_requests ? 'signed (set on the connection)' : 'not signed (set on the connection)') : 'signed if the IdP metadata asks (WantAuthnRequestsSigned)') : null;
+  return html`<h3>Service provider keys</h3>
+    <p class="help">Rotate with <code>orgsync connection rotate-keys ${conn.name}</code> or <code>POST /api/v1/connections/{id}/sp-keys/rotate</code>; the previous key stays published until it is retired.</p>
+    <dl class="facts">
+      ${signing ? html`<dt>AuthnRequests</dt><dd>${signing}</dd><dt>Encrypted assertions</dt><dd>${conn.require_encrypted_assertions ? 'required' : 'accepted, not required'}</dd>` : ''}
+      ${keys.map(
+        (k) => html`<dt>${k.use === 'signing' ? 'Signing key' : 'Encryption key'} (${k.status})</dt>
+          <dd><span class="mono">${k.fingerprint_sha256}</span><br><span class="muted">created ${k.created_at.slice(0, 10)}${k.status === 'previous' ? (k.retire_after ? `, counts until ${k.retire_after}` : ', counts until retired') : ''}</span></dd>`,
+      )}
+    </dl>`;
 }
 
 function idpSummary(conn: ConnectionView): SafeHtml {
@@ -87,7 +103,7 @@ export function connectionPages(c: Container): Router {
     const cards: SafeHtml[] = [];
     for (const conn of page.items) {
       const scim = can(p, 'read:directories') ? scimSection(ctx, conn.id, await directoryOf(c, conn.id)) : '';
-      cards.push(connectionCard(conn, scim, ctx));
+      cards.push(connectionCard(conn, html`${spKeySection(conn, await c.spKeys.list(conn))}${scim}`, ctx));
     }
     res.send(connectionsPage(ctx, cards, page.next).value);
   });

@@ -7,6 +7,7 @@ import type { LoginService } from '../login-service.js';
 import { PreLoginCookie, PRE_LOGIN_TTL_MS } from '../pre-login-cookie.js';
 import { safeReturnTo } from '../return-target.js';
 import type { SsoKeys } from '../sso-keys.js';
+import { publicJwk, signingKeyOf } from '../../connections/sp-keys.js';
 import { OidcService, type OidcConnection, type OidcPending } from './oidc-service.js';
 
 const pendingEntry = z.object({
@@ -21,7 +22,15 @@ const pendingEntry = z.object({
 /** SPEC §6 OIDC endpoints: login (redirect to the provider) and callback. */
 export function oidcRoutes(c: Container, login: LoginService, keys: SsoKeys, anonymousLimit: RequestHandler): Router {
   const r = Router();
-  const oidc = new OidcService(() => c.config.publicUrl, (idp) => c.connections.clientSecret(idp));
+  const oidc = new OidcService(
+    () => c.config.publicUrl,
+    (idp) => c.connections.clientSecret(idp),
+    (conn) => async () => {
+      const current = signingKeyOf(await c.spKeys.keysFor(conn));
+      if (!current) throw new Error(`connection ${conn.id} has no signing key`);
+      return { pem: current.privateKeyPem(), kid: current.kid };
+    },
+  );
   const connectionOf = async (ref: string): Promise<OidcConnection> => {
     const conn = await c.connections.load(c.db, ref);
     if (!conn || conn.type !== 'oidc') throw ssoFailure('unknown_connection');
@@ -29,6 +38,15 @@ export function oidcRoutes(c: Container, login: LoginService, keys: SsoKeys, ano
   };
   // State, nonce, PKCE verifier and return target wait in the browser, sealed: no row per visitor.
   const cookieOf = (conn: OidcConnection) => new PreLoginCookie('oidc', conn.id, keys.oidcPending, pendingEntry, c.config.publicUrl.startsWith('https://'));
+
+  // The connection's public signing keys, for an OP that authenticates us by private_key_jwt: the
+  // current key and, during a rotation's overlap, the previous one. Public data; no private part.
+  r.get('/sso/oidc/:connection/jwks.json', async (req, res) => {
+    const conn = await connectionOf(String(req.params.connection));
+    const keys = await c.spKeys.keysFor(conn);
+    res.setHeader('cache-control', 'no-cache');
+    res.json({ keys: keys.signing.map(publicJwk) });
+  });
 
   r.get('/sso/oidc/:connection/login', anonymousLimit, async (req, res) => {
     const conn = await connectionOf(String(req.params.connection));

@@ -3,7 +3,7 @@ import type { Connection, OidcIdp } from '../../connections/schema.js';
 import { oidcSp } from '../../connections/sp-urls.js';
 import { ssoFailure } from '../errors.js';
 import type { AttributeMapping } from '../../connections/attribute-mapping.js';
-import { clientAuth } from './client-auth.js';
+import { clientAuth, type SigningKeySource } from './client-auth.js';
 import { callbackFailure, discoveryFailure } from './oidc-failures.js';
 import { toLoginProfile, type LoginProfile } from '../login-profile.js';
 
@@ -28,7 +28,11 @@ const PENDING_TTL_MS = 10 * 60 * 1000;
 export class OidcService {
   private readonly configs = new Map<string, Promise<client.Configuration>>();
 
-  constructor(private readonly publicUrl: () => string, private readonly clientSecret: (idp: OidcIdp) => string) {}
+  constructor(
+    private readonly publicUrl: () => string,
+    private readonly clientSecret: (idp: OidcIdp) => string | undefined,
+    private readonly signingKey: (c: OidcConnection) => SigningKeySource,
+  ) {}
 
   private config(c: OidcConnection): Promise<client.Configuration> {
     const key = `${c.id}@${c.updated_at}`;
@@ -38,7 +42,7 @@ export class OidcService {
       // Plain http was accepted at creation only for loopback issuers (development, tests).
       const insecure = issuer.protocol === 'http:';
       cached = client
-        .discovery(issuer, c.idp.client_id, undefined, clientAuth(c.idp, this.clientSecret(c.idp)), insecure ? { execute: [client.allowInsecureRequests] } : undefined)
+        .discovery(issuer, c.idp.client_id, undefined, clientAuth(c.idp, this.clientSecret(c.idp), this.signingKey(c)), insecure ? { execute: [client.allowInsecureRequests] } : undefined)
         .then((config) => {
           // openid-client trusts an ID token that came straight from the token endpoint without
           // checking its signature; verify it against the OP's published keys (jwks_uri) as well,

@@ -38,6 +38,15 @@ export function assertionIdsOf(responseXml: string): string[] {
     .filter((id): id is string => !!id);
 }
 
+/** The Response's own Assertion children (counted) and EncryptedAssertion children (as XML), before any verification. */
+export function topLevelAssertions(responseXml: string): { plain: number; encrypted: string[] } {
+  const root = parse(responseXml).documentElement!;
+  return {
+    plain: children(root, SAML, 'Assertion').length,
+    encrypted: children(root, SAML, 'EncryptedAssertion').map((e) => e.toString()),
+  };
+}
+
 /**
  * Signature and digest algorithms of every XML signature in the response and in the assertion
  * node-saml verified. node-saml relies on the response's signature, or else the assertion's, and

@@ -29,7 +29,7 @@ const otherBrowser = () =>
  */
 export function samlRoutes(c: Container, login: LoginService, keys: SsoKeys, anonymousLimit: RequestHandler): Router {
   const r = Router();
-  const saml = new SamlService(c.db, c.clock, new RequestIds(keys.samlRequestIds), () => c.config.publicUrl);
+  const saml = new SamlService(c.db, c.clock, new RequestIds(keys.samlRequestIds), () => c.config.publicUrl, c.spKeys);
   const connectionOf = async (ref: string): Promise<SamlConnection> => {
     const conn = await c.connections.load(c.db, ref);
     if (!conn || conn.type !== 'saml') throw ssoFailure('unknown_connection');
@@ -39,7 +39,7 @@ export function samlRoutes(c: Container, login: LoginService, keys: SsoKeys, ano
 
   r.get('/sso/saml/:connection/metadata', async (req, res) => {
     const conn = await connectionOf(String(req.params.connection));
-    res.type('application/samlmetadata+xml').send(saml.metadata(conn));
+    res.type('application/samlmetadata+xml').send(await saml.metadata(conn));
   });
 
   // The request id and the return target stay with this browser, sealed; the IdP sees neither

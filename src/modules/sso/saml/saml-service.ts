@@ -12,6 +12,11 @@ import type { RequestIds } from './request-ids.js';
 import { assertionIdsOf, checkSignatureAlgorithms, checkVerifiedResponse } from './response-checks.js';
 import { attributesWithoutValues } from './assertion-attributes.js';
 import { bindTransientSubject } from './transient-subject.js';
+import type { SpKeyService } from '../../connections/sp-key-service.js';
+import { signingKeyOf, type SpKeySet } from '../../connections/sp-keys.js';
+import { spMetadataXml } from './sp-metadata.js';
+import { keyForEncryptedAssertion } from './decryption-key.js';
+import { topLevelAssertions } from './response-checks.js';
 
 export const CLOCK_SKEW_MS = 60_000;
 type SamlConnection = Connection & { type: 'saml'; idp: SamlIdp };
@@ -32,11 +37,21 @@ export class SamlService {
     private readonly clock: Clock,
     private readonly requestIds: RequestIds,
     private readonly publicUrl: () => string,
+    private readonly spKeys: SpKeyService,
   ) {}
 
-  private saml(c: SamlConnection, onIssue?: (id: string) => void): SAML {
+  /** Whether AuthnRequests are signed: the connection's choice, else what the IdP metadata asked for. */
+  static signsRequests(c: SamlConnection): boolean {
+    return c.sign_authn_requests ?? c.idp.want_authn_requests_signed ?? false;
+  }
+
+  private saml(c: SamlConnection, keys: { signing?: string; decryption?: string } = {}, onIssue?: (id: string) => void): SAML {
     const sp = samlSp(this.publicUrl(), c.id);
     return new SAML({
+      // HTTP-Redirect binding signature (SAML bindings §3.4.4.1): SigAlg and Signature query
+      // parameters over SAMLRequest and SigAlg, RSA-SHA256 (signatureAlgorithm below).
+      ...(keys.signing ? { privateKey: keys.signing } : {}),
+      ...(keys.decryption ? { decryptionPvk: keys.decryption } : {}),
       callbackUrl: sp.acs_url,
       entryPoint: c.idp.sso_url,
       issuer: sp.entity_id,
@@ -62,8 +77,11 @@ export class SamlService {
     });
   }
 
-  metadata(c: SamlConnection): string {
-    return this.saml(c).generateServiceProviderMetadata(null, null);
+  async metadata(c: SamlConnection): Promise<string> {
+    const keys = await this.spKeys.keysFor(c);
+    const sp = samlSp(this.publicUrl(), c.id);
+    const nameIdFormat = this.saml(c).options.identifierFormat ?? null;
+    return spMetadataXml({ entityId: sp.entity_id, acsUrl: sp.acs_url, nameIdFormat, authnRequestsSigned: SamlService.signsRequests(c) }, keys);
   }
 
   /**
@@ -72,7 +90,8 @@ export class SamlService {
    */
   async loginUrl(c: SamlConnection): Promise<{ url: string; requestId: string }> {
     let requestId: string | undefined;
-    const url = await this.saml(c, (id) => (requestId = id)).getAuthorizeUrlAsync('', undefined, {});
+    const signing = SamlService.signsRequests(c) ? signingKeyOf(await this.spKeys.keysFor(c))?.privateKeyPem() : undefined;
+    const url = await this.saml(c, { signing }, (id) => (requestId = id)).getAuthorizeUrlAsync('', undefined, {});
     if (!requestId) throw new Error('node-saml built an AuthnRequest without asking for an id');
     return { url, requestId };
   }
@@ -89,9 +108,10 @@ export class SamlService {
     if (ids.length && (await this.db('saml_replay_cache').where({ connection_id: c.id }).whereIn('assertion_id', ids).where('expires_at', '>', this.clock.now().toISOString()).first())) {
       throw ssoFailure('replay');
     }
+    const decryption = await this.decryptionKey(c, responseXml);
     let profile: Profile | null;
     try {
-      profile = (await this.saml(c).validatePostResponseAsync({ SAMLResponse: samlResponse })).profile;
+      profile = (await this.saml(c, { decryption }).validatePostResponseAsync({ SAMLResponse: samlResponse })).profile;
     } catch (err) {
       throw ssoFailure('invalid_response', { why: (err as Error).message });
     }
@@ -112,6 +132,29 @@ export class SamlService {
     const attributes = { ...Object.fromEntries(attributesWithoutValues(profile.getAssertionXml()).map((n) => [n, []])), ...(profile.attributes ?? {}) } as Record<string, unknown>;
     const login = toLoginProfile('saml', profile.nameID, attributes, c.attribute_mapping);
     return { profile: bindTransientSubject(c, profile.nameID, profile.nameIDFormat, login), requestId };
+  }
+
+  /**
+   * The private key node-saml decrypts the assertion with: of the connection's encryption keys
+   * (current, or previous during a rotation), the one it was encrypted to. A plain assertion gets
+   * none, and is refused when the connection requires encryption.
+   */
+  private async decryptionKey(c: SamlConnection, responseXml: string): Promise<string | undefined> {
+    const { plain, encrypted } = topLevelAssertions(responseXml);
+    if (encrypted.length === 0) {
+      if (plain > 0 && c.require_encrypted_assertions) throw ssoFailure('encryption_required', { why: 'plain Assertion; the connection requires EncryptedAssertion' });
+      return undefined;
+    }
+    // More than one is refused by node-saml; the first is the only one that could count.
+    const keys: SpKeySet = await this.spKeys.keysFor(c);
+    const key = keyForEncryptedAssertion(encrypted[0]!, keys.encryption);
+    if (!key) {
+      throw ssoFailure('invalid_response', {
+        why: 'EncryptedAssertion not encrypted to any encryption key of this connection',
+        message: "The sign-in response is encrypted to a key this connection does not have: the identity provider must encrypt to the certificate in this connection's SP metadata.",
+      });
+    }
+    return key.privateKeyPem();
   }
 
   /** The replay cache: an assertion id is accepted once, and remembered until it expires. */
