@@ -59,22 +59,21 @@ describe.skipIf(!TEST_DATABASE_URL)('outbox on PostgreSQL: transactions that com
 
     // T2 must not wait for T1 (the old global outbox lock made every event writer queue here).
     const t2 = inTransaction(t.container.db, (trx) => events.emit(trx, { type: 'user.updated', userId: userB, data: { n: 2 } }));
-    const t2Result = await Promise.race([t2.then(() => 'committed'), new Promise((r) => setTimeout(() => r('waiting for T1'), 3000))]);
-    if (t2Result !== 'committed') {
+    let first: FeedEvent[];
+    try {
+      const t2Result = await Promise.race([t2.then(() => 'committed'), new Promise((r) => setTimeout(() => r('waiting for T1'), 3000))]);
+      expect(t2Result).toBe('committed');
+
+      // The reader and the fan-out run while T1 is still open.
+      first = await feed('0');
+      await worker.tick();
+      const queuedFirst = await t.container.db('webhook_deliveries').where({ webhook_id: hook.id }).pluck('event_id');
+      expect(first.map((e) => e.user_id)).toEqual([userB]);
+      expect(queuedFirst).toEqual([first[0]!.id]);
+    } finally {
       release();
       await Promise.all([t1, t2]);
     }
-    expect(t2Result).toBe('committed');
-
-    // The reader and the fan-out run while T1 is still open.
-    const first = await feed('0');
-    await worker.tick();
-    const queuedFirst = await t.container.db('webhook_deliveries').where({ webhook_id: hook.id }).pluck('event_id');
-    expect(first.map((e) => e.user_id)).toEqual([userB]);
-    expect(queuedFirst).toEqual([first[0]!.id]);
-
-    release();
-    await t1;
     const second = await feed(first.at(-1)!.cursor);
     await worker.tick();
 
