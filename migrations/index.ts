@@ -39,6 +39,7 @@ import * as m280 from './280-setup-links.js';
 import * as m281 from './281-domain-challenges.js';
 import * as m282 from './282-connections-status.js';
 import * as m300 from './300-events-sequenced-after-commit.js';
+import * as m301 from './301-directory-count-slots.js';
 import * as m273 from './273-audit-membership-changes-index.js';
 
 interface Migration {
@@ -92,6 +93,7 @@ const migrations: Array<[string, Migration]> = [
   ['282-connections-status', m282],
   ['273-audit-membership-changes-index', m273],
   ['300-events-sequenced-after-commit', m300],
+  ['301-directory-count-slots', m301],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
