@@ -37,4 +37,14 @@ const t0 = process.hrtime.bigint();
 for (let i = 0; i < n; i++) await create(2000 + i);
 const ms = Number(process.hrtime.bigint() - t0) / 1e6;
 console.log(`${n} sequential creates: ${(ms / n).toFixed(2)} ms each, ${(statements.length / n).toFixed(1)} statements each, ${(queryTime / n).toFixed(2)} ms of it waiting on knex statements`);
+const get = (path: string) => fetch(`${t.url}/scim/v2/${dir.body.id}${path}`, { headers: { authorization: `Bearer ${dir.body.token}` } }).then((r) => r.text());
+for (const [label, path] of [
+  ['100-user page', (_i: number) => '/Users?startIndex=1&count=100'],
+  ['userName eq lookup', (i: number) => `/Users?filter=${encodeURIComponent(`userName eq "p${2000 + (i % n)}@example.com"`)}`],
+] as const) {
+  for (let i = 0; i < 20; i++) await get(path(i));
+  const s0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await get(path(i));
+  console.log(`${label}: ${(Number(process.hrtime.bigint() - s0) / 1e6 / n).toFixed(2)} ms each (sequential, in process)`);
+}
 await t.close();
