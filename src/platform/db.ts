@@ -108,12 +108,12 @@ export async function selectRows<T>(db: Executor, sql: string, bindings: readonl
 /**
  * PostgreSQL plans an unnamed statement every time it runs; for the SCIM page (a subquery per row)
  * planning took several times longer than executing. A named statement is parsed once per connection
- * and its plan reused. The statements named are the first few thousand distinct SQL texts this
+ * and its plan reused. The statements named are the first 300 distinct SQL texts this
  * process runs through `selectRows` (a fixed set in practice: the SQL varies with a filter's shape,
  * never with its values), so a client sending ever new filter shapes cannot grow every connection's
  * statement cache without bound; past the cap, statements run unnamed as before.
  */
-const PREPARED_CAP = 2000;
+const PREPARED_CAP = 300;
 const preparedNames = new Map<string, string>();
 function preparedName(sql: string): string | undefined {
   let name = preparedNames.get(sql);
