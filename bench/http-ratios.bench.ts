@@ -11,6 +11,8 @@
  * - HTTP_RATIOS_SECONDS (default 3) per round, HTTP_RATIOS_ROUNDS (default 3).
  * - HTTP_RATIOS_BEFORE=<dir>: also serve the same cases from another checkout of orgsync (its own
  *   databases), measured in the same rounds: paired before/after numbers in one window.
+ * - HTTP_RATIOS_SYNC_USERS=<n>: afterwards, an Entra-pattern initial sync of n users (lookup, then
+ *   create, one connection) against each server, projected to 100,000 users.
  * - On PostgreSQL, two instances of the server share one database and take the 10-connection creates
  *   and lookups together (5 connections each), beside one instance alone.
  */
@@ -19,7 +21,7 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { fmt } from './lib/harness.js';
-import type { BenchCase, BenchRun, BenchTarget, RatiosPlan, RatiosReport, RoundResult } from './lib/autocannon-client.js';
+import type { BenchCase, BenchRun, BenchTarget, RatiosPlan, RatiosReport, RoundResult, SyncResult } from './lib/autocannon-client.js';
 import { freePort, ROOT, stopProcess, tempDir } from '../test/helpers/process.js';
 import { createTestDatabase, TEST_DATABASE_URL } from '../test/helpers/db.js';
 import { createDb } from '../src/platform/db.js';
@@ -29,6 +31,7 @@ const USERS = Number(process.env.HTTP_RATIOS_USERS ?? 10_000);
 const SECONDS = Number(process.env.HTTP_RATIOS_SECONDS ?? 3);
 const ROUNDS = Number(process.env.HTTP_RATIOS_ROUNDS ?? 3);
 const BEFORE = process.env.HTTP_RATIOS_BEFORE;
+const SYNC_USERS = Number(process.env.HTTP_RATIOS_SYNC_USERS ?? 0);
 const KEY = 'http-ratios-bench-key-0123456789abcdef';
 
 interface Server {
@@ -113,12 +116,12 @@ async function seed(server: Server, databaseUrl: string, users: number): Promise
   return { url: server.url, token: dir.token, directoryId: dir.id, users };
 }
 
-function runClient(plan: RatiosPlan): Promise<RatiosReport> {
+function runClient(plan: RatiosPlan): Promise<{ report: RatiosReport; sync: Record<string, SyncResult> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lib/autocannon-client.ts')], { cwd: ROOT, env: { ...process.env, HTTP_RATIOS_PLAN: JSON.stringify(plan) }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as RatiosReport) : reject(new Error(`load generator exited ${code}: ${out}`))));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as { report: RatiosReport; sync: Record<string, SyncResult> }) : reject(new Error(`load generator exited ${code}: ${out}`))));
   });
 }
 
@@ -170,7 +173,7 @@ export async function run(): Promise<void> {
       { key: 'create-10', kind: 'create', connections: 10, runs: runsOf(true) },
     ];
     const load0 = loadavg()[0]!;
-    const report = await runClient({ bare: bareUrl, seconds: SECONDS, rounds: ROUNDS, cases });
+    const { report, sync } = await runClient({ bare: bareUrl, seconds: SECONDS, rounds: ROUNDS, cases, syncUsers: SYNC_USERS, syncTargets: Object.entries(single).map(([label, target]) => ({ label, target })) });
     const load1 = loadavg()[0]!;
 
     const labels = [...new Set(cases.flatMap((c) => c.runs.map((r) => r.label)))];
@@ -187,6 +190,10 @@ export async function run(): Promise<void> {
     console.log(`|---|${labels.map(() => '---|').join('')}`);
     const names: Record<string, string> = { lookup: '`GET /Users?filter=userName eq …` (ratio)', page: '`GET /Users?startIndex=1&count=100` (ratio)', 'create-1': 'creates/s, 1 connection (ratio)', 'create-10': 'creates/s, 10 connections (ratio)' };
     for (const c of cases) console.log(`| ${names[c.key]} | ${labels.map((l) => cell(report[c.key]?.[l], c.kind === 'create')).join(' | ')} |`);
+    for (const [label, s] of Object.entries(sync)) {
+      console.log(`- Entra-pattern initial sync, ${label}: ${s.users} users (lookup + create each, one connection) in ${fmt(s.seconds, 1)} s, ${s.errors} errors; 100,000 users at that pace: ${fmt((s.seconds * 100_000) / s.users / 60, 1)} min`);
+      if (s.errors) process.exitCode = 1;
+    }
     const errors = Object.values(report).flatMap((byRun) => Object.values(byRun).flat()).reduce((n, r) => n + r.errors, 0);
     if (errors) process.exitCode = 1;
   } finally {

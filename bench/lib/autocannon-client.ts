@@ -34,6 +34,9 @@ export interface RatiosPlan {
   seconds: number;
   rounds: number;
   cases: BenchCase[];
+  /** Entra-pattern initial sync of this many users per target (0: none). */
+  syncUsers: number;
+  syncTargets: Array<{ label: string; target: BenchTarget }>;
 }
 
 export interface RoundResult {
@@ -46,6 +49,36 @@ export interface RoundResult {
 }
 
 export type RatiosReport = Record<string, Record<string, RoundResult[]>>;
+
+export interface SyncResult {
+  users: number;
+  seconds: number;
+  errors: number;
+}
+
+/**
+ * An Entra-style initial sync on one connection: for each user a `userName eq` lookup that finds
+ * nothing, then the create (booleans as strings, as Entra sends them).
+ */
+async function initialSync(t: BenchTarget, n: number, tag: string): Promise<SyncResult> {
+  const headers = { authorization: `Bearer ${t.token}`, 'content-type': 'application/scim+json' };
+  const users = `${t.url}/scim/v2/${t.directoryId}/Users`;
+  let errors = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const userName = `sync-${tag}-${i}@example.com`;
+    const found = await fetch(`${users}?filter=${encodeURIComponent(`userName eq "${userName}"`)}`, { headers });
+    if (found.status !== 200 || !(await found.text()).includes('"totalResults":0')) errors++;
+    const created = await fetch(users, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, externalId: `${tag}-${i}`, name: { givenName: 'Synced', familyName: String(i) }, emails: [{ value: userName, type: 'work', primary: true }], active: 'True' }),
+    });
+    await created.arrayBuffer();
+    if (created.status !== 201) errors++;
+  }
+  return { users: n, seconds: Number(process.hrtime.bigint() - t0) / 1e9, errors };
+}
 
 const expected: Record<CaseKind, number> = { lookup: 200, page: 200, create: 201 };
 let createCounter = 0;
@@ -135,7 +168,9 @@ async function main(): Promise<void> {
       }
     }
   }
-  process.stdout.write(`${JSON.stringify(report)}\n`);
+  const sync: Record<string, SyncResult> = {};
+  if (plan.syncUsers > 0) for (const s of plan.syncTargets) sync[s.label] = await initialSync(s.target, plan.syncUsers, `${stamp}-${s.label.replace(/\W+/g, '_')}`);
+  process.stdout.write(`${JSON.stringify({ report, sync })}\n`);
 }
 
 main().catch((err: unknown) => {
