@@ -19,13 +19,18 @@ for (let i = 0; i < 20; i++) await create(i);
 const statements: string[] = [];
 let queryTime = 0;
 const starts = new Map<string, bigint>();
+const byStatement = new Map<string, number>();
 t.container.db.on('query', (q: { sql: string; __knexQueryUid?: string }) => {
   statements.push(q.sql);
   if (q.__knexQueryUid) starts.set(q.__knexQueryUid, process.hrtime.bigint());
 });
-t.container.db.on('query-response', (_r: unknown, q: { __knexQueryUid?: string }) => {
+t.container.db.on('query-response', (_r: unknown, q: { sql: string; __knexQueryUid?: string }) => {
   const s = q.__knexQueryUid ? starts.get(q.__knexQueryUid) : undefined;
-  if (s) queryTime += Number(process.hrtime.bigint() - s) / 1e6;
+  if (!s) return;
+  const ms = Number(process.hrtime.bigint() - s) / 1e6;
+  queryTime += ms;
+  const key = q.sql.replace(/\s+/g, ' ').slice(0, 48);
+  byStatement.set(key, (byStatement.get(key) ?? 0) + ms);
 });
 const r = await create(1000);
 if (r.status !== 201) throw new Error(`create: ${r.status}`);
@@ -33,10 +38,12 @@ console.log(`one create: ${statements.length} statements`);
 for (const s of statements) console.log(`  ${s.slice(0, 160)}`);
 statements.length = 0;
 queryTime = 0;
+byStatement.clear();
 const t0 = process.hrtime.bigint();
 for (let i = 0; i < n; i++) await create(2000 + i);
 const ms = Number(process.hrtime.bigint() - t0) / 1e6;
 console.log(`${n} sequential creates: ${(ms / n).toFixed(2)} ms each, ${(statements.length / n).toFixed(1)} statements each, ${(queryTime / n).toFixed(2)} ms of it waiting on knex statements`);
+for (const [sql, ms] of [...byStatement].sort((a, b) => b[1] - a[1])) console.log(`  ${(ms / n).toFixed(3)} ms  ${sql}`);
 const get = (path: string) => fetch(`${t.url}/scim/v2/${dir.body.id}${path}`, { headers: { authorization: `Bearer ${dir.body.token}` } }).then((r) => r.text());
 for (const [label, path] of [
   ['100-user page', (_i: number) => '/Users?startIndex=1&count=100'],
