@@ -42,6 +42,8 @@ import * as m293 from './293-saml-metadata-refresh.js';
 import * as m290 from './290-sp-keys.js';
 import * as m291 from './291-connections-sign-authn-requests.js';
 import * as m292 from './292-connections-require-encrypted-assertions.js';
+import * as m300 from './300-events-sequenced-after-commit.js';
+import * as m301 from './301-directory-count-slots.js';
 import * as m273 from './273-audit-membership-changes-index.js';
 import * as m284 from './284-sync-runs-pull-run.js';
 import * as m285 from './285-sync-runs-pull-summary.js';
@@ -98,14 +100,16 @@ const migrations: Array<[string, Migration]> = [
   ['281-domain-challenges', m281],
   ['282-connections-status', m282],
   ['273-audit-membership-changes-index', m273],
+  ['284-sync-runs-pull-run', m284],
+  ['285-sync-runs-pull-summary', m285],
   ['290-sp-keys', m290],
   ['291-connections-sign-authn-requests', m291],
   ['292-connections-require-encrypted-assertions', m292],
-  ['284-sync-runs-pull-run', m284],
-  ['285-sync-runs-pull-summary', m285],
   ['293-saml-metadata-refresh', m293],
   ['296-connections-group-dn-match', m296],
   ['297-sync-runs-group-matching', m297],
+  ['300-events-sequenced-after-commit', m300],
+  ['301-directory-count-slots', m301],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

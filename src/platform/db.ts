@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../../migrations/index.js';
 import type { Statement } from 'better-sqlite3';
@@ -98,21 +99,53 @@ export async function selectRows<T>(db: Executor, sql: string, bindings: readonl
       return pool.run((connection) => connection.prepare(sql).all(announce(db, sql, bindings)) as T[]);
     }
   }
-  const result = (await db.raw(sql, bindings as SqlValue[])) as { rows?: T[] } | T[];
+  const raw = db.raw(sql, bindings as SqlValue[]);
+  const name = preparedName(sql);
+  const result = (await (name ? raw.options({ name }) : raw)) as { rows?: T[] } | T[];
   return Array.isArray(result) ? result : (result.rows ?? []);
+}
+
+/**
+ * PostgreSQL plans an unnamed statement every time it runs; for the SCIM page (a subquery per row)
+ * planning took several times longer than executing. A named statement is parsed once per connection
+ * and its plan reused. The statements named are the first 300 distinct SQL texts this
+ * process runs through `selectRows` (a fixed set in practice: the SQL varies with a filter's shape,
+ * never with its values), so a client sending ever new filter shapes cannot grow every connection's
+ * statement cache without bound; past the cap, statements run unnamed as before.
+ */
+const PREPARED_CAP = 300;
+const preparedNames = new Map<string, string>();
+function preparedName(sql: string): string | undefined {
+  let name = preparedNames.get(sql);
+  if (name === undefined && preparedNames.size < PREPARED_CAP) {
+    name = `orgsync_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    preparedNames.set(sql, name);
+  }
+  return name;
 }
 
 /**
  * Inserts rows that all have the same columns. On SQLite, inside a transaction (where the rows land
  * atomically) or for a single row, it is one cached prepared INSERT run per row on the connection;
  * otherwise, and on PostgreSQL, a knex insert. The write paths of SCIM and login sync insert a
- * handful of rows per request, where building knex queries costs more than running them.
+ * handful of rows per request, where building knex queries costs more than running them. On
+ * PostgreSQL a few rows go in as one named INSERT (parsed once per connection), more as knex inserts.
  */
 export async function insertRows<R extends object>(db: Executor, table: string, typedRows: readonly R[]): Promise<void> {
   const rows = typedRows as unknown as ReadonlyArray<Record<string, SqlValue | undefined>>;
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
   const sameShape = rows.every((r) => Object.keys(r).length === columns.length && columns.every((c) => c in r));
+  // (A value left undefined means the column's default to knex: such rows stay with knex.)
+  if (sameShape && dialectOf(db) === 'pg' && rows.length <= 20 && rows.every((r) => columns.every((c) => r[c] !== undefined))) {
+    // One named statement per table and row count (see preparedName): parsed once per connection.
+    const tuple = `(${columns.map(() => '?').join(', ')})`;
+    const sql = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES ${rows.map(() => tuple).join(', ')}`;
+    const raw = db.raw(sql, rows.flatMap((r) => columns.map((c) => r[c] as SqlValue)));
+    const name = preparedName(sql);
+    await (name ? raw.options({ name }) : raw);
+    return;
+  }
   const handle = transactionHandle(db);
   const sqlite = handle ? undefined : sqliteOf(db);
   if (!sameShape || !(handle || (sqlite && rows.length === 1))) {

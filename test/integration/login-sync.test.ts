@@ -66,7 +66,7 @@ describe('login sync (SPEC §3)', () => {
       updated: [{ organization_id: orgs['acme-eng'], from_role: 'member', to_role: 'owner' }],
       added: [{ organization_id: orgs['acme-ops'], role: 'admin' }],
     });
-    const types = (await t.container.db('events').where({ user_id: userId }).orderBy('seq')).map((e: { type: string }) => e.type);
+    const types = (await t.container.events.list({ userId, take: 1000 })).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['user.provisioned', 'membership.added', 'membership.flagged', 'membership.restored', 'membership.role_changed']));
     const actions = (await t.api('GET', `/api/v1/audit-logs?user=${userId}`)).body.audit_logs.map((e: { action: string }) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['login.succeeded', 'membership.added', 'membership.flagged', 'membership.restored', 'membership.role_changed']));

@@ -1,4 +1,5 @@
 import type { Executor } from '../../platform/db.js';
+import { dialectOf } from '../../platform/db.js';
 
 export interface DirectoryRow {
   id: string;
@@ -71,4 +72,23 @@ export async function directoryNames(db: Executor, ids: string[]): Promise<Map<s
   if (ids.length === 0) return new Map();
   const rows = await db('directories').whereIn('id', ids.slice(0, 500)).select<{ id: string; name: string }[]>('id', 'name');
   return new Map(rows.map((r) => [r.id, r.name] as const));
+}
+
+/**
+ * SQL for a directory's kept count of SCIM users or groups, as column "n"; one binding, the directory
+ * id. PostgreSQL adds the count slots its triggers write (migration 301) to the column.
+ */
+export function keptCountSql(dialect: 'sqlite' | 'pg', kind: 'user' | 'group'): string {
+  const column = kind === 'user' ? 'scim_user_count' : 'scim_group_count';
+  if (dialect === 'sqlite') return `SELECT "${column}" AS "n" FROM "directories" WHERE "id" = ?`;
+  return `SELECT d."${column}" + COALESCE((SELECT sum(c."n") FROM "directory_resource_counts" c WHERE c."directory_id" = d."id" AND c."kind" = '${kind}'), 0) AS "n" FROM "directories" d WHERE d."id" = ?`;
+}
+
+/** A directory's SCIM user and group counts. */
+export async function resourceCounts(db: Executor, row: DirectoryRow): Promise<{ users: number; groups: number }> {
+  const counts = { users: Number(row.scim_user_count), groups: Number(row.scim_group_count) };
+  if (dialectOf(db) !== 'pg') return counts;
+  const slots = await db('directory_resource_counts').where({ directory_id: row.id }).groupBy('kind').select<Array<{ kind: string; n: number | string }>>('kind', db.raw('sum("n") AS "n"'));
+  for (const s of slots) counts[s.kind === 'user' ? 'users' : 'groups'] += Number(s.n);
+  return counts;
 }

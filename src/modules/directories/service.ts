@@ -38,6 +38,7 @@ export class DirectoryService {
     const now = this.clock.now().toISOString();
     const kind = (row.kind ?? 'scim') as Directory['kind'];
     const tokens = await q.liveTokens(this.db, row.id, now);
+    const counts = await q.resourceCounts(this.db, row);
     return {
       id: row.id,
       connection_id: row.connection_id,
@@ -46,8 +47,8 @@ export class DirectoryService {
       scim_base_url: kind === 'scim' ? this.scimBaseUrl(row.id) : null,
       created_at: row.created_at,
       last_activity_at: row.last_activity_at,
-      users: Number(row.scim_user_count),
-      groups: Number(row.scim_group_count),
+      users: counts.users,
+      groups: counts.groups,
       tokens: tokens.map((t) => ({ id: t.id, prefix: t.prefix, created_at: t.created_at, expires_at: t.expires_at })),
       settings: kind === 'scim' ? null : settingsView(row.pull_settings ?? null, !!row.pull_secret_sealed),
       sync: kind === 'scim' ? null : await syncStatus(this.db, row.id, now),

@@ -43,8 +43,8 @@ export interface EventFilter {
 }
 
 export function listEvents(db: Executor, f: EventFilter): Promise<EventRow[]> {
-  const q = db<EventRow>('events').orderBy('seq', 'asc').limit(f.take);
-  if (f.after !== undefined) q.where('seq', '>', f.after);
+  // Numbers start at 1: `> 0` also leaves out PostgreSQL rows not numbered yet (see sequencer.ts).
+  const q = db<EventRow>('events').orderBy('seq', 'asc').limit(f.take).where('seq', '>', f.after ?? 0);
   if (f.upTo !== undefined) q.where('seq', '<=', f.upTo);
   if (f.organizationId) q.where('organization_id', f.organizationId);
   if (f.userId) q.where('user_id', f.userId);

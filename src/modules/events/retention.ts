@@ -1,5 +1,6 @@
 import type { Db } from '../../platform/db.js';
 import { deleteEventsBefore } from './queries.js';
+import { sequenceEvents } from './sequencer.js';
 import { tryAcquireLease } from './job-lease.js';
 import { deleteFinishedDeliveriesBefore } from '../webhooks/delivery-queries.js';
 
@@ -22,6 +23,8 @@ export interface PruneResult {
 export async function pruneExpired(db: Db, opts: { now: Date; retentionDays: number; owner: string }): Promise<PruneResult> {
   if (!(await tryAcquireLease(db, 'events.prune', opts.owner, opts.now, PRUNE_LEASE_MS))) return { ran: false, events: 0, deliveries: 0 };
   const before = new Date(opts.now.getTime() - opts.retentionDays * DAY_MS).toISOString();
+  // Deletes go by sequence number (PostgreSQL numbers rows after commit): number what is waiting first.
+  await sequenceEvents(db);
   let events = 0;
   let n: number;
   do {

@@ -64,10 +64,10 @@ export async function write<T>(c: Container, ctx: ScimContext, what: string, fn:
     const result = await inTransaction(
       c.db,
       async (trx) => {
-        // The directory row first: creates lock it anyway (its resource counts are kept by triggers)
-        // before they emit events, which takes the outbox lock (EventService). Touching it last,
-        // after emitting, took the two in the other order: on PostgreSQL a PATCH and a create of
-        // one directory then deadlocked under load.
+        // The directory row first, before any other lock this write takes: a lock taken after the
+        // row's could otherwise wait on a transaction that waits for the row (on PostgreSQL a PATCH
+        // and a create of one directory deadlocked that way when creates took a global outbox lock).
+        // Creates themselves no longer lock the row on PostgreSQL (count slots, migration 301).
         if (touch) await touchDirectory(trx, ctx.directoryId, ctx.at);
         return fn(trx);
       },

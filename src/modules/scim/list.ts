@@ -12,6 +12,7 @@ import { USER_VIEW_COLUMNS, groupsColumnSql, type UserViewRow } from './user-que
 import { GROUP_VIEW_COLUMNS, membersOfGroups, type GroupViewRow } from './group-queries.js';
 import { userResource } from './user-view.js';
 import { groupResource } from './group-view.js';
+import { keptCountSql } from '../directories/queries.js';
 
 export const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 export const MAX_COUNT = 1000;
@@ -60,7 +61,7 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
   }
   let rows: Array<(UserViewRow | GroupViewRow) & { kept_total?: number | string }> = [];
   const withGroups = kind === 'User' && wants(projection, 'groups');
-  const kept = `SELECT "${kind === 'User' ? 'scim_user_count' : 'scim_group_count'}" AS "n" FROM "directories" WHERE "id" = ?`;
+  const kept = keptCountSql(cctx.dialect, kind === 'User' ? 'user' : 'group');
   if (count > 0) {
     const columns = (kind === 'User' ? USER_VIEW_COLUMNS : GROUP_VIEW_COLUMNS).map((col) => `${t}."${col}"`);
     if (withGroups) columns.push(groupsColumnSql(cctx.dialect));

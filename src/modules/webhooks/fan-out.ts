@@ -13,8 +13,9 @@ export const orderKeyOf = (e: Pick<EventRow, 'user_id' | 'organization_id'>): st
  * Copies the next outbox events an endpoint subscribes to into its delivery queue and advances the
  * endpoint's cursor, in one transaction. Returns whether more events are waiting.
  *
- * The outbox commits in sequence order (see EventService), so every event up to the highest
- * sequence number read here is already visible and the cursor can move past it safely.
+ * Sequence numbers become visible in order (SQLite: one writer; PostgreSQL: numbered after commit by
+ * `sequenceEvents`, which the worker runs first), so every event up to the highest number read here is
+ * already visible and the cursor can move past it safely.
  */
 export async function fanOutOnce(db: Db, ids: IdGenerator, webhookId: string, now: string, batch = 500): Promise<{ queued: number; more: boolean }> {
   return inTransaction(db, async (trx) => {

@@ -7,6 +7,7 @@ import { toPage, type Page } from '../../platform/paging.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
 import { maxEventSeq } from '../events/queries.js';
+import { sequenceEvents } from '../events/sequencer.js';
 import * as q from './queries.js';
 import { attemptsOf, findDelivery, listDeliveryRows, toDelivery, type Delivery, type DeliveryStatus } from './delivery-queries.js';
 import { assertPublicTarget, parseWebhookUrl } from './target-guard.js';
@@ -28,6 +29,8 @@ export class WebhookService {
     const url = await this.checkedUrl(input.url);
     const secret = randomToken('whsec_');
     const now = this.clock.now().toISOString();
+    // "From now on": events committed before this are numbered first, so they fall below the cursor.
+    await sequenceEvents(this.db);
     const row = await inTransaction(this.db, async (trx) => {
       const row: q.WebhookRow = {
         id: this.ids.uuid(),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Container } from '../../container.js';
 import { pruneExpired } from '../events/retention.js';
+import { sequenceEvents } from '../events/sequencer.js';
 import { claimDueDeliveries } from './delivery-queries.js';
 import { deliverClaimed, type AttemptResult, type DeliverDeps } from './deliver.js';
 import { fanOutOnce } from './fan-out.js';
@@ -81,6 +82,8 @@ export class WebhookWorker {
       const pruned = await pruneExpired(this.c.db, { now, retentionDays: this.c.config.eventRetentionDays, owner: this.instance });
       if (pruned.ran) this.c.logger.info(pruned, 'pruned expired events and deliveries');
     }
+    // Number what has committed to the outbox since (PostgreSQL), then fan it out.
+    await sequenceEvents(this.c.db);
     let queued = 0;
     for (const id of await enabledWebhookIds(this.c.db)) {
       for (let round = 0; round < 20; round++) {
