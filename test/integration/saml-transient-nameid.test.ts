@@ -87,6 +87,9 @@ describe('SAML transient NameID', () => {
     expect(res.final.text).not.toContain(res.nameId);
     expect(res.me).toBeNull();
     expect(await t.container.db('identities').where({ connection_id: conn.id })).toEqual(before);
+    const denied = await t.container.db('audit_events').where({ action: 'login.denied', actor_id: conn.id });
+    expect(denied).toHaveLength(1);
+    expect(JSON.parse(denied[0].detail)).toMatchObject({ reason: 'subject_not_persistent', protocol: 'saml', why: expect.stringContaining('transient NameID') });
   });
 
   it("another tenant's IdP: a transient NameID with an email outside its domains does not reach an account of the domain's owner", async () => {

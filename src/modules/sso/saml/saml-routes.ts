@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Container } from '../../../container.js';
 import type { Connection, SamlIdp } from '../../connections/schema.js';
 import { ssoFailure } from '../errors.js';
+import { isAppError } from '../../../platform/errors.js';
 import { completeLogin } from '../complete-login.js';
 import type { LoginService } from '../login-service.js';
 import { PreLoginCookie, PRE_LOGIN_TTL_MS } from '../pre-login-cookie.js';
@@ -61,7 +62,14 @@ export function samlRoutes(c: Container, login: LoginService, keys: SsoKeys, ano
     const conn = await connectionOf(String(req.params.connection));
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (typeof body.SAMLResponse !== 'string' || body.SAMLResponse.length === 0) throw ssoFailure('invalid_response', { why: 'no SAMLResponse' });
-    const { profile, requestId } = await saml.validate(conn, body.SAMLResponse);
+    const { profile, requestId } = await saml.validate(conn, body.SAMLResponse).catch(async (err: unknown) => {
+      // The IdP's signed answer named nobody we can keep track of: refused like the login service's
+      // own refusals, and audited the same way (an unsigned or forged response never gets here).
+      if (isAppError(err) && err.code === 'subject_not_persistent') {
+        await c.audit.record(c.db, { action: 'login.denied', actor: { type: 'login', id: conn.id }, targetUserId: null, detail: { connection_id: conn.id, protocol: 'saml', reason: err.code, why: (err.options.detail as { why?: string } | undefined)?.why ?? null } });
+      }
+      throw err;
+    });
     // RelayState counts only for IdP-initiated sign-ins (SP-initiated ones kept their target here).
     const relayState = requestId ? null : safeReturnTo(body.RelayState, c.config.publicUrl);
     const token = await saveHandoff(c.db, { connectionId: conn.id, requestId, relayState, profile }, c.clock.now());
