@@ -1,6 +1,7 @@
 import type { Db } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/logger.js';
+import { IntervalJob } from '../../platform/interval-job.js';
 import { systemActor } from '../audit/types.js';
 import { dueRefreshes } from './metadata-queries.js';
 import type { SamlMetadataRefresher } from './metadata-refresh.js';
@@ -9,25 +10,15 @@ import type { SamlMetadataRefresher } from './metadata-refresh.js';
  * Refreshes SAML metadata URLs when their `next_refresh_at` comes. Every server instance runs this
  * timer; the per-connection lease in `job_locks` lets one of them fetch each connection.
  */
-export class MetadataRefreshScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-
+export class MetadataRefreshScheduler extends IntervalJob {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly refresher: SamlMetadataRefresher,
-    private readonly tickMs = 60_000,
-  ) {}
-
-  start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => {
-      if (!this.running) this.running = this.tick().finally(() => (this.running = undefined));
-    }, this.tickMs);
-    this.timer.unref();
+    tickMs = 60_000,
+  ) {
+    super(tickMs);
   }
 
   /** One pass over the due connections, one at a time. */
@@ -49,11 +40,5 @@ export class MetadataRefreshScheduler {
         this.logger.debug({ err, connection_id: d.connection_id }, 'IdP metadata refresh skipped');
       }
     }
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
   }
 }

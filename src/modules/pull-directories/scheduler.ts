@@ -1,29 +1,20 @@
 import type { Container } from '../../container.js';
 import type { PullRunner } from './runner.js';
 import * as q from './queries.js';
+import { IntervalJob } from '../../platform/interval-job.js';
 
 /**
  * Runs pull directories when their `next_run_at` comes. Every server instance runs this timer; the
  * per-directory lease lets one of them run each directory, and a killed run is taken over once its
  * lease expires (it resumes from the saved cursor).
  */
-export class PullScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-
+export class PullScheduler extends IntervalJob {
   constructor(
     private readonly c: Container,
     private readonly runner: PullRunner,
-    private readonly tickMs = 10_000,
-  ) {}
-
-  start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => {
-      if (!this.running) this.running = this.tick().finally(() => (this.running = undefined));
-    }, this.tickMs);
-    this.timer.unref();
+    tickMs = 10_000,
+  ) {
+    super(tickMs);
   }
 
   /** One pass over the due directories, one at a time. */
@@ -39,10 +30,7 @@ export class PullScheduler {
     }
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+  protected override onStop(): void {
     this.runner.stop();
-    await this.running;
   }
 }
