@@ -17,6 +17,8 @@ async function submit(page: Page, click: () => Promise<void>): Promise<void> {
  * counts, and a suspension that shows up flagged in the organization's sync report with the run.
  * Every page is checked at 1366 px and 390 px: no CSP violation, no failed request, no sideways scroll.
  */
+const HOST = 'orgsync-admin.test';
+
 describe.skipIf(!hasChromium)('admin page: pulled directory in headless Chromium', () => {
   let t: TestApp;
   let seed: AdminSeed;
@@ -25,18 +27,20 @@ describe.skipIf(!hasChromium)('admin page: pulled directory in headless Chromium
   let context: BrowserContext;
   let page: Page;
   const watch = new BrowserWatch('test-results/admin-pull');
+  const base = () => t.container.config.publicUrl;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // Served under a host name over plain http (not 127.0.0.1, which Chromium treats as secure).
+    t = await startTestApp({ publicHost: HOST });
     seed = await seedAdminData(t);
     graph = await new FakeGraph().start();
     graph.addUser({ id: 'u-ada', displayName: 'Ada Lovelace', userPrincipalName: 'ada@acme.com', mail: 'ada@acme.com', accountEnabled: true });
     graph.addUser({ id: 'u-grace', displayName: 'Grace Hopper', userPrincipalName: 'grace@acme.com', mail: 'grace@acme.com', accountEnabled: true });
-    browser = await launchBrowser();
+    browser = await launchBrowser({ hosts: [HOST] });
     context = await browser.newContext({ viewport: VIEWPORTS.laptop });
     await watch.attach(context);
     page = await context.newPage();
-    await page.goto(`${t.url}/admin/sign-in`);
+    await page.goto(`${base()}/admin/sign-in`);
     await page.getByLabel('API key').fill(t.adminKey);
     await submit(page, () => page.getByRole('button', { name: 'Sign in' }).click());
   });
@@ -59,7 +63,7 @@ describe.skipIf(!hasChromium)('admin page: pulled directory in headless Chromium
   const directories = () => t.container.db('directories').where({ connection_id: seed.connectionId });
 
   it('refuses a bad Google service account key with a clear message and creates nothing', async () => {
-    await page.goto(`${t.url}/admin/connections`);
+    await page.goto(`${base()}/admin/connections`);
     await checkBoth('connections-without-directory');
     await page.getByRole('link', { name: 'Pull from Google Workspace' }).click();
     await page.waitForURL(/\/directory\/new\?kind=google_workspace$/);
@@ -89,7 +93,7 @@ describe.skipIf(!hasChromium)('admin page: pulled directory in headless Chromium
     await page.getByLabel('Token URL').fill(graph.tokenUrl);
     await checkBoth('graph-form');
     await submit(page, () => page.getByRole('button', { name: 'Create Microsoft Graph directory' }).click());
-    expect(page.url()).toBe(`${t.url}/admin/connections#c-${seed.connectionId}-title`);
+    expect(page.url()).toBe(`${base()}/admin/connections#c-${seed.connectionId}-title`);
     expect(await page.getByRole('status').first().textContent()).toContain('Microsoft Graph directory \u201cAcme Entra\u201d created.');
     expect(await directories()).toHaveLength(1);
 
@@ -111,7 +115,7 @@ describe.skipIf(!hasChromium)('admin page: pulled directory in headless Chromium
 
   it("flags a suspended user and shows the run in the organization's sync report", async () => {
     graph.updateUser('u-grace', { accountEnabled: false });
-    await page.goto(`${t.url}/admin/connections`);
+    await page.goto(`${base()}/admin/connections`);
     await submit(page, () => page.getByRole('button', { name: 'Sync now' }).click());
     await expect
       .poll(async () => {
@@ -120,7 +124,7 @@ describe.skipIf(!hasChromium)('admin page: pulled directory in headless Chromium
       }, { timeout: 15_000 })
       .toMatch(/deactivated: 1/);
 
-    await page.goto(`${t.url}/admin/organizations/acme/report`);
+    await page.goto(`${base()}/admin/organizations/acme/report`);
     const grace = page.getByRole('row', { name: /Grace Hopper/ });
     expect(await grace.textContent()).toContain('idp_deactivated');
     expect(await grace.textContent()).toContain('Microsoft Graph user suspended');
