@@ -192,6 +192,23 @@ describe("pull runs in the organization's sync report", () => {
     expect(statuses).toEqual([['succeeded', 1], ['failed', 1], ['failed', 4]]);
   });
 
+  it('failures separated by a quiet successful run are two entries, not a series', async () => {
+    const w = await world();
+    expect(await runner().run(w.dirId, 'manual')).toMatchObject({ kind: 'succeeded' });
+    const fail = async () => {
+      graph.clientSecret = 'rotated-elsewhere';
+      (t.clock as ManualClock).advance(60_000);
+      expect(await runner().run(w.dirId, 'schedule')).toMatchObject({ kind: 'failed' });
+      graph.clientSecret = 'graph-secret';
+    };
+    await fail();
+    (t.clock as ManualClock).advance(60_000);
+    expect(await runner().run(w.dirId, 'schedule')).toMatchObject({ kind: 'succeeded' }); // quiet: no entry
+    await fail();
+    const runs = pullRuns(await report('eng'));
+    expect(runs.map((r: { pull: { status: string; repeats?: number } }) => [r.pull.status, r.pull.repeats ?? 1])).toEqual([['failed', 1], ['failed', 1]]);
+  });
+
   it('a run cut short (killed instance) appears as interrupted once another run takes over', async () => {
     const w = await world();
     const now = t.clock.now().toISOString();

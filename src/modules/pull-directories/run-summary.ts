@@ -4,33 +4,38 @@ import type { IdGenerator } from '../../platform/ids.js';
 import type { FlagReason } from '../memberships/types.js';
 import { emptyRun, insertSyncRuns, toSyncRun, type PullChanges, type PullRunSummary, type SyncRun, type SyncRunRow } from '../reports/sync-runs.js';
 import type { PullKind } from './settings.js';
+import { governedOrganizationIds } from '../connections/queries.js';
 
 const BATCH = 1000;
 
 const noChanges = (): PullChanges => ({ added: 0, updated: 0, flagged: 0, restored: 0, skipped: 0, by_reason: {} });
 const changedNothing = (c: PullChanges) => c.added + c.updated + c.flagged + c.restored + c.skipped === 0;
 
-/** The organization's newest entry for this directory's pull runs, if any. */
-async function lastPullEntry(trx: Executor, organizationId: string, directoryId: string): Promise<SyncRun | undefined> {
-  const row = await trx('sync_run_organizations as l')
-    .join('sync_runs as r', 'r.id', 'l.sync_run_id')
-    .where('l.organization_id', organizationId)
-    .where('r.trigger', 'pull')
-    .where('r.directory_id', directoryId)
-    .orderBy('l.sync_run_id', 'desc')
-    .first<SyncRunRow | undefined>('r.*');
-  return row ? toSyncRun(row) : undefined;
+/**
+ * The report entries of the directory's run just before this one, by organization. Only that run's
+ * entries can be repeated: a run in between (a quiet success writes no entry) breaks the series.
+ */
+async function previousRunEntries(trx: Executor, run: EndedPullRun): Promise<Map<string, SyncRun>> {
+  const previous = await trx('directory_pull_runs')
+    .where({ directory_id: run.directory_id })
+    .whereNot({ id: run.id })
+    .where('started_at', '<=', run.started_at)
+    .orderBy('started_at', 'desc')
+    .orderBy('id', 'desc')
+    .first<{ id: string } | undefined>('id');
+  if (!previous) return new Map();
+  const rows = await trx('sync_runs').where({ trigger: 'pull', pull_run_id: previous.id }).select<SyncRunRow[]>('*');
+  return new Map(rows.map(toSyncRun).flatMap((r) => (r.pull ? [[r.pull.organization_id, r] as const] : [])));
 }
 
 /**
  * A run that did not complete, changed nothing in the organization and ended exactly as the
- * organization's last entry for this directory did (same status, same error) replaces that entry,
- * counting it: a retry loop on bad credentials shows as one line ("failed 40 times since …") and
- * does not push the organization's other runs out of its recent runs.
+ * directory's previous run did there (same status, same error) replaces that run's entry, counting
+ * it: a retry loop on bad credentials shows as one line ("failed 40 times since …") and does not
+ * push the organization's other runs out of its recent runs.
  */
-async function repeatOf(trx: Executor, summary: PullRunSummary, error: string | null): Promise<SyncRun | undefined> {
+function repeatOf(summary: PullRunSummary, error: string | null, last: SyncRun | undefined): SyncRun | undefined {
   if (summary.complete || !changedNothing(summary.changes)) return undefined;
-  const last = await lastPullEntry(trx, summary.organization_id, summary.directory_id);
   const p = last?.pull;
   if (!last || !p || p.complete || p.status !== summary.status || last.error !== error || !changedNothing(p.changes)) return undefined;
   return last;
@@ -99,7 +104,8 @@ export async function writePullSummaries(
 ): Promise<void> {
   const complete = run.status === 'succeeded';
   const orgIds = new Set(changes.keys());
-  if (!complete) for (const id of await trx('organizations').where({ connection_id: dir.connection_id }).pluck<string[]>('id')) orgIds.add(id);
+  if (!complete) for (const id of await governedOrganizationIds(trx, dir.connection_id)) orgIds.add(id);
+  const previousEntries = complete ? new Map<string, SyncRun>() : await previousRunEntries(trx, run);
   const runs: SyncRun[] = [];
   const replaced: string[] = [];
   for (const organizationId of [...orgIds].sort()) {
@@ -118,7 +124,7 @@ export async function writePullSummaries(
       counts: run.counts,
       changes: changes.get(organizationId) ?? noChanges(),
     };
-    const previous = await repeatOf(trx, summary, run.error);
+    const previous = repeatOf(summary, run.error, previousEntries.get(organizationId));
     if (previous) {
       summary.repeats = (previous.pull!.repeats ?? 1) + 1;
       summary.first_started_at = previous.pull!.first_started_at ?? previous.pull!.started_at;
