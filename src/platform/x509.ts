@@ -62,4 +62,7 @@ export function selfSignedCertificate(opts: { privateKey: KeyObject; publicKey: 
   return der.toString('base64');
 }
 
+/** SHA-256 fingerprint (`AB:CD:…`) of a base64 DER certificate: how audit events and pages name a certificate. */
+export const fingerprintOf = (base64Der: string): string => new X509Certificate(Buffer.from(base64Der, 'base64')).fingerprint256;
+
 export const pemCertificate = (base64Der: string): string => `-----BEGIN CERTIFICATE-----\n${base64Der.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;

@@ -17,10 +17,6 @@ export async function upsertRefreshState(db: Executor, row: MetadataRefreshRow):
   await db('saml_metadata_refresh').insert(row).onConflict('connection_id').merge();
 }
 
-export async function updateRefreshState(db: Executor, connectionId: string, patch: Partial<Omit<MetadataRefreshRow, 'connection_id'>>): Promise<void> {
-  await db('saml_metadata_refresh').where({ connection_id: connectionId }).update(patch);
-}
-
 export async function deleteRefreshState(db: Executor, connectionId: string): Promise<void> {
   await db('saml_metadata_refresh').where({ connection_id: connectionId }).delete();
 }

@@ -10,8 +10,6 @@ export interface MetadataUrlSettings {
   refreshSeconds: number;
 }
 
-export const DEFAULT_METADATA_REFRESH_SECONDS = 12 * 3600;
-
 /**
  * GETs IdP metadata through the same guard as webhooks and setup links (public addresses only unless
  * allowed, no redirects, 500 KB, 5 s) and reads it. Problems are `400` answers naming the URL.

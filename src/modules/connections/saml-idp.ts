@@ -25,10 +25,6 @@ export function normaliseCertificate(input: string, field: string): string {
   return body;
 }
 
-export const toPem = (body: string): string => `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
-
-/** SHA-256 fingerprint (`AB:CD:…`), how audit events and pages name a certificate. */
-export const fingerprintOf = (body: string): string => new X509Certificate(Buffer.from(body, 'base64')).fingerprint256;
 
 /** Why a metadata document cannot be used, in words that fit after "the metadata …: ". */
 export class MetadataProblem extends Error {}

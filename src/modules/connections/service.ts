@@ -11,8 +11,9 @@ import { withDefaults } from './attribute-mapping.js';
 import { groupWarningsOfConnection } from '../reports/group-warnings.js';
 import { toConnection, toView, type ConnectionView } from './model.js';
 import * as q from './queries.js';
-import { fingerprintOf, toSamlIdp } from './saml-idp.js';
-import { DEFAULT_METADATA_REFRESH_SECONDS, fetchIdpMetadata, jittered, toRefreshStatus, type MetadataUrlSettings } from './metadata-url.js';
+import { toSamlIdp } from './saml-idp.js';
+import { fingerprintOf } from '../../platform/x509.js';
+import { fetchIdpMetadata, jittered, toRefreshStatus, type MetadataUrlSettings } from './metadata-url.js';
 import * as mq from './metadata-queries.js';
 import { checkOidcIdp, type OidcCheckReport } from './oidc-check.js';
 import type { Connection, CreateConnectionInput, MembershipRule, MembershipRuleInput, OidcIdp, SamlIdp, SamlIdpInput, TokenEndpointAuthMethod, UpdateConnectionInput } from './schema.js';
@@ -33,7 +34,7 @@ export class ConnectionService {
     private readonly secretBox: SecretBox,
     private readonly publicUrl: () => string,
     private readonly spKeys: SpKeyService,
-    private readonly metadataSettings: () => MetadataUrlSettings = () => ({ allowPrivateTargets: false, refreshSeconds: DEFAULT_METADATA_REFRESH_SECONDS }),
+    private readonly metadataSettings: () => MetadataUrlSettings,
   ) {}
 
   /** The connection with domains and rules, or undefined. */

@@ -9,7 +9,8 @@ import type { AuditService } from '../audit/service.js';
 import { systemActor, type Actor } from '../audit/types.js';
 import { findConnectionRow } from './queries.js';
 import * as q from './sp-key-queries.js';
-import { fingerprintOf, generateSpKey, toKeyViews, usesOf, type NewSpKey, type SpKeySet, type SpKeyUse, type SpKeyView, type UsableSpKey } from './sp-keys.js';
+import { fingerprintOf } from '../../platform/x509.js';
+import { generateSpKey, toKeyViews, usesOf, type NewSpKey, type SpKeySet, type SpKeyUse, type SpKeyView, type UsableSpKey } from './sp-keys.js';
 
 /** The part of a connection the key store needs. */
 export interface KeyOwner {

@@ -63,9 +63,6 @@ export interface SpKeyView {
   active: boolean;
 }
 
-export function fingerprintOf(certificate: string): string {
-  return new X509Certificate(Buffer.from(certificate, 'base64')).fingerprint256;
-}
 
 type KeyRowLike = { id: string; use: string; status: string; kid: string; certificate: string; created_at: string; rotated_at: string | null; retire_after: string | null };
 

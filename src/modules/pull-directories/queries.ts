@@ -1,5 +1,5 @@
 import type { Db, Executor } from '../../platform/db.js';
-import { tryAcquireLease } from '../events/job-lease.js';
+import { releaseNamedLease, tryAcquireLease } from '../events/job-lease.js';
 
 export interface PullStateRow {
   directory_id: string;
@@ -32,9 +32,7 @@ export async function renewLease(db: Executor, directoryId: string, owner: strin
 }
 
 /** Ends our lease at once so the next run (here or on another instance) need not wait for it to expire. */
-export async function releaseLease(db: Executor, directoryId: string, owner: string): Promise<void> {
-  await db('job_locks').where({ name: leaseName(directoryId), owner }).update({ locked_until: new Date(0).toISOString() });
-}
+export const releaseLease = (db: Executor, directoryId: string, owner: string) => releaseNamedLease(db, leaseName(directoryId), owner);
 
 export async function leaseHolder(db: Executor, directoryId: string, now: string): Promise<string | null> {
   const row = await db('job_locks').where({ name: leaseName(directoryId) }).where('locked_until', '>', now).first<{ owner: string } | undefined>('owner');

@@ -2,7 +2,7 @@ import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/passport-sa
 import type { Db } from '../../../platform/db.js';
 import type { Clock } from '../../../platform/clock.js';
 import { isUniqueViolation } from '../../../platform/db-errors.js';
-import { toPem } from '../../connections/saml-idp.js';
+import { pemCertificate } from '../../../platform/x509.js';
 import { samlSp } from '../../connections/sp-urls.js';
 import type { Connection, SamlIdp } from '../../connections/schema.js';
 import { ssoFailure } from '../errors.js';
@@ -56,7 +56,7 @@ export class SamlService {
       entryPoint: c.idp.sso_url,
       issuer: sp.entity_id,
       audience: sp.entity_id,
-      idpCert: c.idp.certificates.map(toPem),
+      idpCert: c.idp.certificates.map(pemCertificate),
       // A signed response or a signed assertion: node-saml then requires the assertion's own
       // signature whenever the response is unsigned.
       wantAuthnResponseSigned: false,
