@@ -152,6 +152,10 @@ describe('SAML IdP metadata by URL', () => {
         const res = await create({ idp: { metadata_url: url } });
         expect([res.status, res.body.errorCode], url).toEqual([400, 'metadata_url_not_allowed']);
       }
+      // Plain http to a public host: whoever sits on the way could swap the certificates in it.
+      const plain = await create({ idp: { metadata_url: 'http://idp.example.com/metadata' } });
+      expect([plain.status, plain.body.errorCode]).toEqual([400, 'metadata_url_not_allowed']);
+      expect(JSON.stringify(plain.body)).toMatch(/must be https/);
     } finally {
       t.container.config = config;
     }

@@ -10,7 +10,10 @@ const TIMEOUT_MS = 5000;
 const refused = (why: string) => new AppError('metadata_url_not_allowed', 400, `Metadata URL refused: ${why}`);
 const failed = (why: string) => new AppError('metadata_fetch_failed', 400, `Could not fetch the metadata: ${why}`);
 
-/** Refuses hosts that resolve to loopback, private or otherwise non-public addresses (SSRF), as for webhooks. */
+/**
+ * Refuses plain http, and hosts that resolve to loopback, private or otherwise non-public addresses
+ * (SSRF), as for webhooks; both are allowed only where private targets are (WEBHOOK_ALLOW_PRIVATE_TARGETS).
+ */
 export async function assertFetchable(raw: string, allowPrivate: boolean): Promise<URL> {
   let url: URL;
   try {
@@ -19,6 +22,10 @@ export async function assertFetchable(raw: string, allowPrivate: boolean): Promi
     throw refused((err as Error).message.replace(/^Invalid request body: url: /, ''));
   }
   if (allowPrivate) return url;
+  // The metadata names the certificates orgsync trusts: over plain http anyone on the way could
+  // swap in their own and sign in as anyone. (Test and lab deployments that allow private targets
+  // may use http.)
+  if (url.protocol !== 'https:') throw refused('it must be https: the metadata sets the certificates sign-ins are checked against.');
   try {
     await assertPublicTarget(url);
   } catch {
