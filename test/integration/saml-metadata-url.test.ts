@@ -26,9 +26,9 @@ const cert2 = bare(keys['other-test-only'].cert);
 const fp = (b: string) => new X509Certificate(Buffer.from(b, 'base64')).fingerprint256;
 const template = readFileSync(new URL('../../fixtures/saml/responses/response.template.xml', import.meta.url), 'utf8');
 
-function metadata(o: { entityId: string; ssoUrl: string; certs: string[]; validUntil?: string; encryptionCert?: string }): string {
+function metadata(o: { entityId: string; ssoUrl: string; certs: string[]; validUntil?: string; encryptionCert?: string; wantSigned?: boolean }): string {
   const kd = (c: string, use: string) => `<md:KeyDescriptor use="${use}"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${c}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`;
-  return `<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${o.entityId}"${o.validUntil ? ` validUntil="${o.validUntil}"` : ''}><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${o.certs.map((c) => kd(c, 'signing')).join('')}${o.encryptionCert ? kd(o.encryptionCert, 'encryption') : ''}<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${o.ssoUrl}"/></md:IDPSSODescriptor></md:EntityDescriptor>`;
+  return `<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${o.entityId}"${o.validUntil ? ` validUntil="${o.validUntil}"` : ''}><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"${o.wantSigned ? ' WantAuthnRequestsSigned="true"' : ''}>${o.certs.map((c) => kd(c, 'signing')).join('')}${o.encryptionCert ? kd(o.encryptionCert, 'encryption') : ''}<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${o.ssoUrl}"/></md:IDPSSODescriptor></md:EntityDescriptor>`;
 }
 
 /** The IdP's metadata endpoint: what it answers can be changed between requests. */
@@ -189,6 +189,25 @@ describe('SAML IdP metadata by URL', () => {
       [[], [fp(cert1)]],
     ]);
     expect(audit[0].actor.type).toBe('api_key');
+  });
+
+  it("follows the IdP's WantAuthnRequestsSigned across refreshes, for a connection that leaves signing to it", async () => {
+    const conn = (await create()).body;
+    const signed = async () => {
+      const res = await fetch(`${t.url}/sso/saml/${conn.id}/login`, { redirect: 'manual' });
+      return new URL(res.headers.get('location')!).searchParams.has('Signature');
+    };
+    expect(await signed()).toBe(false);
+    publish([cert1], { wantSigned: true });
+    expect((await t.api('POST', `/api/v1/connections/${conn.id}/metadata/refresh`)).body).toMatchObject({ ok: true, changed: true });
+    expect(await signed()).toBe(true);
+    // A later rollover keeps it.
+    publish([cert1, cert2], { wantSigned: true });
+    expect((await t.api('POST', `/api/v1/connections/${conn.id}/metadata/refresh`)).body).toMatchObject({ ok: true, changed: true });
+    expect(await signed()).toBe(true);
+    publish([cert1, cert2]);
+    expect((await t.api('POST', `/api/v1/connections/${conn.id}/metadata/refresh`)).body).toMatchObject({ ok: true, changed: true });
+    expect(await signed()).toBe(false);
   });
 
   it('a refresh that fails keeps the last good metadata, shows the error, and recovers', async () => {

@@ -78,9 +78,12 @@ export class SamlMetadataRefresher {
         }
         const certs = certificateChanges(current.idp.certificates, fetched.certificates);
         const ssoUrlChanged = current.idp.sso_url !== fetched.sso_url;
-        const changed = ssoUrlChanged || certs.certificates_added !== undefined;
+        // The IdP's WantAuthnRequestsSigned decides signing for connections that leave it to the IdP.
+        const wantsSigned = fetched.want_authn_requests_signed === true;
+        const signingChanged = wantsSigned !== (current.idp.want_authn_requests_signed === true);
+        const changed = ssoUrlChanged || signingChanged || certs.certificates_added !== undefined;
         if (changed) {
-          const idp: SamlIdp = { entity_id: current.idp.entity_id, sso_url: fetched.sso_url, certificates: fetched.certificates, metadata_url: url };
+          const idp: SamlIdp = { entity_id: current.idp.entity_id, sso_url: fetched.sso_url, certificates: fetched.certificates, metadata_url: url, ...(wantsSigned ? { want_authn_requests_signed: true } : {}) };
           await trx('connections').where({ id: c.id }).update({ idp: JSON.stringify(idp), updated_at: now.toISOString() });
         }
         const at = now.toISOString();
@@ -90,7 +93,7 @@ export class SamlMetadataRefresher {
           await this.audit.record(trx, {
             action: 'connection.metadata_refreshed',
             actor,
-            detail: { connection_id: c.id, name: c.name, trigger, metadata_url: url, certificates_added: certs.certificates_added ?? [], certificates_removed: certs.certificates_removed ?? [], ...(ssoUrlChanged ? { sso_url: { from: current.idp.sso_url, to: fetched.sso_url } } : {}) },
+            detail: { connection_id: c.id, name: c.name, trigger, metadata_url: url, certificates_added: certs.certificates_added ?? [], certificates_removed: certs.certificates_removed ?? [], ...(ssoUrlChanged ? { sso_url: { from: current.idp.sso_url, to: fetched.sso_url } } : {}), ...(signingChanged ? { want_authn_requests_signed: wantsSigned } : {}) },
           });
         }
         return {
