@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
 import type { AdminClient } from '../helpers/admin-client.js';
-import { startAdminSession, type AdminSeed } from '../helpers/admin-seed.js';
+import { seedAdminData, startAdminSession, type AdminSeed } from '../helpers/admin-seed.js';
 
 describe("admin page and audit log: a connection's own keys", () => {
   let t: TestApp;
@@ -44,5 +44,30 @@ describe("admin page and audit log: a connection's own keys", () => {
     await fetch(`${t.url}/sso/saml/${seed.connectionId}/metadata`);
     expect((await t.api('GET', `/api/v1/connections/${seed.connectionId}/sp-keys`)).body.sp_keys).toHaveLength(2);
     expect((await t.api('GET', '/api/v1/audit-logs?action=connection.sp_key_created')).body.audit_logs).toHaveLength(2);
+  });
+});
+
+describe('anonymous fetches of the SP metadata and JWKS', () => {
+  it('are rate-limited per client, and concurrent ones complete the keys of an older connection once', async () => {
+    const t = await startTestApp({ env: { RATE_LIMIT_ANONYMOUS_PER_MINUTE: '30' } });
+    try {
+      const seed = await seedAdminData(t);
+      await t.container.db('sp_keys').where({ connection_id: seed.connectionId }).delete();
+      const svc = t.container.spKeys as unknown as { complete: (...args: unknown[]) => Promise<void> };
+      const complete = svc.complete.bind(svc);
+      let completions = 0;
+      svc.complete = (...args) => ((completions += 1), complete(...args));
+      const metadata = () => fetch(`${t.url}/sso/saml/${seed.connectionId}/metadata`);
+      const first = await Promise.all(Array.from({ length: 20 }, metadata));
+      expect(first.map((r) => r.status)).toEqual(Array(20).fill(200));
+      expect(completions).toBe(1);
+      expect(await t.container.db('sp_keys').where({ connection_id: seed.connectionId })).toHaveLength(2);
+      const rest = await Promise.all(Array.from({ length: 11 }, metadata));
+      expect(rest.map((r) => r.status).filter((s) => s === 429)).toHaveLength(1);
+      // The JWKS counts against the same budget (checked before the connection is even looked up).
+      expect((await fetch(`${t.url}/sso/oidc/${seed.connectionId}/jwks.json`)).status).toBe(429);
+    } finally {
+      await t.close();
+    }
   });
 });

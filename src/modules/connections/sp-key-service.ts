@@ -26,6 +26,9 @@ const MAX_OVERLAP_SECONDS = 366 * 24 * 3600;
  * secret box and opened only to sign or decrypt, rotated with an overlap, retired for good.
  */
 export class SpKeyService {
+  /** Key completions under way, by connection (see completeOnce). */
+  private readonly completing = new Map<string, Promise<void>>();
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
@@ -60,28 +63,46 @@ export class SpKeyService {
     const expired = rows.length !== all.length;
     const missing = usesOf(owner.type).filter((use) => !rows.some((r) => r.use === use && r.status === 'current'));
     if (missing.length || expired) {
-      const made = await Promise.all(missing.map((use) => generateSpKey(use, owner.name, this.clock.now())));
-      try {
-        await inTransaction(this.db, async (trx) => {
-          if (!(await findConnectionRow(trx, owner.id))) throw notFound('Connection');
-          await this.dropExpired(trx, owner, now);
-          const live = await q.liveKeys(trx, owner.id, now);
-          for (const key of made) {
-            if (live.some((r) => r.use === key.use && r.status === 'current')) continue;
-            const row = this.row(owner.id, key, now);
-            await q.insertKey(trx, row);
-            await this.audit.record(trx, { action: 'connection.sp_key_created', actor: systemActor, detail: { connection_id: owner.id, name: owner.name, use: key.use, key_id: row.id, kid: key.kid, fingerprint_sha256: fingerprintOf(key.certificate) } });
-          }
-        });
-      } catch (err) {
-        // Another instance made them first: use those.
-        if (!isUniqueViolation(err)) throw err;
-      }
+      await this.completeOnce(owner, missing, now);
       rows = await q.liveKeys(this.db, owner.id, now);
     }
     const usable = (use: SpKeyUse): UsableSpKey[] =>
       rows.filter((r) => r.use === use).map((r) => ({ id: r.id, kid: r.kid, status: r.status, certificate: r.certificate, privateKeyPem: () => this.secretBox.open(r.private_key_sealed) }));
     return { signing: usable('signing'), encryption: usable('encryption') };
+  }
+
+  /**
+   * Makes the missing keys and drops the expired ones, once per connection at a time in this process:
+   * the requests that find keys missing meanwhile (anonymous metadata and JWKS fetches among them)
+   * wait for that one instead of each generating RSA keys.
+   */
+  private completeOnce(owner: KeyOwner, missing: SpKeyUse[], now: string): Promise<void> {
+    let pending = this.completing.get(owner.id);
+    if (!pending) {
+      pending = this.complete(owner, missing, now).finally(() => this.completing.delete(owner.id));
+      this.completing.set(owner.id, pending);
+    }
+    return pending;
+  }
+
+  private async complete(owner: KeyOwner, missing: SpKeyUse[], now: string): Promise<void> {
+    const made = await Promise.all(missing.map((use) => generateSpKey(use, owner.name, this.clock.now())));
+    try {
+      await inTransaction(this.db, async (trx) => {
+        if (!(await findConnectionRow(trx, owner.id))) throw notFound('Connection');
+        await this.dropExpired(trx, owner, now);
+        const live = await q.liveKeys(trx, owner.id, now);
+        for (const key of made) {
+          if (live.some((r) => r.use === key.use && r.status === 'current')) continue;
+          const row = this.row(owner.id, key, now);
+          await q.insertKey(trx, row);
+          await this.audit.record(trx, { action: 'connection.sp_key_created', actor: systemActor, detail: { connection_id: owner.id, name: owner.name, use: key.use, key_id: row.id, kid: key.kid, fingerprint_sha256: fingerprintOf(key.certificate) } });
+        }
+      });
+    } catch (err) {
+      // Another instance made them first: use those.
+      if (!isUniqueViolation(err)) throw err;
+    }
   }
 
   async list(owner: KeyOwner): Promise<SpKeyView[]> {
@@ -101,6 +122,9 @@ export class SpKeyService {
       throw new AppError('invalid_body', 400, `Invalid request body: overlap_seconds: a whole number from 0 to ${MAX_OVERLAP_SECONDS}, or null to keep the previous key until it is retired.`);
     }
     await this.keysFor(owner);
+    // Refused before any key is generated (RSA work), and checked again in the transaction (races).
+    const before = await q.liveKeys(this.db, owner.id, this.clock.now().toISOString());
+    for (const use of uses) assertNoPendingRotation(owner, use, before);
     const made = await Promise.all(uses.map((use) => generateSpKey(use, owner.name, this.clock.now())));
     await inTransaction(this.db, async (trx) => {
       const now = this.clock.now();
@@ -108,13 +132,7 @@ export class SpKeyService {
       await this.dropExpired(trx, owner, at);
       const live = await q.liveKeys(trx, owner.id, at);
       for (const key of made) {
-        const pending = live.find((r) => r.use === key.use && r.status === 'previous');
-        if (pending) {
-          throw conflict(
-            'sp_key_rotation_in_progress',
-            `The ${key.use} key was already rotated (${pending.rotated_at}) and the previous one is still published${pending.retire_after ? ` until ${pending.retire_after}` : ''}. Retire it first (POST /api/v1/connections/${owner.id}/sp-keys/retire).`,
-          );
-        }
+        assertNoPendingRotation(owner, key.use, live);
         const old = live.find((r) => r.use === key.use && r.status === 'current');
         const retireAfter = overlap === null ? null : new Date(now.getTime() + overlap * 1000).toISOString();
         await q.demoteCurrent(trx, owner.id, key.use, at, retireAfter);
@@ -181,4 +199,14 @@ export class SpKeyService {
       retire_after: null,
     };
   }
+}
+
+/** A second rotation waits until the previous key of that use is retired. */
+function assertNoPendingRotation(owner: KeyOwner, use: SpKeyUse, live: ReadonlyArray<{ use: string; status: string; rotated_at: string | null; retire_after: string | null }>): void {
+  const pending = live.find((r) => r.use === use && r.status === 'previous');
+  if (!pending) return;
+  throw conflict(
+    'sp_key_rotation_in_progress',
+    `The ${use} key was already rotated (${pending.rotated_at}) and the previous one is still published${pending.retire_after ? ` until ${pending.retire_after}` : ''}. Retire it first (POST /api/v1/connections/${owner.id}/sp-keys/retire).`,
+  );
 }

@@ -41,7 +41,7 @@ export function oidcRoutes(c: Container, login: LoginService, keys: SsoKeys, ano
 
   // The connection's public signing keys, for an OP that authenticates us by private_key_jwt: the
   // current key and, during a rotation's overlap, the previous one. Public data; no private part.
-  r.get('/sso/oidc/:connection/jwks.json', async (req, res) => {
+  r.get('/sso/oidc/:connection/jwks.json', anonymousLimit, async (req, res) => {
     const conn = await connectionOf(String(req.params.connection));
     const keys = await c.spKeys.keysFor(conn);
     res.setHeader('cache-control', 'no-cache');

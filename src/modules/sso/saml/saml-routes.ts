@@ -38,7 +38,7 @@ export function samlRoutes(c: Container, login: LoginService, keys: SsoKeys, ano
   };
   const cookieOf = (conn: SamlConnection) => new PreLoginCookie('saml', conn.id, keys.samlPending, pendingEntry, c.config.publicUrl.startsWith('https://'));
 
-  r.get('/sso/saml/:connection/metadata', async (req, res) => {
+  r.get('/sso/saml/:connection/metadata', anonymousLimit, async (req, res) => {
     const conn = await connectionOf(String(req.params.connection));
     res.type('application/samlmetadata+xml').send(await saml.metadata(conn));
   });
