@@ -207,6 +207,24 @@ describe('"groups matched no rule" warning', () => {
     expect(me.text).not.toContain('Nightingale');
     expect((await t.api('GET', '/api/v1/organizations/beta/sync-report')).body.group_warnings).toBeNull();
   });
+
+  it("an admin of one organization the connection governs, or a reports-only key, does not see the connection-wide warning (other organizations' people)", async () => {
+    const a = await connect({ name: 'acme-saml', membership_rules: [{ organization: 'acme-eng', role: 'admin', groups: ['Engineering'] }, { organization: 'acme', role: 'owner', groups: ['acme-admins'] }] });
+    await login(a, MEMBER_OF, 'bob@acme.com', ['CN=Project Nightingale,OU=Secret,DC=acme,DC=com']);
+    const key = await t.container.apiKeys.create({ name: 'reports-only', scopes: ['read:reports'] }, { type: 'system', id: null });
+    const narrow = await fetch(`${t.url}/api/v1/organizations/acme/sync-report`, { headers: { authorization: `Bearer ${key.key}` } });
+    expect(narrow.status).toBe(200);
+    expect((await narrow.json()).group_warnings).toBeNull();
+    expect((await t.api('GET', '/api/v1/organizations/acme/sync-report')).body.group_warnings.unmatched.logins).toBe(1);
+
+    a.idp.responseTemplate = 'responses/response.template.xml';
+    const { browser, page } = await samlLogin(t, a, { nameId: 'carol@acme.com', email: 'carol@acme.com', groups: ['acme-admins'] }, '/admin/organizations');
+    expect(page.url).toBe(`${t.url}/admin/organizations`);
+    const report = await browser.request('GET', `${t.url}/admin/organizations/acme/report`);
+    expect(report.status).toBe(200);
+    expect(report.text).not.toContain('Nightingale');
+    expect(report.text).not.toContain('data-warning=');
+  });
 });
 
 describe('OIDC groups claim with DNs', () => {

@@ -69,7 +69,7 @@ export function reportCommands(program: Command, deps: { withContainer: <T>(fn: 
           }
           return;
         }
-        const report = opts.org ? await c.reports.organizationReport(opts.org) : await c.reports.globalReport();
+        const report = opts.org ? await c.reports.organizationReport(opts.org, { connectionWarnings: true }) : await c.reports.globalReport();
         const text =
           opts.format === 'json' ? JSON.stringify(report, null, 2) : 'organization' in report ? organizationTable(report) : globalTable(report);
         process.stdout.write(`${text}\n`);

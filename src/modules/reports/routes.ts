@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
 import type { ApiRouter } from '../../http/api-router.js';
+import type { ApiKey } from '../api-keys/service.js';
 import { cursorOf, listOf, pageQuery } from '../../http/pagination.js';
 import { syncRunSchema } from './schema.js';
 import { csvChunks } from './csv.js';
@@ -41,7 +42,8 @@ export function reportRoutes(c: Container, api: ApiRouter): void {
     { tag, summary: "An organization's sync report", description: csvNote, scopes: ['read:reports'], query: reportQuery, response: 'csv' },
     async (req, res, { params, query }) => {
       if (!wantsCsv(req, query.format)) {
-        res.json(await c.reports.organizationReport(params.org!));
+        const key = res.locals.apiKey as ApiKey | undefined;
+        res.json(await c.reports.organizationReport(params.org!, { connectionWarnings: key?.scopes.includes('read:connections') ?? false }));
         return;
       }
       const org = await c.reports.resolveOrganization(params.org!);

@@ -70,14 +70,19 @@ export class ReportService {
     };
   }
 
-  async organizationReport(ref: string): Promise<OrganizationReport> {
+  /**
+   * `connectionWarnings`: whether the reader may see the governing connection's group warnings. They
+   * sum up every sign-in through the connection (sample group values of people in other
+   * organizations, rule groups meant for them), so only a reader of connections gets them.
+   */
+  async organizationReport(ref: string, opts: { connectionWarnings: boolean }): Promise<OrganizationReport> {
     const generated_at = this.clock.now().toISOString();
     const org = await this.resolveOrganization(ref);
     const [counts, flagged, recent_runs, group_warnings] = await Promise.all([
       q.countsByOrganization(this.db, [org.id]),
       q.newestFlagged(this.db, org.id, FLAGGED_LIMIT + 1),
       recentRunsOfOrganization(this.db, org.id, RECENT_RUNS),
-      groupWarningsOfGoverningConnection(this.db, org.connection_id),
+      opts.connectionWarnings ? groupWarningsOfGoverningConnection(this.db, org.connection_id) : null,
     ]);
     return {
       ...(await this.summarise(org, counts.get(org.id))),

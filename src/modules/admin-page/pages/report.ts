@@ -8,7 +8,7 @@ import { findUserById } from '../../users/queries.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatTime, layout, type ViewContext } from '../layout.js';
 import { viewContext } from '../context.js';
-import { principalOf, requireCan } from '../principal.js';
+import { can, principalOf, requireCan } from '../principal.js';
 import { flagReasonLabel } from '../../memberships/labels.js';
 import { evidenceText, loadOrganization, orgHeader, reasonLabel, type OrgContext } from './org-context.js';
 import { dailyActivity, type DailyActivity } from '../../reports/daily-activity.js';
@@ -141,7 +141,7 @@ export function reportPages(c: Container): Router {
     const p = principalOf(res);
     requireCan(p, 'read:reports');
     const o = await loadOrganization(c, p, String(req.params.org));
-    const report = await c.reports.organizationReport(o.org.id);
+    const report = await c.reports.organizationReport(o.org.id, { connectionWarnings: can(p, 'read:connections') });
     // Runs name users by id; the page shows their emails (at most one lookup per recent run).
     const emails = new Map<string, string>();
     for (const id of new Set(report.recent_runs.map((run) => run.user_id).filter((x): x is string => !!x))) {
