@@ -1,7 +1,7 @@
 import type { Db, Trx } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
-import { isAppError } from '../../platform/errors.js';
+import { isAppError, type AppError } from '../../platform/errors.js';
 import { inTransaction, lockKeys } from '../../platform/transaction.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
@@ -55,15 +55,23 @@ export class LoginService {
       return await inTransaction(this.db, (trx) => this.loginIn(trx, connection, profile, actor), { retryUniqueViolation: () => true });
     } catch (err) {
       if (isAppError(err) && (err.code === 'email_domain_not_verified' || err.code === 'user_deactivated' || err.code === 'invalid_response')) {
-        await this.audit.record(this.db, {
-          action: 'login.denied',
-          actor,
-          targetUserId: (err.options.detail as { userId?: string } | undefined)?.userId ?? null,
-          detail: { connection_id: connection.id, protocol: profile.protocol, subject: profile.subject, email: profile.email, reason: err.code },
-        });
+        await this.recordDenied(connection, err, { protocol: profile.protocol, subject: profile.subject, email: profile.email });
       }
       throw err;
     }
+  }
+
+  /**
+   * A sign-in the IdP vouched for (its response checked) and orgsync refused, in the audit log. Also
+   * called by the SAML ACS for refusals before a login profile exists (a transient NameID alone).
+   */
+  async recordDenied(connection: Pick<Connection, 'id'>, err: AppError, detail: { protocol: string; subject?: string; email?: string | null; why?: string }): Promise<void> {
+    await this.audit.record(this.db, {
+      action: 'login.denied',
+      actor: { type: 'login', id: connection.id },
+      targetUserId: (err.options.detail as { userId?: string } | undefined)?.userId ?? null,
+      detail: { connection_id: connection.id, ...detail, reason: err.code },
+    });
   }
 
   private async loginIn(trx: Trx, connection: Connection, profile: LoginProfile, actor: Actor): Promise<LoginResult> {

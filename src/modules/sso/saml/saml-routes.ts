@@ -66,7 +66,7 @@ export function samlRoutes(c: Container, login: LoginService, keys: SsoKeys, ano
       // The IdP's signed answer named nobody we can keep track of: refused like the login service's
       // own refusals, and audited the same way (an unsigned or forged response never gets here).
       if (isAppError(err) && err.code === 'subject_not_persistent') {
-        await c.audit.record(c.db, { action: 'login.denied', actor: { type: 'login', id: conn.id }, targetUserId: null, detail: { connection_id: conn.id, protocol: 'saml', reason: err.code, why: (err.options.detail as { why?: string } | undefined)?.why ?? null } });
+        await login.recordDenied(conn, err, { protocol: 'saml', why: (err.options.detail as { why?: string } | undefined)?.why });
       }
       throw err;
     });
