@@ -5,7 +5,7 @@ import { runGraph } from './graph-source.js';
 import { runGoogle } from './google-source.js';
 import { PullRunContext, type PullTarget } from './run-context.js';
 import type { PullKind, PullSettings } from './settings.js';
-import { DEFAULT_SYNC_INTERVAL_SECONDS } from './settings.js';
+import { DEFAULT_SYNC_INTERVAL_SECONDS, PULL_KIND_LABEL } from './settings.js';
 import * as q from './queries.js';
 import { changesOfPullRun, writePullSummaries, type EndedPullRun } from './run-summary.js';
 import { parseJson, type Trx } from '../../platform/db.js';
@@ -20,8 +20,8 @@ export type PullOutcome =
   | { kind: 'skipped'; reason: 'lease_held' | 'not_a_pull_directory' };
 
 const SOURCES: Record<PullKind, { label: string; run: (ctx: PullRunContext) => Promise<void> }> = {
-  microsoft_graph: { label: 'Microsoft Graph', run: runGraph },
-  google_workspace: { label: 'Google Workspace', run: runGoogle },
+  microsoft_graph: { label: PULL_KIND_LABEL.microsoft_graph, run: runGraph },
+  google_workspace: { label: PULL_KIND_LABEL.google_workspace, run: runGoogle },
 };
 
 export interface RunnerOptions {

@@ -3,6 +3,10 @@ import { z } from 'zod';
 export type PullKind = 'google_workspace' | 'microsoft_graph';
 export type DirectoryKind = 'scim' | PullKind;
 
+/** How pages, reports and the CLI name each kind of pulled directory. */
+export const PULL_KIND_LABEL: Readonly<Record<PullKind, string>> = { google_workspace: 'Google Workspace', microsoft_graph: 'Microsoft Graph' };
+export const isPullKind = (kind: string | null | undefined): kind is PullKind => kind === 'google_workspace' || kind === 'microsoft_graph';
+
 export const DEFAULT_SYNC_INTERVAL_SECONDS = 300;
 
 /**

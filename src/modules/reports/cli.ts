@@ -4,6 +4,7 @@ import type { Container } from '../../container.js';
 import { csvChunks } from './csv.js';
 import { plural } from '../memberships/labels.js';
 import type { GlobalReport, OrganizationReport } from './service.js';
+import { isPullKind } from '../pull-directories/settings.js';
 
 const pad = (v: string | number | null, n: number) => String(v ?? '').padEnd(n);
 const reasons = (by: Record<string, number | undefined>) => Object.entries(by).map(([r, n]) => `${r}=${n}`).join(' ') || '-';
@@ -12,7 +13,7 @@ function organizationTable(r: OrganizationReport): string {
   const lines = [
     `${r.organization.name}  ${r.connection ? `governed by ${r.connection.name} (${r.connection.type})` : 'not SSO-enabled'}`,
     `active ${r.summary.active}  flagged ${r.summary.flagged}  ${reasons(r.summary.by_reason)}`,
-    r.summary.directory_kind === 'google_workspace' || r.summary.directory_kind === 'microsoft_graph'
+    isPullKind(r.summary.directory_kind)
       ? `last directory pull ${r.summary.last_pull_at ?? 'never'}  last complete pull ${r.summary.last_pull_success_at ?? 'never'}  last login sync ${r.summary.last_login_sync_at ?? 'never'}`
       : `last SCIM activity ${r.summary.last_scim_activity_at ?? 'never'}  last login sync ${r.summary.last_login_sync_at ?? 'never'}`,
   ];

@@ -8,6 +8,7 @@ import { copyField, csrfField, formatTime, layout, type ViewContext } from '../l
 import { redirectWith, viewContext } from '../context.js';
 import { AppError } from '../../../platform/errors.js';
 import { actorOf, can, principalOf, requireCan } from '../principal.js';
+import { isPullKind, PULL_KIND_LABEL } from '../../pull-directories/settings.js';
 
 /** Grace periods offered when rotating: the old token keeps working while the IdP is updated. */
 const GRACE_CHOICES: Array<[number, string]> = [
@@ -50,7 +51,6 @@ export function scimSection(ctx: ViewContext, connectionId: string, dir: Directo
       : ''}`;
 }
 
-const KIND_LABEL: Record<string, string> = { google_workspace: 'Google Workspace', microsoft_graph: 'Microsoft Graph' };
 
 /** The settings of a pulled directory, without its secret: only whether one is stored. */
 function settingsList(dir: Directory): SafeHtml {
@@ -97,7 +97,7 @@ function pullSection(ctx: ViewContext, dir: Directory): SafeHtml {
   const p = ctx.principal!;
   const s = dir.sync;
   const last = s?.last_run;
-  return html`<h3>Directory sync: ${KIND_LABEL[dir.kind] ?? dir.kind}</h3>
+  return html`<h3>Directory sync: ${isPullKind(dir.kind) ? PULL_KIND_LABEL[dir.kind] : dir.kind}</h3>
     ${settingsList(dir)}
     <p class="help">${dir.users} users and ${dir.groups} groups pulled. Status: <strong class="sync-state">${s?.state ?? 'idle'}</strong>.</p>
     <dl class="facts sync-status">

@@ -9,11 +9,12 @@ import { csrfField, layout, type ViewContext } from '../layout.js';
 import { queryString, redirectWith, viewContext } from '../context.js';
 import { actorOf, principalOf, requireCan } from '../principal.js';
 import { fieldErrors, type FieldErrors } from './form-errors.js';
+import { isPullKind, PULL_KIND_LABEL } from '../../pull-directories/settings.js';
 
 export type FormKind = 'scim' | 'google_workspace' | 'microsoft_graph';
 
-export const KIND_LABEL: Record<FormKind, string> = { scim: 'SCIM (the IdP pushes)', google_workspace: 'Google Workspace', microsoft_graph: 'Microsoft Graph' };
-const KIND_NAME: Record<FormKind, string> = { scim: 'SCIM', google_workspace: 'Google Workspace', microsoft_graph: 'Microsoft Graph' };
+const KIND_LABEL: Record<FormKind, string> = { scim: 'SCIM (the IdP pushes)', ...PULL_KIND_LABEL };
+const KIND_NAME: Record<FormKind, string> = { scim: 'SCIM', ...PULL_KIND_LABEL };
 
 const INTERVALS: Array<[number, string]> = [
   [300, 'every 5 minutes (recommended)'],
@@ -25,7 +26,7 @@ const INTERVALS: Array<[number, string]> = [
 
 type Values = Record<string, string>;
 
-const kindOf = (v: string | undefined): FormKind => (v === 'google_workspace' || v === 'microsoft_graph' ? v : v === 'scim' ? 'scim' : 'microsoft_graph');
+const kindOf = (v: string | undefined): FormKind => (isPullKind(v) ? v : v === 'scim' ? 'scim' : 'microsoft_graph');
 
 const str = (body: unknown, name: string): string => {
   const v = (body as Record<string, unknown> | undefined)?.[name];

@@ -14,6 +14,7 @@ import { evidenceText, loadOrganization, orgHeader, reasonLabel, type OrgContext
 import { dailyActivity, type DailyActivity } from '../../reports/daily-activity.js';
 import { activityChart, reasonBars } from './report-charts.js';
 import { groupWarningsSection } from './group-warnings.js';
+import { isPullKind, PULL_KIND_LABEL } from '../../pull-directories/settings.js';
 
 /** The page lists this many of the newest flags; the CSV has them all. */
 const FLAGGED_ON_PAGE = 200;
@@ -32,7 +33,6 @@ function incompleteCell(incomplete: IncompleteSync, held: IncompleteSync['held']
   return html`<span class="run-incomplete" data-incomplete="${incomplete.reason}">groups incomplete: ${INCOMPLETE_LABELS[incomplete.reason]}; ${fallback}${what}</span>`;
 }
 
-const PULL_KIND: Record<PullRunSummary['kind'], string> = { google_workspace: 'Google Workspace', microsoft_graph: 'Microsoft Graph' };
 
 /** A pull run as this organization sees it: the directory, how the run ended, and what it changed here. */
 function pullRow(run: SyncRun, pull: PullRunSummary): SafeHtml {
@@ -48,7 +48,7 @@ function pullRow(run: SyncRun, pull: PullRunSummary): SafeHtml {
   return html`<tr class="pull-run" data-pull-run="${pull.run_id}" data-status="${pull.status}">
     <td data-label="When">${formatTime(run.at)}</td>
     <td data-label="Trigger">directory pull (${pull.trigger})</td>
-    <td data-label="Directory">${pull.directory_name} <span class="muted small">${PULL_KIND[pull.kind]}</span></td>
+    <td data-label="Directory">${pull.directory_name} <span class="muted small">${PULL_KIND_LABEL[pull.kind]}</span></td>
     <td data-label="Changes">${parts.length ? parts.map((x, i) => html`${i ? ', ' : ''}${x}`) : html`<span class="muted">no change here</span>`}
       <br><span class="small">Run <code>${pull.run_id}</code>: ${pull.status}, ${pull.requests} requests${pull.complete ? '' : html`, <strong>incomplete</strong>`}</span>
       ${pull.repeats && pull.repeats > 1 ? html`<br><span class="small run-repeats">The same ${pull.status === 'failed' ? 'failure' : 'interruption'} ${pull.repeats} runs in a row since ${formatTime(pull.first_started_at ?? pull.started_at)}.</span>` : ''}
@@ -93,7 +93,7 @@ function reportPage(ctx: ViewContext, o: OrgContext, report: OrganizationReport,
     <dl class="summary">
       <div><dt>Active members</dt><dd id="count-active">${s.active}</dd></div>
       <div><dt>Flagged members</dt><dd id="count-flagged" class="${s.flagged ? 'count-flagged' : ''}">${s.flagged}</dd></div>
-      ${s.directory_kind === 'google_workspace' || s.directory_kind === 'microsoft_graph'
+      ${isPullKind(s.directory_kind)
         ? html`<div><dt>Last directory pull</dt><dd class="when">${formatTime(s.last_pull_at)}</dd></div>
           <div><dt>Last complete pull</dt><dd class="when">${formatTime(s.last_pull_success_at)}</dd></div>`
         : html`<div><dt>Last SCIM activity</dt><dd class="when">${formatTime(s.last_scim_activity_at)}</dd></div>`}
