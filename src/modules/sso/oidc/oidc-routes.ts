@@ -41,7 +41,9 @@ export function oidcRoutes(c: Container, login: LoginService, keys: SsoKeys, ano
 
   // The connection's public signing keys, for an OP that authenticates us by private_key_jwt: the
   // current key and, during a rotation's overlap, the previous one. Public data; no private part.
-  r.get('/sso/oidc/:connection/jwks.json', anonymousLimit, async (req, res) => {
+  // Not under the sign-in budget: IdPs and OPs fetch it from shared addresses, and it is read-only
+  // (a connection's missing keys are made once, not per request: SpKeyService.completeOnce).
+  r.get('/sso/oidc/:connection/jwks.json', async (req, res) => {
     const conn = await connectionOf(String(req.params.connection));
     const keys = await c.spKeys.keysFor(conn);
     res.setHeader('cache-control', 'no-cache');

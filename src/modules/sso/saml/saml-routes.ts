@@ -38,7 +38,9 @@ export function samlRoutes(c: Container, login: LoginService, keys: SsoKeys, ano
   };
   const cookieOf = (conn: SamlConnection) => new PreLoginCookie('saml', conn.id, keys.samlPending, pendingEntry, c.config.publicUrl.startsWith('https://'));
 
-  r.get('/sso/saml/:connection/metadata', anonymousLimit, async (req, res) => {
+  // Not under the sign-in budget: IdPs fetch it from shared addresses, and it is read-only (a
+  // connection's missing keys are made once, not per request: SpKeyService.completeOnce).
+  r.get('/sso/saml/:connection/metadata', async (req, res) => {
     const conn = await connectionOf(String(req.params.connection));
     res.type('application/samlmetadata+xml').send(await saml.metadata(conn));
   });
