@@ -52,7 +52,14 @@ export async function inTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>, opt
  * SQLite has a single writer, so it needs nothing.
  */
 export async function lockKeys(trx: Trx, keys: string[]): Promise<void> {
-  if (dialectOf(trx) !== 'pg') return;
-  // Sorted, so two transactions taking several keys never wait on each other in a cycle.
-  for (const key of [...new Set(keys)].sort()) await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [key]);
+  if (dialectOf(trx) !== 'pg' || keys.length === 0) return;
+  await trx.raw(`SELECT ${LOCK_KEYS_SQL}`, [[...new Set(keys)]]);
 }
+
+/**
+ * One expression that takes the advisory lock of every key in the array bound to it, in byte order
+ * of the keys, so two transactions taking several keys never wait on each other in a cycle; its
+ * value is the number of keys. A scalar subquery: other reads can share its statement (their
+ * snapshot is taken before the locks are, so only what the locks do not guard may be read with them).
+ */
+export const LOCK_KEYS_SQL = '(SELECT count(pg_advisory_xact_lock(hashtextextended("k", 0))) FROM (SELECT DISTINCT "k" COLLATE "C" AS "k" FROM unnest(?::text[]) AS "k" ORDER BY 1) AS "keys")';

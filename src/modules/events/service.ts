@@ -46,9 +46,13 @@ export class EventService {
   constructor(private readonly db: Db, private readonly clock: Clock, private readonly ids: IdGenerator) {}
 
   async emit(exec: Executor, ...events: EventInput[]): Promise<void> {
-    if (events.length === 0) return;
+    await insertRows(exec, 'events', this.rows(...events));
+  }
+
+  /** The rows `emit` writes, for a caller that inserts them with its own rows (`insertBatch`), after the change's other rows. */
+  rows(...events: EventInput[]): Array<Omit<EventRow, 'seq'>> {
     const at = this.clock.now().toISOString();
-    const rows: Array<Omit<EventRow, 'seq'>> = events.map((e) => ({
+    return events.map((e) => ({
       id: this.ids.uuid(),
       type: e.type,
       at,
@@ -56,7 +60,6 @@ export class EventService {
       user_id: e.userId ?? null,
       data: JSON.stringify(e.data ?? {}),
     }));
-    await insertRows(exec, 'events', rows);
   }
 
   /** Events after a cursor, oldest first. */
