@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Knex } from 'knex';
 import { escapeLiteral } from 'pg';
@@ -19,7 +20,9 @@ import { escapeLiteral } from 'pg';
  *   and the commit. An insert that fails there fails the commit (the transaction rolls back and the
  *   error — a unique violation, say — is the transaction's error, as if the insert had failed).
  *
- * Values are written into SQL with the driver's `escapeLiteral` (PostgreSQL's standard quoting:
+ * Statements sent this way are prepared once per connection (`PREPARE`, a message of its own the
+ * first time) and then run by `EXECUTE name(values…)`: planning one of these small statements took
+ * longer than running it. Values are written as literals with the driver's `escapeLiteral` (PostgreSQL's standard quoting:
  * quotes doubled, backslashes doubled under `E''`). Anything else — a value that is not a string,
  * finite number, boolean or null, or a string with a NUL character, which no literal can carry — is
  * not inlined: the statement runs with bindings, on its own, as before.
@@ -40,6 +43,7 @@ interface QueryObject {
 interface PgConnection {
   query(text: string, callback: (err: Error | null, result: PgResult | PgResult[]) => void): void;
   [PENDING]?: Pending;
+  [PREPARED]?: Set<string>;
 }
 
 interface PgResult {
@@ -58,6 +62,7 @@ interface KnexPgTransaction {
 }
 
 const PENDING = Symbol('statements waiting for the next round trip');
+const PREPARED = Symbol('statements prepared on this connection');
 
 /** What a connection in one of these transactions has yet to send: BEGIN, and inserts held for COMMIT. */
 interface Pending {
@@ -143,19 +148,24 @@ function literal(value: unknown): string | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
   if (typeof value === 'string') return value.includes('\0') ? undefined : escapeLiteral(value);
   if (Array.isArray(value)) {
+    // An empty ARRAY[] has no type; the empty array literal takes the one its place needs.
+    if (value.length === 0) return "'{}'";
     const items = value.map(literal);
     return items.every((i) => i !== undefined) ? `ARRAY[${items.join(', ')}]` : undefined;
   }
   return undefined;
 }
 
-/**
- * `sql` with each `?` replaced by its value as a literal; undefined when a value cannot be one. The
- * `?` must all be placeholders (the SQL texts passed here are orgsync's own, never user input).
- */
-export function inlineSql(sql: string, bindings: readonly unknown[]): string | undefined {
+/** Splits a statement at its `?` placeholders, which must all be placeholders (orgsync's own SQL, never input). */
+function placeholders(sql: string, count: number): string[] {
   const parts = sql.split('?');
-  if (parts.length - 1 !== bindings.length) throw new Error(`inlineSql: ${parts.length - 1} placeholders for ${bindings.length} values`);
+  if (parts.length - 1 !== count) throw new Error(`inlineSql: ${parts.length - 1} placeholders for ${count} values`);
+  return parts;
+}
+
+/** `sql` with each `?` replaced by its value as a literal; undefined when a value cannot be one. */
+export function inlineSql(sql: string, bindings: readonly unknown[]): string | undefined {
+  const parts = placeholders(sql, bindings.length);
   let out = parts[0]!;
   for (let i = 0; i < bindings.length; i++) {
     const lit = literal(bindings[i]);
@@ -165,6 +175,42 @@ export function inlineSql(sql: string, bindings: readonly unknown[]): string | u
   return out;
 }
 
+/**
+ * Names of statements prepared with SQL `PREPARE` (a namespace shared with the driver's named
+ * statements, hence the prefix). As for those (db.ts), only the first 300 distinct texts of a process
+ * are named — a fixed set in practice; past that, statements are sent as plain SQL.
+ */
+const PREPARE_CAP = 300;
+const names = new Map<string, string>();
+function nameOf(sql: string): string | undefined {
+  let name = names.get(sql);
+  if (name === undefined && names.size < PREPARE_CAP) {
+    name = `orgsync_x_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    names.set(sql, name);
+  }
+  return name;
+}
+
+/**
+ * The text that runs `sql` with these values on this connection: `EXECUTE name(literals)`, after
+ * preparing it there if it is not yet (its own message: a failed PREPARE then leaves no doubt about
+ * what exists); the inlined statement when it has no name. Undefined when a value cannot be a literal.
+ */
+async function runnable(connection: PgConnection, sql: string, bindings: readonly unknown[]): Promise<string | undefined> {
+  const parts = placeholders(sql, bindings.length);
+  const args = bindings.map(literal);
+  if (args.some((a) => a === undefined)) return undefined;
+  const name = nameOf(sql);
+  if (!name) return inlineSql(sql, bindings);
+  const prepared = (connection[PREPARED] ??= new Set());
+  if (!prepared.has(name)) {
+    const numbered = parts.reduce((out, part, i) => (i === 0 ? part : `${out}$${i}${part}`), '');
+    await send(connection, `PREPARE ${name} AS ${numbered}`);
+    prepared.add(name);
+  }
+  return args.length ? `EXECUTE ${name}(${args.join(', ')})` : `EXECUTE ${name}`;
+}
+
 /** The connection of one of these transactions, or undefined (not a transaction, or not PostgreSQL). */
 async function connectionOf(trx: Knex): Promise<PgConnection | undefined> {
   if (!(trx as unknown as { isTransaction?: boolean }).isTransaction || !(trx.client instanceof OrgsyncPgClient)) return undefined;
@@ -172,7 +218,7 @@ async function connectionOf(trx: Knex): Promise<PgConnection | undefined> {
   return connection[PENDING] ? connection : undefined;
 }
 
-const announce = (trx: Knex, sql: string) => trx.client.emit('query', { sql, bindings: [], method: 'raw' });
+const announce = (trx: Knex, sql: string, bindings: readonly unknown[]) => trx.client.emit('query', { sql, bindings, method: 'raw' });
 
 /**
  * Runs read statements in one round trip (with BEGIN and held inserts in front, if any), in order,
@@ -182,12 +228,15 @@ const announce = (trx: Knex, sql: string) => trx.client.emit('query', { sql, bin
 export async function selectTogether(trx: Knex, statements: ReadonlyArray<{ sql: string; bindings: readonly Value[] | readonly unknown[] }>): Promise<Array<Array<Record<string, unknown>>> | undefined> {
   const connection = await connectionOf(trx);
   if (!connection) return undefined;
-  const texts = statements.map((s) => inlineSql(s.sql, s.bindings));
-  if (texts.some((t) => t === undefined)) return undefined;
+  const texts: string[] = [];
+  for (const s of statements) {
+    const text = await runnable(connection, s.sql, s.bindings);
+    if (text === undefined) return undefined;
+    texts.push(text);
+  }
   const ahead = takePending(connection)!;
-  const text = [...ahead, ...(texts as string[])].join('; ');
-  announce(trx, text);
-  const results = await send(connection, text);
+  for (const s of statements) announce(trx, s.sql, s.bindings);
+  const results = await send(connection, [...ahead, ...texts].join('; '));
   return results.slice(ahead.length).map((r) => r.rows);
 }
 
@@ -199,9 +248,9 @@ export async function selectTogether(trx: Knex, statements: ReadonlyArray<{ sql:
 export async function insertAtCommit(trx: Knex, sql: string, bindings: readonly unknown[]): Promise<boolean> {
   const connection = await connectionOf(trx);
   if (!connection) return false;
-  const text = inlineSql(sql, bindings);
+  const text = await runnable(connection, sql, bindings);
   if (text === undefined) return false;
-  announce(trx, text);
+  announce(trx, sql, bindings);
   connection[PENDING]!.statements.push(text);
   return true;
 }
