@@ -4,7 +4,7 @@ import { migrationSource } from '../../migrations/index.js';
 import type { Statement } from 'better-sqlite3';
 import { createSqliteDb, sqliteOf } from './sqlite/database.js';
 import { transactionHandle, type Trx } from './sqlite/transactions.js';
-import { insertAtCommit, OrgsyncPgClient, selectTogether } from './pg-transactions.js';
+import { insertAtCommit, OrgsyncPgClient, registerPgTransactions, selectTogether } from './pg-transactions.js';
 
 export type Db = Knex;
 /** A transaction's builder (see inTransaction in transaction.ts): on both databases, a knex whose statements run in it. */
@@ -43,7 +43,7 @@ export function createDb(url: string, options: DbOptions = {}): Db {
       },
     });
   }
-  return knexFactory({
+  const db = knexFactory({
     log: knexLog(options.log),
     // knex's PostgreSQL client with fewer round trips per transaction (pg-transactions.ts).
     client: OrgsyncPgClient as unknown as typeof knexFactory.Client,
@@ -52,6 +52,8 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     pool: { min: options.pool?.min ?? 0, max: options.pool?.max ?? 10 },
     acquireConnectionTimeout: 10_000,
   });
+  registerPgTransactions(db);
+  return db;
 }
 
 /** How many reads the background connection of a SQLite file database has answered (0 if none). */

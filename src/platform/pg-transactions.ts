@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { Knex } from 'knex';
+import knexFactory, { type Knex } from 'knex';
 import { escapeLiteral } from 'pg';
 
 /**
@@ -109,7 +109,8 @@ export class OrgsyncPgClient extends ClientPg {
     return new OrgsyncPgTransaction(this, ...args);
   }
 
-  override async _query(connection: PgConnection, obj: QueryObject): Promise<QueryObject> {
+  override async _query(target: PgConnection | TransactionHandle, obj: QueryObject): Promise<QueryObject> {
+    const connection = target instanceof TransactionHandle ? target.use(obj.sql) : target;
     const pending = connection[PENDING];
     if (!pending) return super._query(connection, obj);
     const ending = /^\s*(COMMIT|ROLLBACK)\b/i.exec(obj.sql)?.[1]?.toUpperCase();
@@ -213,6 +214,8 @@ async function runnable(connection: PgConnection, sql: string, bindings: readonl
 
 /** The connection of one of these transactions, or undefined (not a transaction, or not PostgreSQL). */
 async function connectionOf(trx: Knex): Promise<PgConnection | undefined> {
+  const handle = (trx as unknown as { [HANDLE]?: TransactionHandle })[HANDLE];
+  if (handle) return handle.use('(statements sent together)');
   if (!(trx as unknown as { isTransaction?: boolean }).isTransaction || !(trx.client instanceof OrgsyncPgClient)) return undefined;
   const connection = (await (trx.client as KnexPgClient).acquireConnection()) as PgConnection;
   return connection[PENDING] ? connection : undefined;
@@ -253,4 +256,112 @@ export async function insertAtCommit(trx: Knex, sql: string, bindings: readonly 
   announce(trx, sql, bindings);
   connection[PENDING]!.statements.push(text);
   return true;
+}
+
+const HANDLE = Symbol('pg transaction');
+
+/**
+ * What a transaction's statements run on: its pooled connection while it is open, nothing after it
+ * ended — a statement issued after COMMIT or ROLLBACK fails loudly instead of running in whatever
+ * transaction holds the connection by then.
+ */
+class TransactionHandle {
+  open = true;
+  constructor(readonly connection: PgConnection) {}
+
+  use(sql: string): PgConnection {
+    if (!this.open) throw new Error(`This transaction has ended: a statement issued after it committed or rolled back was refused (${sql.slice(0, 80)}).`);
+    return this.connection;
+  }
+}
+
+type Bound = Knex & { [HANDLE]: TransactionHandle };
+
+interface Pool {
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<unknown>;
+}
+
+/**
+ * Write transactions on PostgreSQL without knex's transaction machinery, which builds a whole knex
+ * instance, a transaction client and their promise chains per transaction: about 0.2–0.7 ms of
+ * JavaScript per write, measured, against 0.06–0.25 ms for the round trip of `BEGIN; COMMIT` itself.
+ * As for SQLite (sqlite/transactions.ts), a transaction is one small function object whose
+ * prototype, built once per database, binds every builder and raw statement it starts to the
+ * transaction's connection (knex runs a query on `_connection` when it has one). BEGIN waits for
+ * the first statement and COMMIT carries the inserts held for it (see the module comment).
+ */
+export class PgTransactions {
+  private readonly proto: object;
+
+  constructor(private readonly root: Knex) {
+    // A client of the same kind without a pool: it builds SQL and runs it on the bound connection.
+    const base = knexFactory({ client: OrgsyncPgClient as unknown as typeof knexFactory.Client });
+    for (const event of ['start', 'query', 'query-error', 'query-response']) base.on(event, (...args: unknown[]) => root.emit(event, ...args));
+    this.proto = Object.create(base, {
+      queryBuilder: {
+        value(this: Bound) {
+          return base.queryBuilder().connection(this[HANDLE] as unknown as PgConnection);
+        },
+      },
+      raw: {
+        value(this: Bound, ...args: Parameters<Knex['raw']>) {
+          const raw = base.raw(...args);
+          (raw as unknown as { _connection: unknown })._connection = this[HANDLE];
+          return raw;
+        },
+      },
+      isTransaction: { value: true },
+      isCompleted: {
+        value(this: Bound) {
+          return !this[HANDLE].open;
+        },
+      },
+    }) as object;
+  }
+
+  async run<T>(fn: (trx: Knex) => Promise<T>): Promise<T> {
+    const pool = this.root.client as Pool;
+    const connection = (await pool.acquireConnection()) as PgConnection;
+    const handle = new TransactionHandle(connection);
+    connection[PENDING] = { begin: true, statements: [] };
+    const trx = function (tableName?: Knex.TableDescriptor) {
+      const builder = trx.queryBuilder();
+      return tableName === undefined ? builder : builder.table(tableName);
+    } as unknown as Bound;
+    Object.setPrototypeOf(trx, this.proto);
+    Object.defineProperty(trx, HANDLE, { value: handle });
+    try {
+      const result = await fn(trx);
+      handle.open = false;
+      const ahead = takePending(connection)!;
+      try {
+        await send(connection, [...ahead, 'COMMIT'].join('; '));
+      } catch (err) {
+        // Held inserts that failed left the transaction open and aborted.
+        await rollBack(connection);
+        throw err;
+      }
+      return result;
+    } catch (err) {
+      if (handle.open) {
+        handle.open = false;
+        // Nothing was sent yet: there is no transaction to roll back.
+        if (!connection[PENDING]?.begin) await rollBack(connection);
+      }
+      throw err;
+    } finally {
+      delete connection[PENDING];
+      await pool.releaseConnection(connection);
+    }
+  }
+}
+
+const transactions = new WeakMap<Knex, PgTransactions>();
+
+/** The transactions of a PostgreSQL database made by createDb (undefined for any other). */
+export const pgTransactionsOf = (db: Knex): PgTransactions | undefined => transactions.get(db);
+
+export function registerPgTransactions(db: Knex): void {
+  transactions.set(db, new PgTransactions(db));
 }

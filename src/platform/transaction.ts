@@ -2,6 +2,7 @@ import type { Db, Trx } from './db.js';
 import { dialectOf } from './db.js';
 import { isRetryable, isUniqueViolation } from './db-errors.js';
 import { sqliteOf } from './sqlite/database.js';
+import { pgTransactionsOf } from './pg-transactions.js';
 
 /** A transaction that keeps losing races after this many runs gives up with the last error. */
 const ATTEMPTS = 4;
@@ -25,7 +26,7 @@ export interface TransactionOptions {
  * - SQLite: the transaction begins `IMMEDIATE` on the process's one connection (SqliteTransactions):
  *   it waits, through the busy timeout, for a write of another process (the CLI) or the checkpoint
  *   worker to finish instead of failing when it first writes. One still busy after that runs again.
- * - PostgreSQL: a knex transaction, run again (a fresh transaction that sees what the other writer
+ * - PostgreSQL: a transaction on one pooled connection (PgTransactions, pg-transactions.ts), run again (a fresh transaction that sees what the other writer
  *   committed) after a serialization failure or deadlock, and after a unique violation the caller
  *   says may be a lost race (`retryUniqueViolation`).
  *
@@ -37,7 +38,8 @@ export async function inTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>, opt
   const sqlite = sqliteOf(db);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await (sqlite ? sqlite.transactions.run(fn) : db.transaction((trx) => fn(trx as Trx)));
+      const pg = sqlite ? undefined : pgTransactionsOf(db);
+      return await (sqlite ? sqlite.transactions.run(fn) : pg ? pg.run(fn as (trx: Db) => Promise<T>) : db.transaction((trx) => fn(trx as Trx)));
     } catch (err) {
       const again = isRetryable(err) || (!sqlite && isUniqueViolation(err) && options.retryUniqueViolation?.(err) === true);
       if (attempt >= ATTEMPTS || !again) throw err;

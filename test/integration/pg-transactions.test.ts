@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createScimDirectory } from '../helpers/scim-builders.js';
-import { insertBatch, selectRows, selectRowsTogether } from '../../src/platform/db.js';
+import { insertBatch, selectRows, selectRowsTogether, type Trx } from '../../src/platform/db.js';
 import { inTransaction, lockKeys } from '../../src/platform/transaction.js';
 
 if (!TEST_DATABASE_URL) console.warn('pg-transactions.test.ts: skipped, it needs PostgreSQL (set TEST_DATABASE_URL)');
@@ -107,6 +107,20 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL transactions with fewer round tr
     expect(await inTransaction(d.db, (trx) => trx('held').count({ n: '*' }))).toEqual([{ n: '0' }]);
   });
 
+  it('a statement issued after its transaction ended is refused, not run in whatever transaction holds the connection', async () => {
+    d = await createTestDatabase('postgres');
+    await table(d.db);
+    let leaked: Trx | undefined;
+    await inTransaction(d.db, async (trx) => {
+      leaked = trx;
+      await trx('held').insert({ id: 1, text: 'in the transaction', flag: true, n: 1 });
+    });
+    await expect(leaked!('held').insert({ id: 2, text: 'too late', flag: true, n: 2 })).rejects.toThrow(/transaction has ended/);
+    await expect(leaked!.raw('SELECT 1')).rejects.toThrow(/transaction has ended/);
+    expect(leaked!.isCompleted()).toBe(true);
+    expect((await d.db('held').select('id')).map((r) => r.id)).toEqual([1]);
+  });
+
   it('a read sent after advisory locks in one message sees what the previous holder committed', async () => {
     d = await createTestDatabase('postgres');
     await table(d.db);
@@ -146,7 +160,7 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL transactions with fewer round tr
     const sent = texts.filter((x) => !x.startsWith('PREPARE '));
     expect(sent).toHaveLength(2);
     expect(sent[0]).toMatch(/^BEGIN; EXECUTE orgsync_x_\w+\(.*'user-email:two@acme\.test'.*\); EXECUTE orgsync_x_\w+\(.*'ext-two'.*\)$/s);
-    expect(sent[1]).toMatch(/^EXECUTE orgsync_x_\w+\(.*'two@acme\.test'.*\); COMMIT;$/s);
+    expect(sent[1]).toMatch(/^EXECUTE orgsync_x_\w+\(.*'two@acme\.test'.*\); COMMIT$/s);
     expect(prepares.some((p) => /pg_advisory_xact_lock/.test(p) && /"connection_domains"/.test(p))).toBe(true);
     expect(prepares.some((p) => /"identities"/.test(p) && /"users"/.test(p))).toBe(true);
     expect(prepares.some((p) => /^PREPARE \w+ AS WITH .*INSERT INTO "users".*INSERT INTO "scim_users".*INSERT INTO "scim_user_emails".*INSERT INTO "audit_events".*INSERT INTO "events"/s.test(p))).toBe(true);
