@@ -1,5 +1,5 @@
 import type { Db, Trx } from './db.js';
-import { dialectOf } from './db.js';
+import { dialectOf, selectRowsTogether } from './db.js';
 import { isRetryable, isUniqueViolation } from './db-errors.js';
 import { sqliteOf } from './sqlite/database.js';
 import { pgTransactionsOf } from './pg-transactions.js';
@@ -55,7 +55,8 @@ export async function inTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>, opt
  */
 export async function lockKeys(trx: Trx, keys: string[]): Promise<void> {
   if (dialectOf(trx) !== 'pg' || keys.length === 0) return;
-  await trx.raw(`SELECT ${LOCK_KEYS_SQL}`, [[...new Set(keys)]]);
+  // Usually a transaction's first statement: it goes in one message with the BEGIN.
+  await selectRowsTogether(trx, [{ sql: `SELECT ${LOCK_KEYS_SQL} AS "locks"`, bindings: [[...new Set(keys)]] }]);
 }
 
 /**
