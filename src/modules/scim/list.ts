@@ -10,13 +10,23 @@ import { parseProjection, project, wants } from './projection.js';
 import type { ScimContext } from './context.js';
 import { USER_VIEW_COLUMNS, groupsColumnSql, type UserViewRow } from './user-queries.js';
 import { GROUP_VIEW_COLUMNS, membersOfGroups, type GroupViewRow } from './group-queries.js';
-import { userResource } from './user-view.js';
+import { userResource, userTextWriter } from './user-view.js';
+import { JsonText } from './json-text.js';
 import { groupResource } from './group-view.js';
 import { keptCountSql } from '../directories/queries.js';
 
 export const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 export const MAX_COUNT = 1000;
 export const DEFAULT_COUNT = 100;
+
+/** RFC 7644 §3.4.2 ListResponse; resources are objects, or text spliced in as it stands (see JsonText). */
+export interface ListResponse {
+  schemas: string[];
+  totalResults: number;
+  startIndex: number;
+  itemsPerPage: number;
+  Resources: Array<JsonObject | JsonText>;
+}
 
 export interface ListQuery {
   filter?: string;
@@ -39,7 +49,7 @@ export function pageNumber(raw: string | undefined, name: string, fallback: numb
  * from the page itself when it is the whole answer, from the directory's kept count when there is no
  * filter, and from a COUNT otherwise, so no request ever loads every row.
  */
-export async function listResources(c: Container, ctx: ScimContext, kind: 'User' | 'Group', query: ListQuery) {
+export async function listResources(c: Container, ctx: ScimContext, kind: 'User' | 'Group', query: ListQuery): Promise<ListResponse> {
   const type = kind === 'User' ? USER_TYPE : GROUP_TYPE;
   const spec = kind === 'User' ? USER_SQL : GROUP_SQL;
   const startIndex = Math.max(1, pageNumber(query.startIndex, 'startIndex', 1));
@@ -60,6 +70,8 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
     fromBindings.push(...where.bindings);
   }
   let rows: Array<(UserViewRow | GroupViewRow) & { kept_total?: number | string }> = [];
+  // Whole users (no `attributes`/`excludedAttributes`) are written as text from their stored text.
+  const asText = kind === 'User' && projection.include === null && projection.exclude.length === 0;
   const withGroups = kind === 'User' && wants(projection, 'groups');
   const kept = keptCountSql(cctx.dialect, kind === 'User' ? 'user' : 'group');
   if (count > 0) {
@@ -89,11 +101,12 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
     total = Number(r[0]?.n ?? 0);
   }
 
-  let resources: JsonObject[];
-  if (kind === 'User') {
-    resources = (rows as Array<UserViewRow & { groups_json?: string }>).map((r) =>
-      project(userResource(r, ctx.baseUrl, r.groups_json && r.groups_json !== '[]' ? (JSON.parse(r.groups_json) as Array<{ id: string; display: string }>) : undefined), projection),
-    );
+  let resources: Array<JsonObject | JsonText>;
+  if (asText) {
+    const write = userTextWriter(ctx.baseUrl);
+    resources = (rows as Array<UserViewRow & { groups_json?: string }>).map((r) => new JsonText(write(r, groupsOf(r))));
+  } else if (kind === 'User') {
+    resources = (rows as Array<UserViewRow & { groups_json?: string }>).map((r) => project(userResource(r, ctx.baseUrl, groupsOf(r)), projection));
   } else {
     const ids = rows.map((r) => r.id);
     // excludedAttributes=members (Entra) never touches the member table.
@@ -102,3 +115,5 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
   }
   return { schemas: [LIST_SCHEMA], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources };
 }
+
+const groupsOf = (r: { groups_json?: string | null }) => (r.groups_json && r.groups_json !== '[]' ? (JSON.parse(r.groups_json) as Array<{ id: string; display: string }>) : undefined);

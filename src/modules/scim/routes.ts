@@ -10,6 +10,7 @@ import { ScimDispatcher, type ScimResult } from './dispatch.js';
 import { MAX_PAYLOAD_BYTES } from './discovery.js';
 import { scimError, scimErrorBody } from './errors.js';
 import { ScimRateLimiter } from './rate-limit.js';
+import { responseText } from './json-text.js';
 
 const CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
@@ -21,7 +22,7 @@ function send(res: Response, status: number, body?: unknown, headers: Record<str
     res.end();
     return;
   }
-  const text = JSON.stringify(body);
+  const text = responseText(body);
   res.setHeader('Content-Type', CONTENT_TYPE);
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(text);
