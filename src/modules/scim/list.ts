@@ -18,6 +18,8 @@ import { keptCountSql } from '../directories/queries.js';
 export const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 export const MAX_COUNT = 1000;
 export const DEFAULT_COUNT = 100;
+/** Unfiltered pages up to this size may be read off the request thread (see listResources). */
+const SMALL_PAGE = 10;
 
 /** RFC 7644 §3.4.2 ListResponse; resources are objects, or text spliced in as it stands (see JsonText). */
 export interface ListResponse {
@@ -61,7 +63,10 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
   const sort = query.sortBy ? sortExpression(cctx, parseAttrRef(query.sortBy)) : null;
 
   // One SQL string per request shape (the statement is prepared once and reused on SQLite).
-  const read = { offThread: ctx.concurrent === true };
+  // With several clients at once, reads may leave the request thread (SQLite: the background
+  // connection), but not a page of many rows: copying its rows between threads costs more CPU than
+  // reading them here (measured for 100 users: about half as much again per request).
+  const read = { offThread: ctx.concurrent === true && (where !== null || count <= SMALL_PAGE) };
   const t = `"${spec.table}"`;
   let from = `FROM ${t} WHERE ${t}."directory_id" = ?`;
   const fromBindings: Binding[] = [ctx.directoryId];
