@@ -18,7 +18,8 @@ export class ScimRateLimiter {
   private readonly buckets = new Map<string, BucketState>();
   constructor(private readonly limiter: RateLimiter, private readonly clock: Clock, readonly limit: number) {}
 
-  async hit(bucket: string): Promise<RateLimitResult> {
+  /** The count after this hit: at once, or a promise when the batch went to the database. */
+  hit(bucket: string): RateLimitResult | Promise<RateLimitResult> {
     const now = this.clock.now().getTime();
     const window = Math.floor(now / 60_000) * 60_000;
     let s = this.buckets.get(bucket);
@@ -34,10 +35,17 @@ export class ScimRateLimiter {
       const n = s.pending;
       s.pending = 0;
       s.lastSync = now;
-      const r = await this.limiter.hit(bucket, this.limit, n);
-      s.known = Math.max(s.known, r.count);
+      const state = s;
+      return this.limiter.hit(bucket, this.limit, n).then((r) => {
+        state.known = Math.max(state.known, r.count);
+        return this.result(state);
+      });
     }
+    return this.result(s);
+  }
+
+  private result(s: BucketState): RateLimitResult {
     const count = s.known + s.pending;
-    return { limit: this.limit, remaining: Math.max(0, this.limit - count), resetEpochSeconds: (window + 60_000) / 1000, allowed: count <= this.limit, count };
+    return { limit: this.limit, remaining: Math.max(0, this.limit - count), resetEpochSeconds: (s.window + 60_000) / 1000, allowed: count <= this.limit, count };
   }
 }
