@@ -1,5 +1,5 @@
 import type { Container } from '../../container.js';
-import { dialectOf, selectRows } from '../../platform/db.js';
+import { dialectOf, selectArrays, selectRows } from '../../platform/db.js';
 import type { JsonObject } from './coerce.js';
 import { invalidValue } from './errors.js';
 import { compileFilter, sortExpression, type Binding, type CompileContext } from './filter/compile.js';
@@ -93,7 +93,11 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
     const order = `${t}."created_at" ${dir}, ${t}."id" ${dir}`;
     const sql = `SELECT ${columns.join(', ')} ${from} ORDER BY ${sort ? `(${sort.sql}) IS NULL, ${sort.sql} ${dir}, ` : ''}${order} LIMIT ? OFFSET ?`;
     const bindings = sort ? [...selectBindings, ...fromBindings, ...sort.bindings, ...sort.bindings, count, startIndex - 1] : [...selectBindings, ...fromBindings, count, startIndex - 1];
-    rows = await selectRows(c.db, sql, bindings, read);
+    if (kind === 'User') {
+      // Users come as arrays of values (no object per row from the driver), named here.
+      const at = { groups: withGroups ? USER_VIEW_COLUMNS.length : -1, kept: where ? -1 : USER_VIEW_COLUMNS.length + (withGroups ? 1 : 0) };
+      rows = (await selectArrays<unknown[]>(c.db, sql, bindings, read)).map((a) => userRow(a, at));
+    } else rows = await selectRows(c.db, sql, bindings, read);
   }
   let total: number;
   if (rows.length > 0 && rows.length < count) total = startIndex - 1 + rows.length;
@@ -122,3 +126,12 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
 }
 
 const groupsOf = (r: { groups_json?: string | null }) => (r.groups_json && r.groups_json !== '[]' ? (JSON.parse(r.groups_json) as Array<{ id: string; display: string }>) : undefined);
+
+/** A user row from its array of values: the view columns in order, then groups and the kept count where selected. */
+function userRow(a: unknown[], at: { groups: number; kept: number }): UserViewRow & { groups_json?: string; kept_total?: number | string } {
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < USER_VIEW_COLUMNS.length; i++) row[USER_VIEW_COLUMNS[i]!] = a[i];
+  if (at.groups >= 0) row.groups_json = a[at.groups];
+  if (at.kept >= 0) row.kept_total = a[at.kept];
+  return row as unknown as UserViewRow & { groups_json?: string; kept_total?: number | string };
+}
