@@ -88,23 +88,47 @@ export type SqlValue = string | number | boolean | null;
  * PostgreSQL it is a `knex.raw`.
  */
 export async function selectRows<T>(db: Executor, sql: string, bindings: readonly SqlValue[], options: { offThread?: boolean } = {}): Promise<T[]> {
+  return select<T>(db, sql, bindings, options.offThread === true, false);
+}
+
+/**
+ * `selectRows` with each row as an array of its values in column order: no object per row (for a
+ * page of 100 rows that was a third of the statement's time on SQLite).
+ */
+export function selectArrays<T extends unknown[]>(db: Executor, sql: string, bindings: readonly SqlValue[], options: { offThread?: boolean } = {}): Promise<T[]> {
+  return select<T>(db, sql, bindings, options.offThread === true, true);
+}
+
+/** A cached statement's mode is set for this call and put back: other callers share the statement. */
+function allRows(statement: Statement, values: unknown[], arrays: boolean): unknown[] {
+  if (!arrays) return statement.all(values);
+  statement.raw(true);
+  try {
+    return statement.all(values);
+  } finally {
+    statement.raw(false);
+  }
+}
+
+async function select<T>(db: Executor, sql: string, bindings: readonly SqlValue[], offThread: boolean, arrays: boolean): Promise<T[]> {
   if (dialectOf(db) === 'sqlite') {
     const handle = transactionHandle(db);
-    if (handle) return handle.prepare(sql).all(announce(db, sql, bindings)) as T[];
+    if (handle) return allRows(handle.prepare(sql), announce(db, sql, bindings), arrays) as T[];
     const sqlite = sqliteOf(db);
     if (sqlite) {
       const { background, pool } = sqlite;
       // Off the request thread when asked (concurrent requests), when reads already queue there, or
       // when the connection is held by a write: a lone client keeps the lower-latency path.
-      if (background?.available && (options.offThread || background.busy || !pool.free)) {
-        return (await background.all(sql, announce(db, sql, bindings))) as T[];
+      if (background?.available && (offThread || background.busy || !pool.free)) {
+        return (await background.all(sql, announce(db, sql, bindings), arrays)) as T[];
       }
-      return pool.run((connection) => connection.prepare(sql).all(announce(db, sql, bindings)) as T[]);
+      return pool.run((connection) => allRows(connection.prepare(sql), announce(db, sql, bindings), arrays) as T[]);
     }
   }
   const raw = db.raw(sql, bindings as SqlValue[]);
   const name = preparedName(sql);
-  const result = (await (name ? raw.options({ name }) : raw)) as { rows?: T[] } | T[];
+  const query = arrays ? raw.options(name ? { name, rowMode: 'array' } : { rowMode: 'array' }) : name ? raw.options({ name }) : raw;
+  const result = (await query) as { rows?: T[] } | T[];
   return Array.isArray(result) ? result : (result.rows ?? []);
 }
 

@@ -90,7 +90,7 @@ export async function runBulk(d: ScimDispatcher, ctx: ScimContext, body: unknown
       }
       try {
         const r = await d.handle(ctx, { method: op.method, path, query: {}, body: data, ifMatch: op.version });
-        if (op.method === 'POST' && op.bulkId && r.body && typeof r.body.id === 'string') ids.set(op.bulkId, r.body.id);
+        if (op.method === 'POST' && op.bulkId && r.body && 'id' in r.body && typeof r.body.id === 'string') ids.set(op.bulkId, r.body.id);
         results.set(i, { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), ...(r.location ? { location: r.location } : {}), ...(r.version ? { version: r.version } : {}), status: String(r.status) });
       } catch (err) {
         const e = toAppError(err);

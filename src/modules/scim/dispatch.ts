@@ -3,7 +3,7 @@ import type { JsonObject } from './coerce.js';
 import type { ScimContext } from './context.js';
 import { assertSafeKeys, scimError } from './errors.js';
 import { readPatchOps } from './patch-path.js';
-import { listResources, type ListQuery } from './list.js';
+import { listResources, type ListQuery, type ListResponse } from './list.js';
 import { parseProjection, project, wants } from './projection.js';
 import { GROUP_TYPE, USER_TYPE } from './resource-types.js';
 import { resourceTypes, schemas, serviceProviderConfig } from './discovery.js';
@@ -23,7 +23,7 @@ export interface ScimRequest {
 
 export interface ScimResult {
   status: number;
-  body?: JsonObject;
+  body?: JsonObject | ListResponse;
   location?: string;
   version?: string;
 }

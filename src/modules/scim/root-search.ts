@@ -1,10 +1,9 @@
 import type { Container } from '../../container.js';
-import type { JsonObject } from './coerce.js';
 import type { ScimContext } from './context.js';
 import type { AttrRef, Filter } from './filter/ast.js';
 import { invalidFilter } from './errors.js';
 import { parseAttrRef, parseFilter } from './filter/parser.js';
-import { DEFAULT_COUNT, LIST_SCHEMA, MAX_COUNT, listResources, pageNumber, type ListQuery } from './list.js';
+import { DEFAULT_COUNT, LIST_SCHEMA, MAX_COUNT, listResources, pageNumber, type ListQuery, type ListResponse } from './list.js';
 import { GROUP_TYPE, USER_TYPE, resolvePath, type ResourceType } from './resource-types.js';
 
 /**
@@ -79,7 +78,7 @@ const TYPES = [USER_TYPE, GROUP_TYPE];
  * `startIndex`/`count` page over the whole sequence and `totalResults` is the sum. Each part is one
  * type's ordinary list query, so it stays in SQL and scoped to the directory.
  */
-export async function searchRoot(c: Container, ctx: ScimContext, query: ListQuery) {
+export async function searchRoot(c: Container, ctx: ScimContext, query: ListQuery): Promise<ListResponse> {
   const parsed = query.filter !== undefined && query.filter.trim() !== '' ? parseFilter(query.filter) : null;
   // An attribute no resource type has is an error, as it is on a type's own endpoint.
   const unknown = parsed ? pathsOf(parsed).find((p) => !TYPES.some((t) => resolvePath(t, p))) : undefined;
@@ -91,7 +90,7 @@ export async function searchRoot(c: Container, ctx: ScimContext, query: ListQuer
   let skip = startIndex - 1;
   let left = count;
   let total = 0;
-  const resources: JsonObject[] = [];
+  const resources: ListResponse['Resources'] = [];
   for (const type of TYPES) {
     const narrowed = parsed ? narrowFilter(parsed, type) : true;
     if (narrowed === false) continue;

@@ -1,4 +1,4 @@
-import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { Container } from '../../container.js';
 import { bearerToken } from '../../http/api-auth.js';
 import { toAppError } from '../../http/api-errors.js';
@@ -10,6 +10,8 @@ import { ScimDispatcher, type ScimResult } from './dispatch.js';
 import { MAX_PAYLOAD_BYTES } from './discovery.js';
 import { scimError, scimErrorBody } from './errors.js';
 import { ScimRateLimiter } from './rate-limit.js';
+import type { RateLimitResult } from '../../http/rate-limit.js';
+import { responseText } from './json-text.js';
 
 const CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
@@ -21,7 +23,7 @@ function send(res: Response, status: number, body?: unknown, headers: Record<str
     res.end();
     return;
   }
-  const text = JSON.stringify(body);
+  const text = responseText(body);
   res.setHeader('Content-Type', CONTENT_TYPE);
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(text);
@@ -47,7 +49,7 @@ const firstValues = (query: Request['query']): Record<string, string | undefined
 /**
  * Everything under `/scim`: `/v2/{directory}/…` with the bearer directory token and the per-directory
  * rate limit, then the SCIM dispatcher; any other path is a SCIM 404. The directory is taken from the
- * path here rather than by a route parameter, which keeps the hot path to three small handlers.
+ * path here rather than by a route parameter, which keeps the hot path to one handler.
  */
 export function scimRoutes(c: Container): Router {
   const r = Router();
@@ -55,9 +57,7 @@ export function scimRoutes(c: Container): Router {
   const activity = new Map<string, string>();
   const limiter = new ScimRateLimiter(c.rateLimiter, c.clock, c.config.rateLimitScimPerMinute);
 
-  const limit = async (bucket: string, res: Response): Promise<void> => {
-    if (limiter.limit <= 0) return;
-    const h = await limiter.hit(bucket);
+  const headersOf = (h: RateLimitResult, res: Response): void => {
     res.setHeader('X-RateLimit-Limit', String(h.limit));
     res.setHeader('X-RateLimit-Remaining', String(h.remaining));
     res.setHeader('X-RateLimit-Reset', String(h.resetEpochSeconds));
@@ -65,6 +65,14 @@ export function scimRoutes(c: Container): Router {
       const retryAfter = String(Math.max(1, Math.ceil(h.resetEpochSeconds - c.clock.now().getTime() / 1000)));
       throw new AppError('too_many_requests', 429, 'Too many requests for this directory; retry later.', { headers: { 'Retry-After': retryAfter } });
     }
+  };
+  /** Counts the request; a promise only when the count went to the database. */
+  const limit = (bucket: string, res: Response): Promise<void> | undefined => {
+    if (limiter.limit <= 0) return undefined;
+    const h = limiter.hit(bucket);
+    if (h instanceof Promise) return h.then((r) => headersOf(r, res));
+    headersOf(h, res);
+    return undefined;
   };
 
   // The connections of the latest requests: requests from more than one connection within 20 ms
@@ -79,29 +87,32 @@ export function scimRoutes(c: Container): Router {
     return several;
   };
 
-  const authenticate: RequestHandler = async (req, res, next) => {
+  // Both SCIM and plain JSON content types are accepted.
+  const json = express.json({ limit: MAX_PAYLOAD_BYTES, type: ['application/json', 'application/*+json'] });
+  /** The body parser as a promise, for a request that has a body (a GET has none: nothing to run). */
+  const readBody = (req: Request, res: Response): Promise<void> | undefined => {
+    if (req.headers['transfer-encoding'] === undefined && req.headers['content-length'] === undefined) return undefined;
+    return new Promise((resolve, reject) => json(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+  };
+
+  // One handler for the whole hot path (each express layer costs its own dispatch): authentication
+  // and the per-directory limit, then the body (read only once authenticated), then the dispatcher.
+  r.use(async (req, res) => {
     const target = splitPath(req.path);
     if (!target) throw scimError(404, undefined, `No SCIM endpoint at ${req.path}.`);
     const { directoryId } = target;
     const token = bearerToken(req.headers.authorization);
-    const dir = token && directoryId.length <= 64 ? await c.directories.authenticate(directoryId, token) : undefined;
+    const dir: DirectoryContext | undefined = token && directoryId.length <= 64 ? await c.directories.authenticate(directoryId, token) : undefined;
     if (!dir) {
       // Failed attempts count against the caller's address, never against the directory.
       await limit(`scim-ip:${req.ip ?? 'unknown'}`, res);
       throw new AppError('invalid_token', 401, 'Missing, unknown or expired directory token.', { headers: { 'WWW-Authenticate': 'Bearer realm="scim"' } });
     }
-    await limit(`scim:${dir.directoryId}`, res);
-    res.locals.directory = dir;
-    res.locals.scimPath = target.rest;
-    next();
-  };
-
-  r.use(authenticate);
-  // Bodies are read after authentication; both SCIM and plain JSON content types are accepted.
-  r.use(express.json({ limit: MAX_PAYLOAD_BYTES, type: ['application/json', 'application/*+json'] }));
-  r.use(async (req, res) => {
-    const dir = res.locals.directory as DirectoryContext;
-    const path = res.locals.scimPath as string;
+    const counted = limit(`scim:${dir.directoryId}`, res);
+    if (counted) await counted;
+    const body = readBody(req, res);
+    if (body) await body;
+    const path = target.rest;
     const ctx: ScimContext = {
       directoryId: dir.directoryId,
       connectionId: dir.connectionId,

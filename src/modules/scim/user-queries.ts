@@ -86,5 +86,5 @@ export function groupsColumnSql(dialect: 'sqlite' | 'pg'): string {
   const from = `FROM "scim_group_members" "gm" JOIN "scim_groups" "g" ON "g"."id" = "gm"."group_id" WHERE "gm"."scim_user_id" = "scim_users"."id"`;
   return dialect === 'pg'
     ? `(SELECT coalesce(json_agg(json_build_object('id', "g"."id", 'display', "g"."display_name") ORDER BY "g"."display_name_lower"), '[]'::json)::text ${from}) AS "groups_json"`
-    : `(SELECT json_group_array(json_object('id', "g"."id", 'display', "g"."display_name")) ${from}) AS "groups_json"`;
+    : `(SELECT json_group_array(json_object('id', "g"."id", 'display', "g"."display_name") ORDER BY "g"."display_name_lower") ${from}) AS "groups_json"`;
 }

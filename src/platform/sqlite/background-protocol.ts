@@ -14,7 +14,7 @@ export interface WorkerSettings {
 export type SqlBinding = string | number | null;
 
 /** Main thread → worker. */
-export type ToWorker = { kind: 'read'; id: number; sql: string; bindings: SqlBinding[] } | { kind: 'close' };
+export type ToWorker = { kind: 'read'; id: number; sql: string; bindings: SqlBinding[]; arrays?: boolean } | { kind: 'close' };
 
 export interface WireError {
   message: string;

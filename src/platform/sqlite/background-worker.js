@@ -109,7 +109,17 @@ port.on('message', (/** @type {ToWorker} */ message) => {
     return;
   }
   try {
-    post({ kind: 'rows', id: message.id, rows: readStatement(message.sql).all(message.bindings) });
+    const statement = readStatement(message.sql);
+    if (!message.arrays) post({ kind: 'rows', id: message.id, rows: statement.all(message.bindings) });
+    else {
+      // Rows as arrays of values for this read only: the statement is cached for every caller.
+      statement.raw(true);
+      try {
+        post({ kind: 'rows', id: message.id, rows: statement.all(message.bindings) });
+      } finally {
+        statement.raw(false);
+      }
+    }
   } catch (err) {
     post({ kind: 'failed', id: message.id, error: wire(err) });
   }

@@ -85,13 +85,14 @@ export class SqliteBackground {
     return this.pending.size > 0;
   }
 
-  all(sql: string, bindings: SqlBinding[]): Promise<unknown[]> {
+  /** The rows of a read; `arrays`: each row as an array of its values. */
+  all(sql: string, bindings: SqlBinding[], arrays = false): Promise<unknown[]> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       // Referenced while a read is pending: a CLI awaiting one must not exit under it.
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
-      this.send({ kind: 'read', id, sql, bindings });
+      this.send(arrays ? { kind: 'read', id, sql, bindings, arrays } : { kind: 'read', id, sql, bindings });
     });
   }
 
