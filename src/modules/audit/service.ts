@@ -1,7 +1,7 @@
 import type { Db, Executor } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
-import { insertAuditEvents, listAuditEvents, toAuditEvent, type AuditFilter } from './queries.js';
+import { insertAuditEvents, listAuditEvents, toAuditEvent, type AuditFilter, type AuditRow } from './queries.js';
 import type { AuditEvent, AuditInput } from './types.js';
 import { toPage, type Page } from '../../platform/paging.js';
 
@@ -10,20 +10,22 @@ export class AuditService {
 
   /** Appends events; pass the transaction of the change so both commit or neither does. */
   async record(exec: Executor, ...inputs: AuditInput[]): Promise<void> {
+    await insertAuditEvents(exec, this.rows(...inputs));
+  }
+
+  /** The rows `record` writes (ids and time taken now), for a caller that writes them with other rows. */
+  rows(...inputs: AuditInput[]): Array<Omit<AuditRow, 'seq'>> {
     const at = this.clock.now().toISOString();
-    await insertAuditEvents(
-      exec,
-      inputs.map((e) => ({
-        id: this.ids.uuid(),
-        at,
-        actor_type: e.actor.type,
-        actor_id: e.actor.id,
-        action: e.action,
-        organization_id: e.organizationId ?? null,
-        target_user_id: e.targetUserId ?? null,
-        detail: JSON.stringify(e.detail ?? {}),
-      })),
-    );
+    return inputs.map((e) => ({
+      id: this.ids.uuid(),
+      at,
+      actor_type: e.actor.type,
+      actor_id: e.actor.id,
+      action: e.action,
+      organization_id: e.organizationId ?? null,
+      target_user_id: e.targetUserId ?? null,
+      detail: JSON.stringify(e.detail ?? {}),
+    }));
   }
 
   async list(filter: Omit<AuditFilter, 'take'> & { take: number }): Promise<Page<AuditEvent>> {

@@ -47,8 +47,14 @@ export class EventService {
 
   async emit(exec: Executor, ...events: EventInput[]): Promise<void> {
     if (events.length === 0) return;
+    await insertRows(exec, 'events', this.rows(...events));
+  }
+
+  /** The rows `emit` writes (ids and time taken now), for a caller that writes them with the change's other rows. */
+  rows(...events: EventInput[]): Array<Omit<EventRow, 'seq'>> {
+    if (events.length === 0) return [];
     const at = this.clock.now().toISOString();
-    const rows: Array<Omit<EventRow, 'seq'>> = events.map((e) => ({
+    return events.map((e) => ({
       id: this.ids.uuid(),
       type: e.type,
       at,
@@ -56,7 +62,6 @@ export class EventService {
       user_id: e.userId ?? null,
       data: JSON.stringify(e.data ?? {}),
     }));
-    await insertRows(exec, 'events', rows);
   }
 
   /** Events after a cursor, oldest first. */

@@ -1,5 +1,8 @@
 import type { Executor } from '../../platform/db.js';
-import { toBool } from '../../platform/db.js';
+import { dialectOf, selectRows, toBool } from '../../platform/db.js';
+import { governedOrganizationIds } from '../connections/queries.js';
+import * as mq from '../memberships/queries.js';
+import type { ActualMembership } from './plan.js';
 
 /** The directory (SCIM endpoint) of a connection, if it has one. */
 export async function directoryOfConnection(db: Executor, connectionId: string): Promise<string | null> {
@@ -26,4 +29,69 @@ export async function directoryDenies(db: Executor, directoryId: string, userId:
   const tomb = await db('scim_user_tombstones').where({ directory_id: directoryId, user_id: userId }).first('user_id');
   if (tomb) return 'deleted';
   return null;
+}
+
+/** What a user's sync plan reads: the connection's organizations and the user's standing in them. */
+export interface PlanInputs {
+  /** The connection's directory, if it has one. */
+  directoryId: string | null;
+  /** Organizations the connection governs. */
+  governed: string[];
+  /** All of the user's memberships, governed or not (the limit counts every one). */
+  memberships: ActualMembership[];
+  /** Organizations an admin removed the user from. */
+  removed: Set<string>;
+  /** Names and external ids of the user's SCIM groups in the directory. */
+  scimGroups: string[];
+}
+
+/**
+ * PostgreSQL select-list entries reading a user's plan inputs, each one JSON value, for the user,
+ * connection and directory in the CTEs "pi_user", "pi_conn" and "pi_dir" (one `id` column each;
+ * no row, or a null, reads nothing). Read them with `planInputsFromRow`.
+ */
+export const PLAN_INPUT_COLUMNS = `
+  (SELECT coalesce(json_agg(json_build_array(m."organization_id", m."role", m."status")), '[]'::json) FROM "memberships" m WHERE m."user_id" = (SELECT "id" FROM "pi_user")) AS "pi_memberships",
+  (SELECT coalesce(json_agg(r."organization_id"), '[]'::json) FROM "removal_records" r WHERE r."user_id" = (SELECT "id" FROM "pi_user")) AS "pi_removed",
+  (SELECT coalesce(json_agg(o."id"), '[]'::json) FROM "organizations" o WHERE o."connection_id" = (SELECT "id" FROM "pi_conn")) AS "pi_governed",
+  (SELECT coalesce(json_agg(json_build_array(g."display_name", g."external_id")), '[]'::json)
+     FROM "scim_group_members" gm JOIN "scim_users" u ON u."id" = gm."scim_user_id" JOIN "scim_groups" g ON g."id" = gm."group_id"
+    WHERE u."directory_id" = (SELECT "id" FROM "pi_dir") AND u."user_id" = (SELECT "id" FROM "pi_user") AND g."directory_id" = (SELECT "id" FROM "pi_dir")) AS "pi_scim_groups",
+  (SELECT "id" FROM "pi_dir") AS "pi_directory_id"`;
+
+export interface PlanInputColumns {
+  pi_memberships: Array<[string, ActualMembership['role'], ActualMembership['status']]>;
+  pi_removed: string[];
+  pi_governed: string[];
+  pi_scim_groups: Array<[string, string | null]>;
+  pi_directory_id: string | null;
+}
+
+export const planInputsFromRow = (r: PlanInputColumns): PlanInputs => ({
+  directoryId: r.pi_directory_id,
+  governed: r.pi_governed,
+  memberships: r.pi_memberships.map(([organization_id, role, status]) => ({ organization_id, role, status })),
+  removed: new Set(r.pi_removed),
+  // As scimGroupsOfUser: the name, and the external id when there is one.
+  scimGroups: r.pi_scim_groups.flatMap(([name, externalId]) => (externalId ? [name, externalId] : [name])),
+});
+
+/** The CTEs `PLAN_INPUT_COLUMNS` reads, for a connection's directory; `userSql` gives the user id. */
+export const planInputCtes = (connectionParam: string, userSql: string): string =>
+  `"pi_conn"("id") AS (SELECT ${connectionParam}), "pi_dir"("id") AS (SELECT "id" FROM "directories" WHERE "connection_id" = (SELECT "id" FROM "pi_conn") LIMIT 1), "pi_user"("id") AS (${userSql})`;
+
+/** A user's plan inputs: one statement on PostgreSQL, the separate reads on SQLite. */
+export async function planInputsOf(db: Executor, connectionId: string, userId: string): Promise<PlanInputs> {
+  if (dialectOf(db) === 'pg') {
+    const [row] = await selectRows<PlanInputColumns>(db, `WITH ${planInputCtes('?::text', 'SELECT ?::text')} SELECT ${PLAN_INPUT_COLUMNS}`, [connectionId, userId]);
+    return planInputsFromRow(row!);
+  }
+  const directoryId = await directoryOfConnection(db, connectionId);
+  const [scimGroups, governed, memberships, removed] = await Promise.all([
+    directoryId ? scimGroupsOfUser(db, directoryId, userId) : Promise.resolve([]),
+    governedOrganizationIds(db, connectionId),
+    mq.membershipsOfUser(db, userId),
+    mq.removalRecordsOfUser(db, userId),
+  ]);
+  return { directoryId, governed, memberships: memberships.map(({ organization_id, role, status }) => ({ organization_id, role, status })), removed, scimGroups };
 }
