@@ -158,7 +158,10 @@ async function runPg(exec: Executor, steps: Step[]): Promise<void> {
     if (after) where.push(after);
     return `UPDATE ${ident(s.table)} SET ${set.join(', ')} WHERE ${where.join(' AND ')} RETURNING 1`;
   });
-  const sql = parts.length === 1 ? parts[0]! : `WITH ${parts.map((p, i) => `"w${i}" AS (${p})`).join(', ')} SELECT (SELECT count(*) FROM "w${parts.length - 1}") AS "n"`;
+  // The comment names what the statement writes where its text is cut short (pg_stat_activity, logs).
+  const tables = [...new Set(steps.map((s) => s.table))].join(', ');
+  const body = parts.length === 1 ? parts[0]! : `WITH ${parts.map((p, i) => `"w${i}" AS (${p})`).join(', ')} SELECT (SELECT count(*) FROM "w${parts.length - 1}") AS "n"`;
+  const sql = `/* orgsync writes ${tables} */ ${body}`;
   const raw = exec.raw(sql, bindings as never[]);
   const name = statementName(sql);
   await (name ? raw.options({ name }) : raw);
