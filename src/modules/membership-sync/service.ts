@@ -72,7 +72,7 @@ export class MembershipSyncService {
     const reason = input.loginGroupsIncomplete && connection.membership_rules.some((r) => r.groups?.length) ? input.loginGroupsIncomplete : null;
     const inputs = input.planInputs ?? (await planInputsOf(trx, connection.id, userId));
     const loginMatch = matchGroups(connection.group_dn_match, input.loginGroups ?? []);
-    const changes = this.plan(connection, inputs, loginMatch, input.lostGrant, connection.membership_rules, undefined, reason === null);
+    const changes = this.plan(connection, inputs, loginMatch, input.lostGrant, connection.membership_rules, reason === null);
     // The directory's SCIM groups were part of the plan already (they always are); without one,
     // nothing stood in for the missing groups.
     const incomplete = reason ? { reason, fallback: inputs.directoryId ? ('directory_groups' as const) : ('kept_memberships' as const) } : undefined;
@@ -105,8 +105,8 @@ export class MembershipSyncService {
     governedIds?: string[],
     groupsComplete = true,
   ): Promise<Change[]> {
-    const inputs = await planInputsOf(db, connection.id, userId);
-    return this.plan(connection, inputs, matchGroups(connection.group_dn_match, loginGroups), lostGrant, rules, governedIds, groupsComplete);
+    const inputs = await planInputsOf(db, connection.id, userId, governedIds);
+    return this.plan(connection, inputs, matchGroups(connection.group_dn_match, loginGroups), lostGrant, rules, groupsComplete);
   }
 
   private plan(
@@ -115,10 +115,9 @@ export class MembershipSyncService {
     loginMatch: GroupMatch,
     lostGrant: FlagReason | null,
     rules: readonly MembershipRule[],
-    governedIds: string[] | undefined,
     groupsComplete: boolean,
   ): Change[] {
-    const governedSet = new Set(governedIds ?? inputs.governed);
+    const governedSet = new Set(inputs.governed);
     return planSync({
       governed: governedSet,
       desired: desiredMemberships(rules, groupsOf(loginMatch, inputs.scimGroups)),

@@ -51,7 +51,7 @@ export async function readLoginContext(trx: Executor, connectionId: string, subj
   }
   const sql = `WITH "idn" AS (SELECT "id", "user_id" FROM "identities" WHERE "connection_id" = ?::text AND "subject" = ?::text LIMIT 1),
   "lnk" AS (SELECT "id" FROM "users" WHERE "email_lower" = ?::text AND ("bound_connection_id" IS NULL OR "bound_connection_id" = ?::text) AND NOT EXISTS (SELECT 1 FROM "idn") ORDER BY "created_at" LIMIT 1),
-  ${planInputCtes('?::text', `SELECT coalesce((SELECT "user_id" FROM "idn"), CASE WHEN ?::boolean AND NOT EXISTS (SELECT 1 FROM "pi_dir") THEN (SELECT "id" FROM "lnk") END)`)}
+  ${planInputCtes(`SELECT coalesce((SELECT "user_id" FROM "idn"), CASE WHEN ?::boolean AND NOT EXISTS (SELECT 1 FROM "pi_dir") THEN (SELECT "id" FROM "lnk") END)`)}
 SELECT (SELECT "id" FROM "idn") AS "identity_id", (SELECT "user_id" FROM "idn") AS "identity_user_id", (SELECT "id" FROM "lnk") AS "linkable_id",
   (SELECT "id" FROM "pi_user") AS "candidate_id", u."email_lower", u."bound_connection_id",
   (SELECT coalesce(json_agg(d."domain"), '[]'::json) FROM "connection_domains" d WHERE d."connection_id" = (SELECT "id" FROM "pi_conn")) AS "verified_domains",
