@@ -5,7 +5,7 @@
  * unchanged), with 400 and with 5 organizations, on a SQLite file (the default deployment) and,
  * when BENCH_DATABASE_URL is set, on PostgreSQL in a fresh schema of its own (dropped afterwards: the
  * database may be shared). Each login also counts its statements and the time spent waiting on them
- * (knex `query`/`query-response` events).
+ * (knex `query`/`query-response` events; BEGIN and COMMIT until the next statement or the return).
  *
  * - LOGIN_SYNC_BEFORE=<dir> (or HTTP_RATIOS_BEFORE): the same logins through another checkout's code,
  *   on its own database, interleaved round by round with this one: paired before/after numbers.
@@ -66,7 +66,7 @@ interface Target {
   next: { big: number; small: number };
   samples: Record<'big-first' | 'big-repeat' | 'small-first' | 'small-repeat', Sample[]>;
   /** Statement counter and wait time, reset around each login. */
-  counter: { statements: number; waitMs: number; log: string[] | null };
+  counter: { statements: number; waitMs: number; log: string[] | null; control: { sql: string; at: bigint } | null; settle(): void };
   close(): Promise<void>;
 }
 
@@ -100,14 +100,31 @@ async function setup(label: string, root: string, db: 'sqlite' | 'pg'): Promise<
   const rules = (from: number, to: number) => orgs.slice(from, to).map((o) => ({ organization: o.name, role: 'member' as const, groups: ['everyone'] }));
   const big = await c.connections.create({ name: 'bench-400', type: 'saml', domains: [domains.big], idp: { entity_id: 'urn:bench', sso_url: 'https://idp.bench.example/sso', certificates: [CERT] }, membership_rules: rules(0, 400) }, actor);
   const small = await c.connections.create({ name: 'bench-5', type: 'saml', domains: [domains.small], idp: { entity_id: 'urn:bench5', sso_url: 'https://idp.bench.example/sso', certificates: [CERT] }, membership_rules: rules(400, 405) }, actor);
-  const counter: Target['counter'] = { statements: 0, waitMs: 0, log: null };
+  const counter: Target['counter'] = {
+    statements: 0,
+    waitMs: 0,
+    log: null,
+    control: null,
+    settle() {
+      if (!this.control) return;
+      const ms = Number(process.hrtime.bigint() - this.control.at) / 1e6;
+      this.waitMs += ms;
+      this.log?.push(`  ${fmt(ms, 3)}  ${this.control.sql} (until the next statement or the end)`);
+      this.control = null;
+    },
+  };
   const starts = new Map<string, bigint>();
-  c.db.on('query', (q: { sql: string; __knexQueryUid?: string }) => {
+  // A transaction's BEGIN and COMMIT (PostgreSQL) have no response event: each is timed until the
+  // next statement starts or the login returns (see timedLogin), which is when it has answered.
+  type Q = { sql: string; __knexQueryUid?: string; __knexTxId?: string };
+  c.db.on('query', (q: Q) => {
     counter.statements++;
+    counter.settle();
     if (q.__knexQueryUid) starts.set(q.__knexQueryUid, process.hrtime.bigint());
+    else if (q.__knexTxId && /^(BEGIN|COMMIT|ROLLBACK)/.test(q.sql)) counter.control = { sql: q.sql, at: process.hrtime.bigint() };
     else counter.log?.push(`  -      ${q.sql.replace(/\s+/g, ' ').slice(0, 150)}`);
   });
-  c.db.on('query-response', (_r: unknown, q: { sql: string; __knexQueryUid?: string }) => {
+  c.db.on('query-response', (_r: unknown, q: Q) => {
     const s = q.__knexQueryUid ? starts.get(q.__knexQueryUid) : undefined;
     if (s === undefined) return;
     starts.delete(q.__knexQueryUid!);
@@ -136,6 +153,7 @@ async function timedLogin(t: Target, which: 'big' | 'small', i: number, out: Sam
   t.counter.waitMs = 0;
   const t0 = process.hrtime.bigint();
   const r = await t.login.login(t.conns[which], profile(i, domains[which]));
+  t.counter.settle();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (expectAdded !== undefined && r.run.added.length !== expectAdded) throw new Error(`unexpected sync result: ${r.run.added.length} added, expected ${expectAdded}`);
   out?.push({ ms, statements: t.counter.statements, waitMs: t.counter.waitMs });
