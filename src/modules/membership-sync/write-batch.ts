@@ -30,11 +30,12 @@ type Step = InsertStep | UpdateStep;
  * while the sync decides and run together at the end, in the order they were added.
  *
  * - PostgreSQL: as few statements as possible, normally one: each write is a data-modifying CTE
- *   (inserts take one array per column through `unnest`, so the statement's text and plan do not
- *   depend on the row count, and it is prepared once per connection), and each waits for the one
- *   before it (it reads the previous one's row count first), so rows are written, row locks taken and
- *   sequence numbers (audit `seq`, events `written`) drawn in the order of the steps and of the rows,
- *   as statements one after another would. Foreign keys are checked at the end of the statement, so a
+ *   (inserts take one array per column through `unnest`, and a value all rows share once, so the
+ *   statement's text depends on which columns vary, never on the row count, and is prepared once per
+ *   connection), and each waits for the one before it (it reads the previous one's row count
+ *   first), so rows are written, row locks taken and sequence numbers (audit `seq`, events
+ *   `written`) drawn in the order of the steps and of the rows, as statements one after another
+ *   would. Foreign keys are checked at the end of the statement, so a
  *   row may refer to one inserted by an earlier step. A CTE's UPDATE does not see rows written by the
  *   same statement: an update that could meet a row an earlier step of the statement wrote starts a
  *   new statement.
@@ -125,6 +126,7 @@ const ident = (name: string): string => {
   return `"${name}"`;
 };
 
+/** The SQL type a column's values go as (its array's element type). */
 function arrayType(table: string, column: string, rows: Row[]): 'text' | 'boolean' {
   let type: 'text' | 'boolean' | null = null;
   for (const r of rows) {
@@ -148,9 +150,15 @@ async function runPg(exec: Executor, steps: Step[]): Promise<void> {
   const parts = steps.map((s, i) => {
     const after = i === 0 ? '' : `(SELECT count(*) FROM "w${i - 1}") >= 0`;
     if (s.kind === 'insert') {
-      const cols = s.columns.map(ident);
-      const arrays = s.columns.map((c) => param(s.rows.map((r) => r[c]), `::${arrayType(s.table, c, s.rows)}[]`));
-      return `INSERT INTO ${ident(s.table)} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM unnest(${arrays.join(', ')}) WITH ORDINALITY AS "u"(${cols.join(', ')}, "ord")${after ? ` WHERE ${after}` : ''} ORDER BY "ord" RETURNING 1`;
+      // A value every row shares (the user, the time, a sync run's detail) goes once, the others as
+      // one array per column; row order is array order.
+      const first = s.rows[0]!;
+      const varying = s.columns.filter((c) => s.rows.some((r) => r[c] !== first[c]));
+      const select = s.columns.map((c) => (varying.includes(c) ? `"u".${ident(c)}` : param(first[c], `::${arrayType(s.table, c, s.rows)}`)));
+      const from = varying.length
+        ? `unnest(${varying.map((c) => param(s.rows.map((r) => r[c]), `::${arrayType(s.table, c, s.rows)}[]`)).join(', ')}) WITH ORDINALITY AS "u"(${varying.map(ident).join(', ')}, "ord")`
+        : `generate_series(1, ${param(String(s.rows.length), '::int')}) AS "u"("ord")`;
+      return `INSERT INTO ${ident(s.table)} (${s.columns.map(ident).join(', ')}) SELECT ${select.join(', ')} FROM ${from}${after ? ` WHERE ${after}` : ''} ORDER BY "u"."ord" RETURNING 1`;
     }
     const set = Object.entries(s.set).map(([c, v]) => `${ident(c)} = ${param(v)}`);
     const where = Object.entries(s.where).map(([c, v]) => (v === null ? `${ident(c)} IS NULL` : `${ident(c)} = ${param(v)}`));
