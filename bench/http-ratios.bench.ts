@@ -13,6 +13,8 @@
  *   databases), measured in the same rounds: paired before/after numbers in one window.
  * - HTTP_RATIOS_SYNC_USERS=<n>: afterwards, an Entra-pattern initial sync of n users (lookup, then
  *   create, one connection) against each server, projected to 100,000 users.
+ * - HTTP_RATIOS_CASES=create-1,create-10 (of lookup, page, create-1, create-10) and
+ *   HTTP_RATIOS_DATABASES=pg (of sqlite, pg): measure only these, to iterate on one path.
  * - On PostgreSQL, two instances of the server share one database and take the 10-connection creates
  *   and lookups together (5 connections each), beside one instance alone.
  */
@@ -32,6 +34,9 @@ const SECONDS = Number(process.env.HTTP_RATIOS_SECONDS ?? 3);
 const ROUNDS = Number(process.env.HTTP_RATIOS_ROUNDS ?? 3);
 const BEFORE = process.env.HTTP_RATIOS_BEFORE;
 const SYNC_USERS = Number(process.env.HTTP_RATIOS_SYNC_USERS ?? 0);
+const only = (name: string) => process.env[name]?.split(',').map((s) => s.trim()).filter(Boolean);
+const CASES = only('HTTP_RATIOS_CASES');
+const DATABASES = only('HTTP_RATIOS_DATABASES');
 const KEY = 'http-ratios-bench-key-0123456789abcdef';
 
 interface Server {
@@ -138,7 +143,7 @@ export async function run(): Promise<void> {
     const bareUrl = await new Promise<string>((resolve) => bare.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
     const roots: Array<[string, string]> = [['after', ROOT]];
     if (BEFORE) roots.unshift(['before', BEFORE]);
-    const databases: Array<'sqlite' | 'pg'> = TEST_DATABASE_URL ? ['sqlite', 'pg'] : ['sqlite'];
+    const databases = (TEST_DATABASE_URL ? (['sqlite', 'pg'] as const) : (['sqlite'] as const)).filter((d) => !DATABASES || DATABASES.includes(d));
     const single: Record<string, BenchTarget> = {};
     const pairs: Record<string, BenchTarget[]> = {};
     for (const [version, root] of roots) {
@@ -166,12 +171,12 @@ export async function run(): Promise<void> {
       ...Object.entries(single).map(([label, t]) => ({ label, targets: [t] })),
       ...(withPairs ? Object.entries(pairs).map(([label, targets]) => ({ label, targets })) : []),
     ];
-    const cases: BenchCase[] = [
+    const cases = ([
       { key: 'lookup', kind: 'lookup', connections: 10, runs: runsOf(true) },
       { key: 'page', kind: 'page', connections: 10, runs: runsOf(false) },
       { key: 'create-1', kind: 'create', connections: 1, runs: runsOf(false) },
       { key: 'create-10', kind: 'create', connections: 10, runs: runsOf(true) },
-    ];
+    ] satisfies BenchCase[]).filter((c) => !CASES || CASES.includes(c.key));
     const load0 = loadavg()[0]!;
     const { report, sync } = await runClient({ bare: bareUrl, seconds: SECONDS, rounds: ROUNDS, cases, syncUsers: SYNC_USERS, syncTargets: Object.entries(single).map(([label, target]) => ({ label, target })) });
     const load1 = loadavg()[0]!;

@@ -4,6 +4,7 @@ import { migrationSource } from '../../migrations/index.js';
 import type { Statement } from 'better-sqlite3';
 import { createSqliteDb, sqliteOf } from './sqlite/database.js';
 import { transactionHandle, type Trx } from './sqlite/transactions.js';
+import { insertAtCommit, OrgsyncPgClient, registerPgTransactions, selectTogether } from './pg-transactions.js';
 
 export type Db = Knex;
 /** A transaction's builder (see inTransaction in transaction.ts): on both databases, a knex whose statements run in it. */
@@ -42,14 +43,17 @@ export function createDb(url: string, options: DbOptions = {}): Db {
       },
     });
   }
-  return knexFactory({
+  const db = knexFactory({
     log: knexLog(options.log),
-    client: 'pg',
+    // knex's PostgreSQL client with fewer round trips per transaction (pg-transactions.ts).
+    client: OrgsyncPgClient as unknown as typeof knexFactory.Client,
     connection: url,
     searchPath: options.searchPath ? [options.searchPath] : undefined,
     pool: { min: options.pool?.min ?? 0, max: options.pool?.max ?? 10 },
     acquireConnectionTimeout: 10_000,
   });
+  registerPgTransactions(db);
+  return db;
 }
 
 /** How many reads the background connection of a SQLite file database has answered (0 if none). */
@@ -106,6 +110,22 @@ export async function selectRows<T>(db: Executor, sql: string, bindings: readonl
 }
 
 /**
+ * Several `selectRows` statements, in order, each with its own snapshot; returns each one's rows. In a
+ * PostgreSQL transaction they go to the database in one round trip (with the transaction's BEGIN in
+ * front when it is the first): a read placed after `LOCK_KEYS_SQL` sees what the lock's previous
+ * holder committed. Elsewhere they run one by one.
+ */
+export async function selectRowsTogether(db: Executor, statements: ReadonlyArray<{ sql: string; bindings: readonly unknown[] }>): Promise<unknown[][]> {
+  if (dialectOf(db) === 'pg') {
+    const together = await selectTogether(db as Knex, statements);
+    if (together) return together;
+  }
+  const out: unknown[][] = [];
+  for (const s of statements) out.push(await selectRows(db, s.sql, s.bindings as SqlValue[]));
+  return out;
+}
+
+/**
  * PostgreSQL plans an unnamed statement every time it runs; for the SCIM page (a subquery per row)
  * planning took several times longer than executing. A named statement is parsed once per connection
  * and its plan reused. The statements named are the first 300 distinct SQL texts this
@@ -136,14 +156,9 @@ export async function insertRows<R extends object>(db: Executor, table: string, 
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
   const sameShape = rows.every((r) => Object.keys(r).length === columns.length && columns.every((c) => c in r));
-  // (A value left undefined means the column's default to knex: such rows stay with knex.)
-  if (sameShape && dialectOf(db) === 'pg' && rows.length <= 20 && rows.every((r) => columns.every((c) => r[c] !== undefined))) {
-    // One named statement per table and row count (see preparedName): parsed once per connection.
-    const tuple = `(${columns.map(() => '?').join(', ')})`;
-    const sql = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES ${rows.map(() => tuple).join(', ')}`;
-    const raw = db.raw(sql, rows.flatMap((r) => columns.map((c) => r[c] as SqlValue)));
-    const name = preparedName(sql);
-    await (name ? raw.options({ name }) : raw);
+  if (sameShape && dialectOf(db) === 'pg' && namedInsertable(rows, columns)) {
+    const [sql, bindings] = valuesInsert(table, columns, rows);
+    await runNamed(db, sql, bindings);
     return;
   }
   const handle = transactionHandle(db);
@@ -160,6 +175,62 @@ export async function insertRows<R extends object>(db: Executor, table: string, 
   };
   if (handle) insert(handle);
   else await sqlite!.pool.run(insert);
+}
+
+/** Rows of one table for `insertBatch`. */
+export interface InsertBatch {
+  table: string;
+  rows: readonly object[];
+}
+
+/**
+ * Inserts rows into several tables, in the order given (parents before the rows that refer to them).
+ * On PostgreSQL a few rows per table (every row of a table with the same columns, none undefined) go
+ * in as ONE named statement — each table's INSERT a data-modifying CTE of it — so a write that adds
+ * an account, its SCIM user, emails, audit entry and event costs one round trip instead of five.
+ * Foreign keys are checked at the end of that statement, when every row is in. Otherwise, and on
+ * SQLite (in process, no round trips), each table goes through `insertRows`.
+ *
+ * `atCommit`: nothing in the transaction reads these rows back and the caller does not handle their
+ * errors itself — the statement may then be held and sent with the transaction's next statement or
+ * its COMMIT (PostgreSQL, see pg-transactions.ts), where a failure fails the transaction.
+ */
+export async function insertBatch(db: Executor, batches: readonly InsertBatch[], options: { atCommit?: boolean } = {}): Promise<void> {
+  const parts = batches.filter((b) => b.rows.length > 0);
+  if (parts.length === 0) return;
+  const shaped = parts.map((b) => {
+    const rows = b.rows as ReadonlyArray<Record<string, SqlValue | undefined>>;
+    const columns = Object.keys(rows[0]!);
+    const ok = rows.every((r) => Object.keys(r).length === columns.length && columns.every((c) => c in r)) && namedInsertable(rows, columns);
+    return { table: b.table, rows, columns, ok };
+  });
+  if ((parts.length === 1 && !options.atCommit) || dialectOf(db) !== 'pg' || !shaped.every((s) => s.ok)) {
+    for (const b of parts) await insertRows(db, b.table, b.rows);
+    return;
+  }
+  const statements = shaped.map((s) => valuesInsert(s.table, s.columns, s.rows));
+  const last = statements.length - 1;
+  const sql = last === 0 ? statements[0]![0] : `WITH ${statements.slice(0, last).map(([text], i) => `"i${i}" AS (${text})`).join(', ')} ${statements[last]![0]}`;
+  const bindings = statements.flatMap(([, b]) => b);
+  if (options.atCommit && (await insertAtCommit(db as Knex, sql, bindings))) return;
+  await runNamed(db, sql, bindings);
+}
+
+/** PostgreSQL: few enough rows for one named INSERT, and no undefined value (knex's "column default"). */
+const namedInsertable = (rows: ReadonlyArray<Record<string, SqlValue | undefined>>, columns: string[]): boolean =>
+  rows.length <= 20 && rows.every((r) => columns.every((c) => r[c] !== undefined));
+
+function valuesInsert(table: string, columns: string[], rows: ReadonlyArray<Record<string, SqlValue | undefined>>): [string, SqlValue[]] {
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  const sql = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES ${rows.map(() => tuple).join(', ')}`;
+  return [sql, rows.flatMap((r) => columns.map((c) => r[c] as SqlValue))];
+}
+
+/** A statement run as a named prepared statement (see preparedName) on PostgreSQL: parsed once per connection. */
+async function runNamed(db: Executor, sql: string, bindings: SqlValue[]): Promise<void> {
+  const raw = db.raw(sql, bindings);
+  const name = preparedName(sql);
+  await (name ? raw.options({ name }) : raw);
 }
 
 const sqliteValue = (v: SqlValue | undefined): string | number | null => (v === undefined ? null : typeof v === 'boolean' ? Number(v) : v);

@@ -1,7 +1,8 @@
 import type { Db, Trx } from './db.js';
-import { dialectOf } from './db.js';
+import { dialectOf, selectRowsTogether } from './db.js';
 import { isRetryable, isUniqueViolation } from './db-errors.js';
 import { sqliteOf } from './sqlite/database.js';
+import { pgTransactionsOf } from './pg-transactions.js';
 
 /** A transaction that keeps losing races after this many runs gives up with the last error. */
 const ATTEMPTS = 4;
@@ -25,7 +26,7 @@ export interface TransactionOptions {
  * - SQLite: the transaction begins `IMMEDIATE` on the process's one connection (SqliteTransactions):
  *   it waits, through the busy timeout, for a write of another process (the CLI) or the checkpoint
  *   worker to finish instead of failing when it first writes. One still busy after that runs again.
- * - PostgreSQL: a knex transaction, run again (a fresh transaction that sees what the other writer
+ * - PostgreSQL: a transaction on one pooled connection (PgTransactions, pg-transactions.ts), run again (a fresh transaction that sees what the other writer
  *   committed) after a serialization failure or deadlock, and after a unique violation the caller
  *   says may be a lost race (`retryUniqueViolation`).
  *
@@ -37,7 +38,8 @@ export async function inTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>, opt
   const sqlite = sqliteOf(db);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await (sqlite ? sqlite.transactions.run(fn) : db.transaction((trx) => fn(trx as Trx)));
+      const pg = sqlite ? undefined : pgTransactionsOf(db);
+      return await (sqlite ? sqlite.transactions.run(fn) : pg ? pg.run(fn as (trx: Db) => Promise<T>) : db.transaction((trx) => fn(trx as Trx)));
     } catch (err) {
       const again = isRetryable(err) || (!sqlite && isUniqueViolation(err) && options.retryUniqueViolation?.(err) === true);
       if (attempt >= ATTEMPTS || !again) throw err;
@@ -52,7 +54,15 @@ export async function inTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>, opt
  * SQLite has a single writer, so it needs nothing.
  */
 export async function lockKeys(trx: Trx, keys: string[]): Promise<void> {
-  if (dialectOf(trx) !== 'pg') return;
-  // Sorted, so two transactions taking several keys never wait on each other in a cycle.
-  for (const key of [...new Set(keys)].sort()) await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [key]);
+  if (dialectOf(trx) !== 'pg' || keys.length === 0) return;
+  // Usually a transaction's first statement: it goes in one message with the BEGIN.
+  await selectRowsTogether(trx, [{ sql: `SELECT ${LOCK_KEYS_SQL} AS "locks"`, bindings: [[...new Set(keys)]] }]);
 }
+
+/**
+ * One expression that takes the advisory lock of every key in the array bound to it, in byte order
+ * of the keys, so two transactions taking several keys never wait on each other in a cycle; its
+ * value is the number of keys. A scalar subquery: other reads can share its statement (their
+ * snapshot is taken before the locks are, so only what the locks do not guard may be read with them).
+ */
+export const LOCK_KEYS_SQL = '(SELECT count(pg_advisory_xact_lock(hashtextextended("k", 0))) FROM (SELECT DISTINCT "k" COLLATE "C" AS "k" FROM unnest(?::text[]) AS "k" ORDER BY 1) AS "keys")';

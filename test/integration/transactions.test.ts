@@ -62,7 +62,7 @@ describe('a duplicate SCIM create', () => {
     expect((await s.req('POST', '/Users', { body })).status).toBe(201);
     const inserts: string[] = [];
     const listener = (q: { sql: string }) => {
-      if (/^insert into "scim_users"/i.test(q.sql)) inserts.push(q.sql);
+      if (/insert into "scim_users"/i.test(q.sql)) inserts.push(q.sql);
     };
     t.container.db.on('query', listener);
     const again = await s.req('POST', '/Users', { body: { ...body, userName: 'DUP@acme.test' } });

@@ -13,7 +13,7 @@ export class AuditService {
     await insertAuditEvents(exec, this.rows(...inputs));
   }
 
-  /** The rows `record` writes (ids and time taken now), for a caller that writes them with other rows. */
+  /** The rows `record` writes, for a caller that inserts them with its own rows (`insertBatch`). */
   rows(...inputs: AuditInput[]): Array<Omit<AuditRow, 'seq'>> {
     const at = this.clock.now().toISOString();
     return inputs.map((e) => ({

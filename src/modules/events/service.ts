@@ -46,13 +46,11 @@ export class EventService {
   constructor(private readonly db: Db, private readonly clock: Clock, private readonly ids: IdGenerator) {}
 
   async emit(exec: Executor, ...events: EventInput[]): Promise<void> {
-    if (events.length === 0) return;
     await insertRows(exec, 'events', this.rows(...events));
   }
 
-  /** The rows `emit` writes (ids and time taken now), for a caller that writes them with the change's other rows. */
+  /** The rows `emit` writes, for a caller that inserts them with its own rows (`insertBatch`), after the change's other rows. */
   rows(...events: EventInput[]): Array<Omit<EventRow, 'seq'>> {
-    if (events.length === 0) return [];
     const at = this.clock.now().toISOString();
     return events.map((e) => ({
       id: this.ids.uuid(),

@@ -28,8 +28,9 @@ export interface GrantApplier {
   /**
    * For a connection that applies SCIM grants immediately, a function that adds, restores and
    * re-roles what the rules grant one user (it never flags); null for `on_login` connections.
+   * `membershipSync`: the connection's mode when the caller read it in this transaction.
    */
-  forConnection(trx: Trx, connectionId: string): Promise<((userId: string, actor: Actor, pullRunId?: string) => Promise<void>) | null>;
+  forConnection(trx: Trx, connectionId: string, membershipSync?: string): Promise<((userId: string, actor: Actor, pullRunId?: string) => Promise<void>) | null>;
 }
 
 /**
@@ -85,7 +86,7 @@ export class ScimFlagListener implements ScimLifecycleListener {
 
   private async applyGrants(trx: Trx, change: ScimUserChange | ScimGroupMembershipChange, userIds: string[], actor: Actor): Promise<void> {
     if (!this.grants || userIds.length === 0) return;
-    const apply = await this.grants.forConnection(trx, change.connectionId);
+    const apply = await this.grants.forConnection(trx, change.connectionId, 'membershipSync' in change ? change.membershipSync : undefined);
     if (apply) for (const userId of userIds) await apply(userId, actor, change.pullRunId);
   }
 

@@ -12,8 +12,8 @@ import type { MembershipSyncService } from './service.js';
  */
 export function scimGrantsThroughRules(connections: ConnectionService, membershipSync: MembershipSyncService): GrantApplier {
   return {
-    forConnection: async (trx: Trx, id: string) => {
-      if ((await membershipSyncMode(trx, id)) !== 'scim_and_login') return null;
+    forConnection: async (trx: Trx, id: string, known?: string) => {
+      if ((known ?? (await membershipSyncMode(trx, id))) !== 'scim_and_login') return null;
       const connection = await connections.load(trx, id);
       if (!connection) return null;
       return async (userId: string, actor: Actor, pullRunId?: string) => {

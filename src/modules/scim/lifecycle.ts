@@ -16,6 +16,8 @@ export interface ScimUserChange {
   action: string;
   /** The global user was created by this very write, so it has no memberships or removal records yet. */
   newAccount?: boolean;
+  /** The connection's `membership_sync`, when the write already read it in its transaction. */
+  membershipSync?: string;
   /** A pulled directory's change: the pull run whose page it came from (recorded on sync runs and flag evidence). */
   pullRunId?: string;
 }

@@ -1,4 +1,4 @@
-import { insertRows, type Executor } from '../../platform/db.js';
+import { insertBatch, type Executor, type InsertBatch } from '../../platform/db.js';
 
 export interface ScimUserRow {
   id: string;
@@ -32,9 +32,14 @@ export const findScimUser = (db: Executor, directoryId: string, id: string) =>
   db<ScimUserRow>('scim_users').where({ directory_id: directoryId, id }).first();
 
 export async function insertScimUser(db: Executor, row: ScimUserRow, emails: EmailRow[]): Promise<void> {
-  await insertRows(db, 'scim_users', [row]);
-  await insertRows(db, 'scim_user_emails', emails);
+  await insertBatch(db, scimUserInserts(row, emails));
 }
+
+/** The rows of a new SCIM user, for `insertBatch` (with other rows of the same write). */
+export const scimUserInserts = (row: ScimUserRow, emails: EmailRow[]): InsertBatch[] => [
+  { table: 'scim_users', rows: [row] },
+  { table: 'scim_user_emails', rows: emails },
+];
 
 /** Writes the new state and bumps the version; `expectedVersion` guards against a concurrent write. */
 export async function updateScimUser(

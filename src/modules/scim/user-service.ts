@@ -1,9 +1,9 @@
 import type { Container } from '../../container.js';
-import type { Trx } from '../../platform/db.js';
+import { insertBatch, type InsertBatch, type Trx } from '../../platform/db.js';
 import { coerceResource, type JsonObject } from './coerce.js';
 import { resourceNotFound } from './errors.js';
 import { checkIfMatch, lockable, write, type ScimContext } from './context.js';
-import { linkGlobalUser, syncGlobalUser } from './linking.js';
+import { planGlobalUser, syncGlobalUser } from './linking.js';
 import type { PatchOp } from './patch-path.js';
 import { USER_TYPE } from './resource-types.js';
 import { applyPatch } from './user-patch.js';
@@ -34,21 +34,32 @@ export class ScimUserService {
     const data = storedForm(body);
     const f = userFields(data);
     const row = await write(this.c, ctx, `userName "${f.userName}"`, async (trx) => {
-      const { userId, created } = await linkGlobalUser(trx, ctx.connectionId, globalFields(data, f), this.c.ids, ctx.at);
+      const link = await planGlobalUser(trx, ctx.connectionId, globalFields(data, f), this.c.ids, ctx.at);
       const row: q.ScimUserRow = {
         id: this.c.ids.uuid(),
         directory_id: ctx.directoryId,
-        user_id: userId,
+        user_id: link.userId,
         ...columns(data, f),
         version: 1,
         created_at: ctx.at,
         updated_at: ctx.at,
       };
-      await q.insertScimUser(trx, row, emailRows(row.id, ctx.directoryId, f));
+      // The account (when new), the SCIM user, its emails, the audit entry and the event: one
+      // statement on PostgreSQL, parents first, sent with the next statement or with COMMIT. A
+      // userName taken meanwhile fails the transaction there: still a 409 (see write).
+      const types: EventType[] = ['user.provisioned'];
+      await insertBatch(
+        trx,
+        [
+          { table: 'users', rows: link.account ? [link.account] : [] },
+          ...q.scimUserInserts(row, emailRows(row.id, ctx.directoryId, f)),
+          ...this.recordRows(ctx, row, types, 'POST /Users'),
+        ],
+        { atCommit: true },
+      );
       // Re-created after a DELETE: the IdP grants the account again (a brand-new user has no tombstone).
-      if (!created) await trx('scim_user_tombstones').where({ directory_id: ctx.directoryId, user_id: userId }).delete();
-      await this.record(trx, ctx, row, ['user.provisioned'], 'POST /Users');
-      await this.c.scimLifecycle.userProvisioned(trx, { ...this.change(ctx, row, 'POST /Users'), newAccount: created });
+      if (!link.created) await trx('scim_user_tombstones').where({ directory_id: ctx.directoryId, user_id: link.userId }).delete();
+      await this.c.scimLifecycle.userProvisioned(trx, { ...this.change(ctx, row, 'POST /Users'), newAccount: link.created, membershipSync: link.membershipSync });
       return row;
     });
     return userResource(row, ctx.baseUrl);
@@ -121,10 +132,16 @@ export class ScimUserService {
 
   /** Audit and outbox entries for a user change, in the change's transaction. */
   private async record(trx: Trx, ctx: ScimContext, row: q.ScimUserRow, types: EventType[], action: string): Promise<void> {
-    if (types.length === 0) return;
+    await insertBatch(trx, this.recordRows(ctx, row, types, action));
+  }
+
+  private recordRows(ctx: ScimContext, row: q.ScimUserRow, types: EventType[], action: string): InsertBatch[] {
+    if (types.length === 0) return [];
     const detail = { directory_id: ctx.directoryId, scim_user_id: row.id, user_name: row.user_name, action };
-    await this.c.audit.record(trx, ...types.map((t) => ({ action: t, actor: ctx.actor, targetUserId: row.user_id, detail })));
-    await this.c.events.emit(trx, ...types.map((t) => ({ type: t, userId: row.user_id, data: detail })));
+    return [
+      { table: 'audit_events', rows: this.c.audit.rows(...types.map((t) => ({ action: t, actor: ctx.actor, targetUserId: row.user_id, detail }))) },
+      { table: 'events', rows: this.c.events.rows(...types.map((t) => ({ type: t, userId: row.user_id, data: detail }))) },
+    ];
   }
 }
 

@@ -1,0 +1,14 @@
+import './prof-tmp.ts';
+import { startTestApp } from './test/helpers/app.js';
+const t = await startTestApp({ env: { RATE_LIMIT_SCIM_PER_MINUTE: '10000000' } });
+const conn = await t.api('POST', '/api/v1/connections', { body: { name: 'profile', type: 'oidc', idp: { issuer: 'https://idp.example.com', client_id: 'x', client_secret: 'y' }, domains: ['example.com'] } });
+const dir = await t.api('POST', '/api/v1/directories', { body: { connection_id: conn.body.id } });
+const create = (i: number) => fetch(`${t.url}/scim/v2/${dir.body.id}/Users`, { method: 'POST', headers: { authorization: `Bearer ${dir.body.token}`, 'content-type': 'application/scim+json' }, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `p${i}@example.com`, externalId: `ext-${i}`, emails: [{ value: `p${i}@example.com`, primary: true }], active: true }) }).then(async (r) => { await r.text(); if (r.status !== 201) throw new Error(String(r.status)); });
+for (let i = 0; i < 200; i++) await create(i);
+(globalThis as any).__dbStats();
+const N = 500; const t0 = performance.now();
+for (let i = 0; i < N; i++) await create(1000 + i);
+const ms = performance.now() - t0; const s = (globalThis as any).__dbStats();
+console.log(`per create ${(ms / N).toFixed(2)} ms; in pg client.query ${(s.dbMs / N).toFixed(2)} ms over ${(s.n / N).toFixed(1)} calls`);
+for (const [k, v] of s.by) console.log(`  ${(v / N).toFixed(3)} ms ${k}`);
+await t.close();

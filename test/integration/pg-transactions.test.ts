@@ -1,0 +1,192 @@
+/**
+ * PostgreSQL transactions with fewer round trips (src/platform/pg-transactions.ts): BEGIN sent with
+ * the first statement, reads sent together, inserts held for COMMIT. What must still hold: values
+ * arrive byte for byte, a held insert that fails fails its transaction and leaves the connection
+ * clean, and a read sent after an advisory lock in the same message sees what the lock's holder
+ * committed (the linking race between a SCIM create and another writer of the same email). This file
+ * needs TEST_DATABASE_URL: SQLite runs in process, with no round trips to save.
+ */
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { createScimDirectory } from '../helpers/scim-builders.js';
+import { insertBatch, selectRows, selectRowsTogether, type Trx } from '../../src/platform/db.js';
+import { inTransaction, lockKeys } from '../../src/platform/transaction.js';
+
+if (!TEST_DATABASE_URL) console.warn('pg-transactions.test.ts: skipped, it needs PostgreSQL (set TEST_DATABASE_URL)');
+
+/** Counts the messages (round trips) sent through the pg driver while `fn` runs. */
+async function countMessages<T>(fn: () => Promise<T>): Promise<{ result: T; texts: string[] }> {
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  const texts: string[] = [];
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    const q = args[0] as string | { text?: string };
+    texts.push(typeof q === 'string' ? q : String(q?.text));
+    return original.apply(this, args);
+  };
+  try {
+    return { result: await fn(), texts };
+  } finally {
+    proto.query = original;
+  }
+}
+
+describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL transactions with fewer round trips', () => {
+  let d: TestDatabase | undefined;
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await d?.cleanup();
+    await t?.close();
+    d = undefined;
+    t = undefined;
+  });
+
+  const table = async (db: TestDatabase['db']) => {
+    await db.raw('CREATE TABLE "held" ("id" integer PRIMARY KEY, "text" text, "flag" boolean, "n" integer)');
+  };
+
+  it('held inserts carry every value byte for byte: quotes, backslashes, placeholders, unicode, SQL', async () => {
+    d = await createTestDatabase('postgres');
+    await table(d.db);
+    const values = ["it's", 'back\\slash', "\\'; DROP TABLE \"held\"; --", '?', '?? $1 :name', "E'x'", 'ü😀\u2028', '', ' E\'\\\\\'', 'a\nb\tc'];
+    await inTransaction(d.db, (trx) =>
+      insertBatch(trx, [{ table: 'held', rows: values.map((text, i) => ({ id: i, text, flag: i % 2 === 0, n: 10 - i })) }, { table: 'held', rows: [{ id: 100, text: null, flag: null, n: null }] }], { atCommit: true }),
+    );
+    const rows = await d.db('held').orderBy('id').select();
+    expect(rows.filter((r) => r.id < 100).map((r) => r.text)).toEqual(values);
+    expect(rows.filter((r) => r.id < 100).map((r) => r.flag)).toEqual(values.map((_, i) => i % 2 === 0));
+    expect(rows.filter((r) => r.id < 100).map((r) => r.n)).toEqual(values.map((_, i) => 10 - i));
+    expect(rows.at(-1)).toEqual({ id: 100, text: null, flag: null, n: null });
+  });
+
+  it('a value no literal can carry (NUL) is sent with bindings instead, and refused as before', async () => {
+    d = await createTestDatabase('postgres');
+    await table(d.db);
+    const err = await inTransaction(d.db, (trx) => insertBatch(trx, [{ table: 'held', rows: [{ id: 1, text: 'a\0b', flag: true, n: 1 }] }, { table: 'held', rows: [{ id: 2, text: 'b', flag: true, n: 2 }] }], { atCommit: true })).catch((e: unknown) => e);
+    expect(String((err as Error).message)).toMatch(/invalid byte sequence|0x00/);
+    expect(await d.db('held').count({ n: '*' })).toEqual([{ n: '0' }]);
+  });
+
+  it('an insert held for COMMIT that fails fails the transaction, undoes its earlier writes and leaves the connection clean', async () => {
+    d = await createTestDatabase('postgres');
+    await table(d.db);
+    await d.db('held').insert({ id: 1, text: 'taken', flag: true, n: 1 });
+    const err = await inTransaction(d.db, async (trx) => {
+      await trx('held').insert({ id: 2, text: 'earlier write', flag: true, n: 2 });
+      await insertBatch(trx, [{ table: 'held', rows: [{ id: 3, text: 'x', flag: true, n: 3 }] }, { table: 'held', rows: [{ id: 1, text: 'dup', flag: true, n: 1 }] }], { atCommit: true });
+    }).catch((e: unknown) => e as { code?: string; constraint?: string });
+    expect(err).toMatchObject({ code: '23505', constraint: 'held_pkey' });
+    expect((await d.db('held').select('id')).map((r) => r.id)).toEqual([1]);
+    // Every pooled connection is usable at once: none was left inside the aborted transaction.
+    const again = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        inTransaction(d!.db, async (trx) => {
+          await insertBatch(trx, [{ table: 'held', rows: [{ id: 10 + i, text: 'ok', flag: false, n: i }] }], { atCommit: true });
+          return (await selectRows<{ s: string }>(trx, "SELECT current_setting('transaction_isolation') AS s", []))[0]!.s;
+        }),
+      ),
+    );
+    expect(again).toEqual(Array(8).fill('read committed'));
+    expect(await d.db('held').count({ n: '*' })).toEqual([{ n: '9' }]);
+  });
+
+  it('a transaction that throws before its first statement sends nothing, and one that throws later rolls back', async () => {
+    d = await createTestDatabase('postgres');
+    await table(d.db);
+    const early = await countMessages(() => inTransaction(d!.db, async () => Promise.reject(new Error('before any statement'))).catch((e: Error) => e.message));
+    expect(early.result).toBe('before any statement');
+    expect(early.texts).toEqual([]);
+    await inTransaction(d.db, async (trx) => {
+      await insertBatch(trx, [{ table: 'held', rows: [{ id: 1, text: 'held', flag: true, n: 1 }] }], { atCommit: true });
+      await trx('held').insert({ id: 2, text: 'sent', flag: true, n: 2 });
+      throw new Error('after statements');
+    }).catch(() => undefined);
+    expect(await d.db('held').count({ n: '*' })).toEqual([{ n: '0' }]);
+    expect(await inTransaction(d.db, (trx) => trx('held').count({ n: '*' }))).toEqual([{ n: '0' }]);
+  });
+
+  it('a statement issued after its transaction ended is refused, not run in whatever transaction holds the connection', async () => {
+    d = await createTestDatabase('postgres');
+    await table(d.db);
+    let leaked: Trx | undefined;
+    await inTransaction(d.db, async (trx) => {
+      leaked = trx;
+      await trx('held').insert({ id: 1, text: 'in the transaction', flag: true, n: 1 });
+    });
+    await expect(leaked!('held').insert({ id: 2, text: 'too late', flag: true, n: 2 })).rejects.toThrow(/transaction has ended/);
+    await expect(leaked!.raw('SELECT 1')).rejects.toThrow(/transaction has ended/);
+    expect(leaked!.isCompleted()).toBe(true);
+    expect((await d.db('held').select('id')).map((r) => r.id)).toEqual([1]);
+  });
+
+  it('a read sent after advisory locks in one message sees what the previous holder committed', async () => {
+    d = await createTestDatabase('postgres');
+    await table(d.db);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const first = inTransaction(d.db, async (trx) => {
+      await lockKeys(trx, ['k:one']);
+      await trx('held').insert({ id: 1, text: 'committed while the other waited', flag: true, n: 1 });
+      locked();
+      await held;
+    });
+    await isLocked;
+    const second = inTransaction(d.db, (trx) =>
+      selectRowsTogether(trx, [
+        { sql: 'SELECT (SELECT count(pg_advisory_xact_lock(hashtextextended("k", 0))) FROM unnest(?::text[]) AS "k") AS "n"', bindings: [['k:one']] },
+        { sql: 'SELECT "text" FROM "held" WHERE "id" = ?', bindings: [1] },
+      ]),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    release();
+    await first;
+    const [, rows] = await second;
+    expect(rows).toEqual([{ text: 'committed while the other waited' }]);
+  });
+
+  it('a SCIM create is two round trips (BEGIN with the linking reads, the inserts with COMMIT) and links to an account committed while it waited on the email lock', async () => {
+    t = await startTestApp({ env: { RATE_LIMIT_SCIM_PER_MINUTE: '0' } });
+    const s = await createScimDirectory(t, { domains: ['acme.test'] });
+    // The first create on a connection prepares its statements there (one message each, once).
+    const warm = await countMessages(() => s.req('POST', '/Users', { body: { userName: 'warm@acme.test', externalId: 'ext-warm', emails: [{ value: 'warm@acme.test', primary: true }] } }));
+    expect(warm.result.status).toBe(201);
+    const { result, texts } = await countMessages(() => s.req('POST', '/Users', { body: { userName: 'two@acme.test', externalId: 'ext-two', emails: [{ value: 'two@acme.test', primary: true }] } }));
+    expect(result.status).toBe(201);
+    const prepares = [...warm.texts, ...texts].filter((x) => x.startsWith('PREPARE '));
+    const sent = texts.filter((x) => !x.startsWith('PREPARE '));
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toMatch(/^BEGIN; EXECUTE orgsync_x_\w+\(.*'user-email:two@acme\.test'.*\); EXECUTE orgsync_x_\w+\(.*'ext-two'.*\)$/s);
+    expect(sent[1]).toMatch(/^EXECUTE orgsync_x_\w+\(.*'two@acme\.test'.*\); COMMIT$/s);
+    expect(prepares.some((p) => /pg_advisory_xact_lock/.test(p) && /"connection_domains"/.test(p))).toBe(true);
+    expect(prepares.some((p) => /"identities"/.test(p) && /"users"/.test(p))).toBe(true);
+    expect(prepares.some((p) => /^PREPARE \w+ AS WITH .*INSERT INTO "users".*INSERT INTO "scim_users".*INSERT INTO "scim_user_emails".*INSERT INTO "audit_events".*INSERT INTO "events"/s.test(p))).toBe(true);
+
+    // Another writer (a sign-in) holds the email lock and creates the account; the create waits, then links to it.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const accountId = '00000000-0000-4000-8000-00000000a11c';
+    const login = inTransaction(t.container.db, async (trx) => {
+      await lockKeys(trx, ['user-email:race@acme.test']);
+      const now = new Date().toISOString();
+      await trx('users').insert({ id: accountId, email: 'race@acme.test', email_lower: 'race@acme.test', name: 'Race', active: true, created_at: now, updated_at: now, bound_connection_id: null });
+      locked();
+      await held;
+    });
+    await isLocked;
+    const create = s.req('POST', '/Users', { body: { userName: 'race@acme.test' } });
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    await login;
+    const created = await create;
+    expect(created.status).toBe(201);
+    const row = await t.container.db('scim_users').where({ id: created.body.id }).first('user_id');
+    expect(row.user_id).toBe(accountId);
+    expect(await t.container.db('users').where({ email_lower: 'race@acme.test' }).count({ n: '*' })).toEqual([{ n: '1' }]);
+  });
+});
