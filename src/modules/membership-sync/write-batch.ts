@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
 import type { Executor } from '../../platform/db.js';
 import { dialectOf, insertRows } from '../../platform/db.js';
+import { insertAtCommit } from '../../platform/pg-transactions.js';
 
 /** A column value a batch writes: text columns take strings, boolean columns booleans. */
 export type Cell = string | boolean | null;
@@ -72,12 +74,23 @@ export class WriteBatch {
     return this;
   }
 
-  /** Runs the writes (in the caller's transaction) and empties the batch. */
-  async flush(exec: Executor): Promise<void> {
+  /**
+   * Runs the writes (in the caller's transaction) and empties the batch. `atCommit`: nothing in the
+   * transaction reads them back and their errors are the transaction's: on PostgreSQL the last
+   * statement may then be held and sent with the COMMIT (see pg-transactions.ts).
+   */
+  async flush(exec: Executor, options: { atCommit?: boolean } = {}): Promise<void> {
     const steps = this.steps.splice(0);
     if (steps.length === 0) return;
     if (dialectOf(exec) === 'pg') {
-      for (const group of statementGroups(steps)) await runPg(exec, group);
+      const groups = statementGroups(steps);
+      for (const [i, group] of groups.entries()) {
+        const { sql, bindings } = pgStatement(group);
+        if (options.atCommit && i === groups.length - 1 && (await insertAtCommit(exec as Knex, sql, bindings))) return;
+        const raw = exec.raw(sql, bindings as never[]);
+        const name = statementName(sql);
+        await (name ? raw.options({ name }) : raw);
+      }
       return;
     }
     for (const s of steps) {
@@ -141,7 +154,7 @@ function arrayType(table: string, column: string, rows: Row[]): 'text' | 'boolea
 }
 
 /** One statement: each step a CTE that first waits for the one before it; see WriteBatch. */
-async function runPg(exec: Executor, steps: Step[]): Promise<void> {
+function pgStatement(steps: Step[]): { sql: string; bindings: unknown[] } {
   const bindings: unknown[] = [];
   const param = (v: unknown, cast = ''): string => {
     bindings.push(v);
@@ -169,10 +182,7 @@ async function runPg(exec: Executor, steps: Step[]): Promise<void> {
   // The comment names what the statement writes where its text is cut short (pg_stat_activity, logs).
   const tables = [...new Set(steps.map((s) => s.table))].join(', ');
   const body = parts.length === 1 ? parts[0]! : `WITH ${parts.map((p, i) => `"w${i}" AS (${p})`).join(', ')} SELECT (SELECT count(*) FROM "w${parts.length - 1}") AS "n"`;
-  const sql = `/* orgsync writes ${tables} */ ${body}`;
-  const raw = exec.raw(sql, bindings as never[]);
-  const name = statementName(sql);
-  await (name ? raw.options({ name }) : raw);
+  return { sql: `/* orgsync writes ${tables} */ ${body}`, bindings };
 }
 
 /**

@@ -1,5 +1,6 @@
-import type { Executor } from '../../platform/db.js';
-import { dialectOf, selectRows } from '../../platform/db.js';
+import type { Trx } from '../../platform/db.js';
+import { dialectOf, selectRowsTogether } from '../../platform/db.js';
+import { LOCK_KEYS_SQL, lockKeys } from '../../platform/transaction.js';
 import { directoryOfConnection } from '../membership-sync/queries.js';
 import { PLAN_INPUT_COLUMNS, planInputCtes, planInputsFromRow, type PlanInputColumns, type PlanInputs } from '../membership-sync/queries.js';
 import type { AccountRow } from '../users/account-trust.js';
@@ -38,13 +39,14 @@ interface ContextRow extends PlanInputColumns {
 }
 
 /**
- * The identity, the connection's directory and — on PostgreSQL, in the same statement — what the
- * rest of a sign-in reads about the account it most likely signs in to: one round trip where there
- * were eight. Run it after the sign-in's lock: a statement sees what committed before it began.
- * `linkByEmail`: whether the login's email may link an account (trusted, in a verified domain).
+ * Takes the sign-in's lock, then reads the identity, the connection's directory and — on
+ * PostgreSQL, in the same statement — what the rest of a sign-in reads about the account it most
+ * likely signs in to: on PostgreSQL one round trip (with the BEGIN and the lock) where there were
+ * nine. `linkByEmail`: whether the login's email may link an account (trusted, in a verified domain).
  */
-export async function readLoginContext(trx: Executor, connectionId: string, subject: string, email: string, linkByEmail: boolean): Promise<LoginContext> {
+export async function readLoginContext(trx: Trx, connectionId: string, subject: string, email: string, linkByEmail: boolean, lock: string[]): Promise<LoginContext> {
   if (dialectOf(trx) !== 'pg') {
+    await lockKeys(trx, lock);
     const directoryId = await directoryOfConnection(trx, connectionId);
     const identity = await q.findIdentity(trx, connectionId, subject);
     return { directoryId, identity };
@@ -57,7 +59,12 @@ SELECT (SELECT "id" FROM "idn") AS "identity_id", (SELECT "user_id" FROM "idn") 
   (SELECT coalesce(json_agg(d."domain"), '[]'::json) FROM "connection_domains" d WHERE d."connection_id" = (SELECT "id" FROM "pi_conn")) AS "verified_domains",
   ${PLAN_INPUT_COLUMNS}
 FROM (SELECT 1) AS "one" LEFT JOIN "users" u ON u."id" = (SELECT "id" FROM "pi_user")`;
-  const [r] = await selectRows<ContextRow>(trx, sql, [connectionId, subject, email.toLowerCase(), connectionId, connectionId, linkByEmail]);
+  // After the lock, in the same round trip (with the BEGIN): this read sees what its holder committed.
+  const [, rows] = await selectRowsTogether(trx, [
+    { sql: `SELECT ${LOCK_KEYS_SQL} AS "locks"`, bindings: [[...new Set(lock)]] },
+    { sql, bindings: [connectionId, subject, email.toLowerCase(), connectionId, connectionId, linkByEmail] },
+  ]);
+  const r = rows![0] as ContextRow | undefined;
   const plan = planInputsFromRow(r!);
   return {
     directoryId: plan.directoryId,

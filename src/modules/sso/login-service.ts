@@ -2,7 +2,7 @@ import type { Db, Trx } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { isAppError, type AppError } from '../../platform/errors.js';
-import { inTransaction, lockKeys } from '../../platform/transaction.js';
+import { inTransaction } from '../../platform/transaction.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
 import type { EventService } from '../events/service.js';
@@ -83,11 +83,12 @@ export class LoginService {
     const googleRefusal = googleDomainRefusal(connection, profile);
     if (googleRefusal) throw ssoFailure('email_domain_not_verified', { why: googleRefusal });
 
-    // A SCIM create or another sign-in of this person on another instance must not create a second account.
-    await lockKeys(trx, [`user-email:${profile.email.toLowerCase()}`]);
     // Email links accounts only when the IdP vouches for it, in a domain this connection verified.
     const emailTrusted = profile.emailVerified !== false;
-    const { directoryId, identity, ahead } = await readLoginContext(trx, connection.id, profile.subject, profile.email, emailTrusted && domainVerified);
+    // The email's lock first: a SCIM create or another sign-in of this person on another instance
+    // must not create a second account.
+    const lock = [`user-email:${profile.email.toLowerCase()}`];
+    const { directoryId, identity, ahead } = await readLoginContext(trx, connection.id, profile.subject, profile.email, emailTrusted && domainVerified, lock);
     // The sign-in's writes, in order, flushed together at the end (one statement on PostgreSQL).
     const writes = new WriteBatch();
     let created = false;
@@ -187,7 +188,8 @@ export class LoginService {
         ...(run.group_matching?.unmatched ? { groups_matched_no_rule: run.group_matching.unmatched.attributes.map((a) => a.name) } : {}),
       },
     }));
-    await writes.flush(trx);
+    // Nothing reads these back: on PostgreSQL they go with the COMMIT.
+    await writes.flush(trx, { atCommit: true });
     return { userId, run, created };
   }
 }
