@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../../migrations/index.js';
 import type { Statement } from 'better-sqlite3';
 import { createSqliteDb, sqliteOf } from './sqlite/database.js';
 import { transactionHandle, type Trx } from './sqlite/transactions.js';
-import { insertAtCommit, OrgsyncPgClient, registerPgTransactions, selectTogether } from './pg-transactions.js';
+import { insertAtCommit, OrgsyncPgClient, registerPgTransactions, selectTogether, statementNamer } from './pg-transactions.js';
 
 export type Db = Knex;
 /** A transaction's builder (see inTransaction in transaction.ts): on both databases, a knex whose statements run in it. */
@@ -129,20 +128,10 @@ export async function selectRowsTogether(db: Executor, statements: ReadonlyArray
  * PostgreSQL plans an unnamed statement every time it runs; for the SCIM page (a subquery per row)
  * planning took several times longer than executing. A named statement is parsed once per connection
  * and its plan reused. The statements named are the first 300 distinct SQL texts this
- * process runs through `selectRows` (a fixed set in practice: the SQL varies with a filter's shape,
- * never with its values), so a client sending ever new filter shapes cannot grow every connection's
- * statement cache without bound; past the cap, statements run unnamed as before.
+ * process runs through `selectRows` (see statementNamer): a client sending ever new filter shapes
+ * cannot grow every connection's statement cache without bound.
  */
-const PREPARED_CAP = 300;
-const preparedNames = new Map<string, string>();
-function preparedName(sql: string): string | undefined {
-  let name = preparedNames.get(sql);
-  if (name === undefined && preparedNames.size < PREPARED_CAP) {
-    name = `orgsync_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
-    preparedNames.set(sql, name);
-  }
-  return name;
-}
+const preparedName = statementNamer('orgsync_');
 
 /**
  * Inserts rows that all have the same columns. On SQLite, inside a transaction (where the rows land

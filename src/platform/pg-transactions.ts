@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import knexFactory, { type Knex } from 'knex';
+import { boundPrototype, boundTransaction, TARGET } from './bound-transaction.js';
 import { escapeLiteral } from 'pg';
 
 /**
@@ -177,20 +178,25 @@ export function inlineSql(sql: string, bindings: readonly unknown[]): string | u
 }
 
 /**
- * Names of statements prepared with SQL `PREPARE` (a namespace shared with the driver's named
- * statements, hence the prefix). As for those (db.ts), only the first 300 distinct texts of a process
- * are named — a fixed set in practice; past that, statements are sent as plain SQL.
+ * Names for statements a connection keeps prepared, one per distinct SQL text: only the first `cap`
+ * texts of a process are named (a fixed set in practice, since the SQL varies with a statement's
+ * shape, never with its values), so ever new shapes cannot grow every connection's statement cache
+ * without bound; past the cap, statements run unprepared.
  */
-const PREPARE_CAP = 300;
-const names = new Map<string, string>();
-function nameOf(sql: string): string | undefined {
-  let name = names.get(sql);
-  if (name === undefined && names.size < PREPARE_CAP) {
-    name = `orgsync_x_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
-    names.set(sql, name);
-  }
-  return name;
+export function statementNamer(prefix: string, cap = 300): (sql: string) => string | undefined {
+  const names = new Map<string, string>();
+  return (sql) => {
+    let name = names.get(sql);
+    if (name === undefined && names.size < cap) {
+      name = `${prefix}${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+      names.set(sql, name);
+    }
+    return name;
+  };
 }
+
+/** Statements prepared with SQL `PREPARE`: a namespace shared with the driver's named statements (db.ts), hence their own prefix. */
+const nameOf = statementNamer('orgsync_x_');
 
 /**
  * The text that runs `sql` with these values on this connection: `EXECUTE name(literals)`, after
@@ -214,8 +220,8 @@ async function runnable(connection: PgConnection, sql: string, bindings: readonl
 
 /** The connection of one of these transactions, or undefined (not a transaction, or not PostgreSQL). */
 async function connectionOf(trx: Knex): Promise<PgConnection | undefined> {
-  const handle = (trx as unknown as { [HANDLE]?: TransactionHandle })[HANDLE];
-  if (handle) return handle.use('(statements sent together)');
+  const handle = (trx as unknown as { [TARGET]?: unknown })[TARGET];
+  if (handle instanceof TransactionHandle) return handle.use('(statements sent together)');
   if (!(trx as unknown as { isTransaction?: boolean }).isTransaction || !(trx.client instanceof OrgsyncPgClient)) return undefined;
   const connection = (await (trx.client as KnexPgClient).acquireConnection()) as PgConnection;
   return connection[PENDING] ? connection : undefined;
@@ -258,8 +264,6 @@ export async function insertAtCommit(trx: Knex, sql: string, bindings: readonly 
   return true;
 }
 
-const HANDLE = Symbol('pg transaction');
-
 /**
  * What a transaction's statements run on: its pooled connection while it is open, nothing after it
  * ended — a statement issued after COMMIT or ROLLBACK fails loudly instead of running in whatever
@@ -274,8 +278,6 @@ class TransactionHandle {
     return this.connection;
   }
 }
-
-type Bound = Knex & { [HANDLE]: TransactionHandle };
 
 interface Pool {
   acquireConnection(): Promise<unknown>;
@@ -296,28 +298,7 @@ export class PgTransactions {
 
   constructor(private readonly root: Knex) {
     // A client of the same kind without a pool: it builds SQL and runs it on the bound connection.
-    const base = knexFactory({ client: OrgsyncPgClient as unknown as typeof knexFactory.Client });
-    for (const event of ['start', 'query', 'query-error', 'query-response']) base.on(event, (...args: unknown[]) => root.emit(event, ...args));
-    this.proto = Object.create(base, {
-      queryBuilder: {
-        value(this: Bound) {
-          return base.queryBuilder().connection(this[HANDLE] as unknown as PgConnection);
-        },
-      },
-      raw: {
-        value(this: Bound, ...args: Parameters<Knex['raw']>) {
-          const raw = base.raw(...args);
-          (raw as unknown as { _connection: unknown })._connection = this[HANDLE];
-          return raw;
-        },
-      },
-      isTransaction: { value: true },
-      isCompleted: {
-        value(this: Bound) {
-          return !this[HANDLE].open;
-        },
-      },
-    }) as object;
+    this.proto = boundPrototype(knexFactory({ client: OrgsyncPgClient as unknown as typeof knexFactory.Client }), root, true);
   }
 
   async run<T>(fn: (trx: Knex) => Promise<T>): Promise<T> {
@@ -325,12 +306,7 @@ export class PgTransactions {
     const connection = (await pool.acquireConnection()) as PgConnection;
     const handle = new TransactionHandle(connection);
     connection[PENDING] = { begin: true, statements: [] };
-    const trx = function (tableName?: Knex.TableDescriptor) {
-      const builder = trx.queryBuilder();
-      return tableName === undefined ? builder : builder.table(tableName);
-    } as unknown as Bound;
-    Object.setPrototypeOf(trx, this.proto);
-    Object.defineProperty(trx, HANDLE, { value: handle });
+    const trx = boundTransaction(this.proto, handle);
     try {
       const result = await fn(trx);
       handle.open = false;

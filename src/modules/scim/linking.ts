@@ -1,5 +1,6 @@
 import { dialectOf, insertRows, parseJson, selectRowsTogether, type Trx } from '../../platform/db.js';
 import type { IdGenerator } from '../../platform/ids.js';
+import type { UserRow } from '../users/queries.js';
 import { LOCK_KEYS_SQL } from '../../platform/transaction.js';
 import { authorityOver, domainOf, firstVerifiedEmail, type AccountRow } from '../users/account-trust.js';
 
@@ -15,19 +16,7 @@ export interface GlobalUserFields {
 }
 
 /** A new account's row, as `planGlobalUser` decided it (the caller inserts it). */
-export interface AccountInsert {
-  id: string;
-  email: string;
-  email_lower: string;
-  name: string | null;
-  given_name: string | null;
-  family_name: string | null;
-  active: boolean;
-  created_at: string;
-  updated_at: string;
-  last_login_at: null;
-  bound_connection_id: string | null;
-}
+export type AccountInsert = Omit<UserRow, 'active' | 'last_login_at' | 'bound_connection_id'> & { active: boolean; last_login_at: null; bound_connection_id: string | null };
 
 export interface LinkPlan {
   userId: string;

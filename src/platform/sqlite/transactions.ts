@@ -1,11 +1,10 @@
 import type { Database, Statement } from 'better-sqlite3';
 import knexFactory, { type Knex } from 'knex';
+import { boundPrototype, boundTransaction, TARGET, type BoundTransaction, type TransactionTarget } from '../bound-transaction.js';
 import type { SqlitePool } from './pool.js';
 
 /** A transaction's builder: the database's query builder bound to one transaction (see inTransaction). */
 export type Trx = Knex & { readonly isTransaction: true; isCompleted(): boolean };
-
-const HANDLE = Symbol('sqlite transaction');
 
 /**
  * What a transaction's statements run on: the pooled connection while the transaction is open, and
@@ -24,11 +23,11 @@ class TransactionHandle {
   }
 }
 
-type Bound = Trx & { [HANDLE]: TransactionHandle };
-
 /** The open transaction a builder belongs to, if it is one of these (see selectRows, insertRows). */
-export const transactionHandle = (exec: unknown): TransactionHandle | undefined =>
-  typeof exec === 'function' && HANDLE in exec ? (exec as Bound)[HANDLE] : undefined;
+export const transactionHandle = (exec: unknown): TransactionHandle | undefined => {
+  const target = typeof exec === 'function' && TARGET in exec ? (exec as BoundTransaction<TransactionTarget>)[TARGET] : undefined;
+  return target instanceof TransactionHandle ? target : undefined;
+};
 
 /**
  * Write transactions on a SQLite database. knex's own transactions build a whole knex instance per
@@ -48,21 +47,7 @@ export class SqliteTransactions {
     private readonly pool: SqlitePool,
     root: Knex,
   ) {
-    const base = knexFactory({ client: 'better-sqlite3', useNullAsDefault: true });
-    for (const event of ['start', 'query', 'query-error', 'query-response']) base.on(event, (...args: unknown[]) => root.emit(event, ...args));
-    this.proto = Object.create(base, {
-      queryBuilder: {
-        value(this: Bound) {
-          return base.queryBuilder().connection(this[HANDLE]);
-        },
-      },
-      isTransaction: { value: true },
-      isCompleted: {
-        value(this: Bound) {
-          return !this[HANDLE].open;
-        },
-      },
-    }) as object;
+    this.proto = boundPrototype(knexFactory({ client: 'better-sqlite3', useNullAsDefault: true }), root, false);
   }
 
   /**
@@ -75,12 +60,7 @@ export class SqliteTransactions {
     await this.pool.take();
     const connection = this.pool.connection;
     const handle = new TransactionHandle(connection);
-    const trx = function (tableName?: Knex.TableDescriptor) {
-      const builder = trx.queryBuilder();
-      return tableName === undefined ? builder : builder.table(tableName);
-    } as unknown as Bound;
-    Object.setPrototypeOf(trx, this.proto);
-    Object.defineProperty(trx, HANDLE, { value: handle });
+    const trx = boundTransaction(this.proto, handle) as unknown as Trx;
     try {
       connection.prepare('BEGIN IMMEDIATE').run();
       const result = await fn(trx);
