@@ -44,6 +44,7 @@ import * as m291 from './291-connections-sign-authn-requests.js';
 import * as m292 from './292-connections-require-encrypted-assertions.js';
 import * as m300 from './300-events-sequenced-after-commit.js';
 import * as m301 from './301-directory-count-slots.js';
+import * as m303 from './303-memberships-room-for-updates.js';
 import * as m273 from './273-audit-membership-changes-index.js';
 import * as m284 from './284-sync-runs-pull-run.js';
 import * as m285 from './285-sync-runs-pull-summary.js';
@@ -110,6 +111,7 @@ const migrations: Array<[string, Migration]> = [
   ['297-sync-runs-group-matching', m297],
   ['300-events-sequenced-after-commit', m300],
   ['301-directory-count-slots', m301],
+  ['303-memberships-room-for-updates', m303],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

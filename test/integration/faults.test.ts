@@ -86,9 +86,12 @@ describe.skipIf(!TEST_DATABASE_URL)('SIGKILL in the middle of a write: all of th
     expect((await scim()('PATCH', `/Groups/${group.body.id}`, patch)).status).toBe(204);
     expect(await count(db('scim_group_members').where({ group_id: group.body.id }))).toBe(1000);
 
-    // 2. Login sync: memberships in 100 organizations, audit and events written, the sync run blocked.
+    // 2. Login sync: the account written (before the directory's verdict is read), then the sign-in's
+    // other writes (identity, memberships in 100 organizations, audit, events, sync run: one
+    // statement) blocked on the sync run table.
     const login = () => crossInstanceLogin(s.url, s.url, conn.id, conn.idp, { nameId: 'new@acme.com', email: 'new@acme.com' });
-    await killMidTransaction(db, s, 'LOCK TABLE sync_runs IN EXCLUSIVE MODE', /insert into "sync_runs"/i, login);
+    // (Sent with the COMMIT as a prepared statement: EXECUTE; only the sign-in writes while it waits.)
+    await killMidTransaction(db, s, 'LOCK TABLE sync_runs IN EXCLUSIVE MODE', /orgsync writes [^*]*\bsync_runs\b|^EXECUTE orgsync_x_/, login);
     s = await start();
     expect(await count(db('users').where({ email_lower: 'new@acme.com' }))).toBe(0);
     expect(await count(db('identities').where({ subject: 'new@acme.com' }))).toBe(0);

@@ -71,11 +71,12 @@ describe.each(dialects)('rolling back keeps the data of the tables that stay, on
   });
 });
 
-describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL migrations 300 and 301 down', () => {
+describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL migrations 303, 301 and 300 down', () => {
   it('number waiting events and fold count slots back into the directory, losing nothing', async () => {
     const t = await createTestDatabase('postgres');
     try {
       await migrateLatest(t.db);
+      expect((await t.db.raw(`SELECT reloptions FROM pg_class WHERE oid = 'memberships'::regclass`)).rows[0].reloptions).toEqual(['fillfactor=50']);
       const now = new Date().toISOString();
       await t.db('connections').insert({ id: 'c1', name: 'c1', type: 'saml', idp: '{}', attribute_mapping: '{}', created_at: now, updated_at: now });
       await t.db('directories').insert({ id: 'd1', connection_id: 'c1', name: 'd1', created_at: now });
@@ -85,6 +86,8 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL migrations 300 and 301 down', ()
       await t.db('events').insert([1, 2, 3].map((n) => ({ id: `e${n}`, type: 'user.updated', at: now, data: '{}' })));
       expect(await t.db('events').whereNull('seq').count({ n: '*' })).toEqual([{ n: '3' }]);
 
+      await migrateDown(t.db); // 303: memberships keep room for updates
+      expect((await t.db.raw(`SELECT reloptions FROM pg_class WHERE oid = 'memberships'::regclass`)).rows[0].reloptions).toBeNull();
       await migrateDown(t.db); // 301
       expect(await t.db('directories').where({ id: 'd1' }).first('scim_user_count')).toEqual({ scim_user_count: 6 });
       await migrateDown(t.db); // 300

@@ -1,11 +1,10 @@
-import type { Executor } from '../../platform/db.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor, AuditInput } from '../audit/types.js';
 import type { EventInput, EventService } from '../events/service.js';
-import * as mq from '../memberships/queries.js';
 import type { FlagEvidence, Role } from '../memberships/types.js';
 import type { Change } from './plan.js';
 import type { IncompleteSync, SyncRun } from './sync-runs.js';
+import type { WriteBatch } from './write-batch.js';
 import { emptyRun } from '../reports/sync-runs.js';
 
 export interface ApplyContext {
@@ -23,16 +22,16 @@ export interface ApplyContext {
 }
 
 /**
- * Writes a plan: batched membership writes, then one audit record and one event per change, all
- * in the caller's transaction. Returns the sync run (not yet stored).
+ * Writes a plan into the batch: batched membership writes, then one audit record and one event per
+ * change, for the caller to flush in its transaction. Returns the sync run (not yet stored).
  */
-export async function applyPlan(
-  trx: Executor,
+export function applyPlan(
+  batch: WriteBatch,
   deps: { audit: AuditService; events: EventService },
   ctx: ApplyContext,
   runId: string,
   changes: readonly Change[],
-): Promise<SyncRun> {
+): SyncRun {
   const run: SyncRun = emptyRun({ id: runId, trigger: ctx.trigger, user_id: ctx.userId, connection_id: ctx.connectionId, directory_id: null, at: ctx.at, pull_run_id: ctx.pullRunId });
   const roleChanges = new Map<Role, string[]>();
   const keep: string[] = [];
@@ -52,15 +51,21 @@ export async function applyPlan(
 
   // A SCIM-triggered grant (`scim_and_login`) records its channel as the membership's source.
   const source = ctx.trigger === 'scim' ? 'scim' : 'sso';
-  await mq.insertMembershipsOfUser(trx, ctx.userId, run.added, source, ctx.at);
-  await mq.restoreMemberships(trx, ctx.userId, run.restored.map((r) => r.organization_id), ctx.at);
-  for (const [role, orgIds] of roleChanges) await mq.setRoleOfUser(trx, ctx.userId, orgIds, role, ctx.at);
+  const at = ctx.at;
+  const user_id = ctx.userId;
+  const orgs = (values: string[]) => ({ column: 'organization_id', values });
+  batch.insert(
+    'memberships',
+    run.added.map((a) => ({ organization_id: a.organization_id, user_id, role: a.role, source, status: 'active', joined_at: at, last_synced_at: at })),
+  );
+  batch.update('memberships', { status: 'active', flagged_reason: null, flagged_at: null, flag_evidence: null, last_synced_at: at }, { user_id, status: 'flagged' }, orgs(run.restored.map((r) => r.organization_id)));
+  for (const [role, orgIds] of roleChanges) batch.update('memberships', { role, last_synced_at: at }, { user_id }, orgs(orgIds));
   const flagReasons = new Map<string, string[]>();
   for (const f of run.flagged) flagReasons.set(f.reason, [...(flagReasons.get(f.reason) ?? []), f.organization_id]);
   for (const [reason, orgIds] of flagReasons) {
-    await mq.flagMemberships(trx, ctx.userId, orgIds, reason as SyncRun['flagged'][number]['reason'], ctx.evidence, ctx.at);
+    batch.update('memberships', { status: 'flagged', flagged_reason: reason, flagged_at: at, flag_evidence: JSON.stringify(ctx.evidence), last_synced_at: at }, { user_id, status: 'active' }, orgs(orgIds));
   }
-  await mq.touchMemberships(trx, ctx.userId, keep, ctx.at);
+  batch.update('memberships', { last_synced_at: at }, { user_id }, orgs(keep));
 
   const audit: AuditInput[] = [];
   const events: EventInput[] = [];
@@ -72,8 +77,8 @@ export async function applyPlan(
   for (const r of run.restored) record('membership.restored', r.organization_id, {});
   for (const u of run.updated) record('membership.role_changed', u.organization_id, { from_role: u.from_role, to_role: u.to_role });
   for (const f of run.flagged) record('membership.flagged', f.organization_id, { reason: f.reason, evidence: ctx.evidence });
-  await deps.audit.record(trx, ...audit);
-  await deps.events.emit(trx, ...events);
+  batch.insert('audit_events', deps.audit.rows(...audit));
+  batch.insert('events', deps.events.rows(...events));
   return run;
 }
 

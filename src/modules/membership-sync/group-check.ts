@@ -1,6 +1,6 @@
 import type { GroupDnMatch, MembershipRule } from '../connections/schema.js';
 import type { GroupLikeAttribute, GroupMatching, UnmatchedGroups } from './sync-runs.js';
-import { matchGroups, ruleGroupKeys } from './rules.js';
+import { matchGroups, ruleGroupKeys, type GroupMatch } from './rules.js';
 
 const MAX_ATTRIBUTES = 5;
 const MAX_SAMPLES = 5;
@@ -14,15 +14,16 @@ const cut = (s: string): string => (s.length > MAX_CHARS ? `${s.slice(0, MAX_CHA
  * rule group matched any of them (a groups attribute under another name, LDAP DNs against rule
  * groups that name CNs, …), which attributes, a few sample values, and which setting would have
  * matched; and which rule groups matched only through a DN's CN. Null when there is nothing to say
- * (no rule names a group, or a rule matched without CN help). Pure.
+ * (no rule names a group, or a rule matched without CN help). `loginMatch`: the login's groups as the
+ * sync matched them (the mapped attributes' values), when the caller has it. Pure.
  */
-export function checkGroupMatching(rules: readonly MembershipRule[], dnMatch: GroupDnMatch, attributes: readonly GroupLikeAttribute[]): GroupMatching | null {
+export function checkGroupMatching(rules: readonly MembershipRule[], dnMatch: GroupDnMatch, attributes: readonly GroupLikeAttribute[], loginMatch?: GroupMatch): GroupMatching | null {
   const keys = ruleGroupKeys(rules);
   const ruleGroups = [...keys.keys()];
   if (ruleGroups.length === 0) return null;
   const groupKey = (g: string) => keys.get(g)!;
   const mapped = attributes.filter((a) => a.mapped).flatMap((a) => a.values);
-  const login = matchGroups(dnMatch, mapped);
+  const login = loginMatch ?? matchGroups(dnMatch, mapped);
   const matched = ruleGroups.filter((g) => login.tokens.has(groupKey(g)));
   const matched_by_cn = matched
     .filter((g) => login.byCn.has(groupKey(g)))

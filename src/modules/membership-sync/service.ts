@@ -5,15 +5,16 @@ import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
 import type { EventService } from '../events/service.js';
 import type { Connection } from '../connections/schema.js';
-import * as mq from '../memberships/queries.js';
+import type { MembershipRule } from '../connections/schema.js';
 import type { FlagEvidence, FlagReason } from '../memberships/types.js';
+import { syncRunRows } from '../reports/sync-runs.js';
 import { applyPlan, changedSomething } from './apply.js';
 import { planSync, type Change } from './plan.js';
-import { desiredMemberships, groupTokens, matchGroups } from './rules.js';
+import { desiredMemberships, groupTokens, matchGroups, type GroupMatch } from './rules.js';
 import { checkGroupMatching } from './group-check.js';
-import { directoryOfConnection, scimGroupsOfUser } from './queries.js';
-import { insertSyncRun, type GroupLikeAttribute, type GroupsIncompleteReason, type SyncRun, type SyncTrigger } from './sync-runs.js';
-import { governedOrganizationIds } from '../connections/queries.js';
+import { planInputsOf, type PlanInputs } from './queries.js';
+import type { GroupLikeAttribute, GroupsIncompleteReason, SyncRun, SyncTrigger } from './sync-runs.js';
+import { WriteBatch } from './write-batch.js';
 import { inTransaction } from '../../platform/transaction.js';
 
 export interface SyncUserInput {
@@ -40,6 +41,13 @@ export interface SyncUserInput {
   lostGrant: FlagReason | null;
   /** Write a sync run even when nothing changed (logins do, so /account can say so). */
   alwaysRecord?: boolean;
+  /** The user's plan inputs when the caller read them already (a login reads them with its identity). */
+  planInputs?: PlanInputs;
+  /**
+   * Gather the writes here for the caller to flush (with its own, in one statement on PostgreSQL);
+   * without one, the sync writes before it returns.
+   */
+  batch?: WriteBatch;
 }
 
 /**
@@ -58,24 +66,32 @@ export class MembershipSyncService {
 
   async syncUser(trx: Executor, input: SyncUserInput): Promise<SyncRun | null> {
     const { connection, userId } = input;
+    const batch = input.batch ?? new WriteBatch();
     const at = this.clock.now().toISOString();
     // When no rule names a group, the group list decides nothing: the run is complete whatever it held.
     const reason = input.loginGroupsIncomplete && connection.membership_rules.some((r) => r.groups?.length) ? input.loginGroupsIncomplete : null;
-    const changes = await this.planFor(trx, connection, userId, input.loginGroups ?? [], input.lostGrant, undefined, undefined, reason === null);
+    const inputs = input.planInputs ?? (await planInputsOf(trx, connection.id, userId));
+    const loginMatch = matchGroups(connection.group_dn_match, input.loginGroups ?? []);
+    const changes = this.plan(connection, inputs, loginMatch, input.lostGrant, connection.membership_rules, reason === null);
     // The directory's SCIM groups were part of the plan already (they always are); without one,
     // nothing stood in for the missing groups.
-    const incomplete = reason ? { reason, fallback: (await directoryOfConnection(trx, connection.id)) ? ('directory_groups' as const) : ('kept_memberships' as const) } : undefined;
+    const incomplete = reason ? { reason, fallback: inputs.directoryId ? ('directory_groups' as const) : ('kept_memberships' as const) } : undefined;
     const evidence: FlagEvidence = {
       channel: input.trigger === 'login' ? 'login' : input.trigger,
       action: input.trigger === 'login' ? 'login without a granting group' : 'membership rules no longer grant',
       at,
       connection_id: connection.id,
     };
-    const run = await applyPlan(trx, { audit: this.audit, events: this.events }, { userId, connectionId: connection.id, trigger: input.trigger, actor: input.actor, at, evidence, incomplete, pullRunId: input.pullRunId }, this.ids.uuid(), changes);
-    if (input.loginGroupAttributes) run.group_matching = checkGroupMatching(connection.membership_rules, connection.group_dn_match, input.loginGroupAttributes);
-    if (!input.alwaysRecord && !changedSomething(run)) return null;
-    await insertSyncRun(trx, run);
-    return run;
+    const run = applyPlan(batch, { audit: this.audit, events: this.events }, { userId, connectionId: connection.id, trigger: input.trigger, actor: input.actor, at, evidence, incomplete, pullRunId: input.pullRunId }, this.ids.uuid(), changes);
+    // What the login's own groups matched was worked out for the plan: the check reuses it.
+    if (input.loginGroupAttributes) run.group_matching = checkGroupMatching(connection.membership_rules, connection.group_dn_match, input.loginGroupAttributes, loginMatch);
+    const record = input.alwaysRecord || changedSomething(run);
+    if (record) {
+      const { rows, links } = syncRunRows([run]);
+      batch.insert('sync_runs', rows).insert('sync_run_organizations', links);
+    }
+    if (!input.batch) await batch.flush(trx);
+    return record ? run : null;
   }
 
   /** The plan alone (no writes): used by sync and by rule previews. */
@@ -89,20 +105,25 @@ export class MembershipSyncService {
     governedIds?: string[],
     groupsComplete = true,
   ): Promise<Change[]> {
-    const directoryId = await directoryOfConnection(db, connection.id);
-    const [scimGroups, governed, actual, removed] = await Promise.all([
-      directoryId ? scimGroupsOfUser(db, directoryId, userId) : Promise.resolve([]),
-      governedIds ? Promise.resolve(governedIds) : governedOrganizationIds(db, connection.id),
-      mq.membershipsOfUser(db, userId),
-      mq.removalRecordsOfUser(db, userId),
-    ]);
-    const governedSet = new Set(governed);
+    const inputs = await planInputsOf(db, connection.id, userId, governedIds);
+    return this.plan(connection, inputs, matchGroups(connection.group_dn_match, loginGroups), lostGrant, rules, groupsComplete);
+  }
+
+  private plan(
+    connection: Connection,
+    inputs: PlanInputs,
+    loginMatch: GroupMatch,
+    lostGrant: FlagReason | null,
+    rules: readonly MembershipRule[],
+    groupsComplete: boolean,
+  ): Change[] {
+    const governedSet = new Set(inputs.governed);
     return planSync({
       governed: governedSet,
-      desired: desiredMemberships(rules, groupsOf(connection, loginGroups, scimGroups)),
-      actual: actual.filter((m) => governedSet.has(m.organization_id)),
-      removed,
-      membershipCount: actual.length,
+      desired: desiredMemberships(rules, groupsOf(loginMatch, inputs.scimGroups)),
+      actual: inputs.memberships.filter((m) => governedSet.has(m.organization_id)),
+      removed: inputs.removed,
+      membershipCount: inputs.memberships.length,
       limit: this.limit,
       rolesManagedBy: connection.roles_managed_by,
       lostGrant,
@@ -117,12 +138,12 @@ export class MembershipSyncService {
 }
 
 /**
- * The user's group keys: the login's values under the connection's `group_dn_match`, and the SCIM
- * groups' names and external ids compared whole (as the SCIM flag path compares them), so a SCIM
- * group removal and a login agree on which rules a SCIM group meets.
+ * The user's group keys: the login's values under the connection's `group_dn_match` (matched
+ * once, by the caller), and the SCIM groups' names and external ids compared whole (as the SCIM flag
+ * path compares them), so a SCIM group removal and a login agree on which rules a SCIM group meets.
  */
-function groupsOf(connection: Connection, loginGroups: readonly string[], scimGroups: readonly string[]): Set<string> {
-  const tokens = matchGroups(connection.group_dn_match, loginGroups).tokens;
+function groupsOf(login: GroupMatch, scimGroups: readonly string[]): Set<string> {
+  const tokens = new Set(login.tokens);
   for (const key of groupTokens(scimGroups)) tokens.add(key);
   return tokens;
 }

@@ -66,19 +66,6 @@ export async function flagMemberships(
     .update({ status: 'flagged', flagged_reason: reason, flagged_at: at, flag_evidence: JSON.stringify(evidence), last_synced_at: at });
 }
 
-export async function restoreMemberships(db: Executor, userId: string, organizationIds: string[], at: string): Promise<void> {
-  if (organizationIds.length === 0) return;
-  await db('memberships')
-    .where({ user_id: userId, status: 'flagged' })
-    .whereIn('organization_id', organizationIds)
-    .update({ status: 'active', flagged_reason: null, flagged_at: null, flag_evidence: null, last_synced_at: at });
-}
-
-export async function touchMemberships(db: Executor, userId: string, organizationIds: string[], at: string): Promise<void> {
-  if (organizationIds.length === 0) return;
-  await db('memberships').where({ user_id: userId }).whereIn('organization_id', organizationIds).update({ last_synced_at: at });
-}
-
 export async function deleteMemberships(db: Executor, organizationId: string, userIds: string[]): Promise<number> {
   if (userIds.length === 0) return 0;
   return db('memberships').where({ organization_id: organizationId }).whereIn('user_id', userIds).delete();
@@ -108,31 +95,4 @@ export async function clearRemovalRecords(db: Executor, userId: string, organiza
     q.whereIn('organization_id', organizationIds);
   }
   return q.delete();
-}
-
-/** Adds many memberships of one user at once (login sync grants up to the membership limit). */
-export async function insertMembershipsOfUser(
-  db: Executor,
-  userId: string,
-  grants: { organization_id: string; role: Role }[],
-  source: MembershipSource,
-  at: string,
-): Promise<void> {
-  const rows = grants.map((g) => ({
-    organization_id: g.organization_id,
-    user_id: userId,
-    role: g.role,
-    source,
-    status: 'active',
-    joined_at: at,
-    last_synced_at: at,
-  }));
-  for (let i = 0; i < rows.length; i += 500) await db('memberships').insert(rows.slice(i, i + 500));
-}
-
-/** Sets one role on several of a user's memberships. */
-export async function setRoleOfUser(db: Executor, userId: string, organizationIds: string[], role: Role, at: string): Promise<void> {
-  for (let i = 0; i < organizationIds.length; i += 500) {
-    await db('memberships').where({ user_id: userId }).whereIn('organization_id', organizationIds.slice(i, i + 500)).update({ role, last_synced_at: at });
-  }
 }

@@ -152,6 +152,13 @@ export const runChangedAnything = (run: SyncRun): boolean => touched(run).length
 
 /** Writes runs and the organizations each touched (so reports find an org's runs by index). */
 export async function insertSyncRuns(db: Executor, runs: SyncRun[]): Promise<void> {
+  const { rows, links } = syncRunRows(runs);
+  for (let i = 0; i < rows.length; i += 50) await db('sync_runs').insert(rows.slice(i, i + 50));
+  for (let i = 0; i < links.length; i += 200) await db('sync_run_organizations').insert(links.slice(i, i + 200));
+}
+
+/** The `sync_runs` rows of runs and their `sync_run_organizations` links, as `insertSyncRuns` writes them. */
+export function syncRunRows(runs: SyncRun[]): { rows: SyncRunRow[]; links: Array<{ sync_run_id: string; organization_id: string }> } {
   const rows = runs.map((r) => ({
     id: r.id,
     trigger: r.trigger,
@@ -170,9 +177,8 @@ export async function insertSyncRuns(db: Executor, runs: SyncRun[]): Promise<voi
     pull: r.pull ? JSON.stringify(r.pull) : null,
     group_matching: r.group_matching ? JSON.stringify(r.group_matching) : null,
   }));
-  for (let i = 0; i < rows.length; i += 50) await db('sync_runs').insert(rows.slice(i, i + 50));
   const links = runs.flatMap((r) => touched(r).map((organization_id) => ({ sync_run_id: r.id, organization_id })));
-  for (let i = 0; i < links.length; i += 200) await db('sync_run_organizations').insert(links.slice(i, i + 200));
+  return { rows, links };
 }
 
 export const toSyncRun = (r: SyncRunRow): SyncRun => ({

@@ -2,18 +2,20 @@ import type { Db, Trx } from '../../platform/db.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { isAppError, type AppError } from '../../platform/errors.js';
-import { inTransaction, lockKeys } from '../../platform/transaction.js';
+import { inTransaction } from '../../platform/transaction.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor } from '../audit/types.js';
 import type { EventService } from '../events/service.js';
 import type { Connection } from '../connections/schema.js';
 import type { MembershipSyncService } from '../membership-sync/service.js';
 import type { SyncRun } from '../membership-sync/sync-runs.js';
-import { directoryDenies, directoryOfConnection } from '../membership-sync/queries.js';
+import { directoryDenies } from '../membership-sync/queries.js';
+import { WriteBatch } from '../membership-sync/write-batch.js';
 import { ssoFailure } from './errors.js';
 import { googleDomainRefusal, type LoginProfile } from './login-profile.js';
 import * as q from './identity-queries.js';
-import { hasAuthority, linkableByEmail } from '../users/account-trust.js';
+import { authorityGiven, hasAuthority, linkableByEmail } from '../users/account-trust.js';
+import { readLoginContext } from './login-context.js';
 
 /** Receives sign-ins through a connection still being set up (setup links); returns where to go next. */
 export interface SetupTestSink {
@@ -81,14 +83,16 @@ export class LoginService {
     const googleRefusal = googleDomainRefusal(connection, profile);
     if (googleRefusal) throw ssoFailure('email_domain_not_verified', { why: googleRefusal });
 
-    // A SCIM create or another sign-in of this person on another instance must not create a second account.
-    await lockKeys(trx, [`user-email:${profile.email.toLowerCase()}`]);
-    const directoryId = await directoryOfConnection(trx, connection.id);
     // Email links accounts only when the IdP vouches for it, in a domain this connection verified.
     const emailTrusted = profile.emailVerified !== false;
+    // The email's lock first: a SCIM create or another sign-in of this person on another instance
+    // must not create a second account.
+    const lock = [`user-email:${profile.email.toLowerCase()}`];
+    const { directoryId, identity, ahead } = await readLoginContext(trx, connection.id, profile.subject, profile.email, emailTrusted && domainVerified, lock);
+    // The sign-in's writes, in order, flushed together at the end (one statement on PostgreSQL).
+    const writes = new WriteBatch();
     let created = false;
     let userId: string | undefined;
-    const identity = await q.findIdentity(trx, connection.id, profile.subject);
     userId = identity?.user_id;
     let scim: q.ScimMatch | undefined;
     if (directoryId) scim = await q.findScimUser(trx, directoryId, profile.externalId, emailTrusted ? profile.email : null);
@@ -97,27 +101,32 @@ export class LoginService {
     // stays bound to this connection alone.
     if (!domainVerified && !identity && !scim) throw ssoFailure('email_domain_not_verified');
     if (!userId && scim?.user_id) userId = scim.user_id;
-    if (!userId && emailTrusted && domainVerified) userId = (await linkableByEmail(trx, connection.id, [profile.email]))[0]?.id;
+    if (!userId && emailTrusted && domainVerified) userId = ahead ? (ahead.linkableId ?? undefined) : (await linkableByEmail(trx, connection.id, [profile.email]))[0]?.id;
     if (!userId) {
       userId = this.ids.uuid();
       created = true;
-      await trx('users').insert({
-        id: userId,
-        email: profile.email,
-        email_lower: profile.email.toLowerCase(),
-        name: profile.name ?? ([profile.givenName, profile.familyName].filter(Boolean).join(' ') || null),
-        given_name: profile.givenName,
-        family_name: profile.familyName,
-        active: true,
-        created_at: now,
-        updated_at: now,
-        last_login_at: now,
-        bound_connection_id: domainVerified ? null : connection.id,
-      });
+      writes.insert('users', [
+        {
+          id: userId,
+          email: profile.email,
+          email_lower: profile.email.toLowerCase(),
+          name: profile.name ?? ([profile.givenName, profile.familyName].filter(Boolean).join(' ') || null),
+          given_name: profile.givenName,
+          family_name: profile.familyName,
+          active: true,
+          created_at: now,
+          updated_at: now,
+          last_login_at: now,
+          bound_connection_id: domainVerified ? null : connection.id,
+        },
+      ]);
     }
-    if (directoryId && scim && !scim.user_id) await q.linkScimUser(trx, scim.id, userId);
+    const linked = !!(directoryId && scim && !scim.user_id);
+    if (linked) writes.update('scim_users', { user_id: userId }, { id: scim!.id, user_id: null });
 
     if (directoryId) {
+      // The directory's verdict reads the link just made.
+      await writes.flush(trx);
       const denied = await directoryDenies(trx, directoryId, userId);
       if (denied) throw ssoFailure('user_deactivated', { why: `directory: ${denied}`, userId: created ? undefined : userId });
     }
@@ -125,21 +134,28 @@ export class LoginService {
     // An incomplete list is not remembered as the user's groups (rule previews would read it as such).
     const groups = profile.groupsIncomplete ? null : JSON.stringify(profile.groups);
     if (identity) {
-      await trx('identities').where({ id: identity.id }).update({ last_login_at: now, external_id: profile.externalId, last_groups: groups });
+      writes.update('identities', { last_login_at: now, external_id: profile.externalId, last_groups: groups }, { id: identity.id });
     } else {
-      await trx('identities').insert({ id: this.ids.uuid(), user_id: userId, connection_id: connection.id, subject: profile.subject, external_id: profile.externalId, created_at: now, last_login_at: now, last_groups: groups });
+      writes.insert('identities', [{ id: this.ids.uuid(), user_id: userId, connection_id: connection.id, subject: profile.subject, external_id: profile.externalId, created_at: now, last_login_at: now, last_groups: groups }]);
     }
+    // What was read ahead is about this account only when the sign-in chose the candidate and
+    // linked no SCIM user to it since (its SCIM groups would be missing).
+    const readAhead = ahead && !linked && (ahead.candidateId === userId || (created && !directoryId)) ? ahead : undefined;
     const profileUpdate: Record<string, string> = { last_login_at: now, updated_at: now };
     if (profile.name) profileUpdate.name = profile.name;
     if (profile.givenName) profileUpdate.given_name = profile.givenName;
     if (profile.familyName) profileUpdate.family_name = profile.familyName;
-    // Only a connection that speaks for the account renames it (SPEC §2); any sign-in is recorded.
-    if (!created && !(await hasAuthority(trx, connection.id, userId))) for (const k of ['name', 'given_name', 'family_name']) delete profileUpdate[k];
-    if (!created) await trx('users').where({ id: userId }).update(profileUpdate);
-    else {
-      await this.audit.record(trx, { action: 'user.provisioned', actor, targetUserId: userId, detail: { source: 'login', connection_id: connection.id } });
-      await this.events.emit(trx, { type: 'user.provisioned', userId, data: { source: 'login', connection_id: connection.id, email: profile.email } });
+    if (!created) {
+      // Only a connection that speaks for the account renames it (SPEC §2); any sign-in is recorded.
+      const authority = readAhead ? !!readAhead.account && authorityGiven(connection.id, readAhead.account, readAhead.verifiedDomains) : await hasAuthority(trx, connection.id, userId);
+      if (!authority) for (const k of ['name', 'given_name', 'family_name']) delete profileUpdate[k];
+      writes.update('users', profileUpdate, { id: userId });
+    } else {
+      writes.insert('audit_events', this.audit.rows({ action: 'user.provisioned', actor, targetUserId: userId, detail: { source: 'login', connection_id: connection.id } }));
+      writes.insert('events', this.events.rows({ type: 'user.provisioned', userId, data: { source: 'login', connection_id: connection.id, email: profile.email } }));
     }
+    // A new account has no memberships or removal records yet; the connection's organizations were read.
+    const planInputs = readAhead && (created ? { ...readAhead.plan, memberships: [], removed: new Set<string>(), scimGroups: [] } : readAhead.plan);
 
     const run = (await this.sync.syncUser(trx, {
       connection,
@@ -151,8 +167,10 @@ export class LoginService {
       actor,
       lostGrant: 'login_lost_grant',
       alwaysRecord: true,
+      planInputs,
+      batch: writes,
     }))!;
-    await this.audit.record(trx, {
+    writes.insert('audit_events', this.audit.rows({
       action: 'login.succeeded',
       actor,
       targetUserId: userId,
@@ -169,7 +187,9 @@ export class LoginService {
         ...(run.incomplete ? { groups_incomplete: run.incomplete.reason, held: run.incomplete.held.length } : {}),
         ...(run.group_matching?.unmatched ? { groups_matched_no_rule: run.group_matching.unmatched.attributes.map((a) => a.name) } : {}),
       },
-    });
+    }));
+    // Nothing reads these back: on PostgreSQL they go with the COMMIT.
+    await writes.flush(trx, { atCommit: true });
     return { userId, run, created };
   }
 }

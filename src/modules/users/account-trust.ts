@@ -50,6 +50,13 @@ export async function authorityOver(exec: Executor, connectionId: string, user: 
   return !!domain && (await verifiedDomainsOf(exec, connectionId, [domain])).has(domain);
 }
 
+/** `authorityOver` with the connection's verified domains already read (all of them). */
+export function authorityGiven(connectionId: string, user: AccountRow, verifiedDomains: ReadonlySet<string>): boolean {
+  if (user.bound_connection_id) return user.bound_connection_id === connectionId;
+  const domain = domainOf(user.email_lower);
+  return !!domain && verifiedDomains.has(domain);
+}
+
 /**
  * Accounts a connection may link to by email: `email` must be in a domain the connection verified
  * (the caller checks), and the account is either unbound (its email was set by the domain's owner)
