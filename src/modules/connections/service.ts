@@ -41,7 +41,12 @@ export class ConnectionService {
   async load(db: Executor, idOrName: string): Promise<Connection | undefined> {
     const row = await q.findConnectionRow(db, idOrName);
     if (!row) return undefined;
-    const [domains, rules] = await Promise.all([q.domainsOf(db, [row.id]), q.rulesOf(db, row.id)]);
+    // At once on the pool; one after the other in a transaction, whose one connection takes one
+    // query at a time (the pg driver queues a second and warns that it will stop doing so).
+    const inTransaction = (db as { isTransaction?: boolean }).isTransaction === true;
+    const [domains, rules] = inTransaction
+      ? [await q.domainsOf(db, [row.id]), await q.rulesOf(db, row.id)]
+      : await Promise.all([q.domainsOf(db, [row.id]), q.rulesOf(db, row.id)]);
     return toConnection(row, domains.get(row.id) ?? [], rules);
   }
 
