@@ -9,8 +9,8 @@ import { escapeLiteral } from 'pg';
  * database costs about 0.2 ms, more than running a small statement; a SCIM create was five of them
  * (BEGIN, the linking reads, the inserts, COMMIT) around half a millisecond of work.
  *
- * - **BEGIN rides with the first statement.** knex sends `BEGIN` on its own when a transaction
- *   starts; here it is held back and sent in front of the transaction's first statement. A statement
+ * - **BEGIN rides with the first statement.** knex's transactions send `BEGIN` on its own; here
+ *   (PgTransactions) it is held back and sent in front of the transaction's first statement. A statement
  *   without bindings goes in the same message (the simple query protocol runs several statements
  *   from one message, in order); one with bindings (extended protocol) follows it as before.
  * - **Statements sent together** (`selectTogether`): reads whose values can be written into the SQL
@@ -30,9 +30,8 @@ import { escapeLiteral } from 'pg';
  */
 
 const require = createRequire(import.meta.url);
-// knex's PostgreSQL dialect and its transaction: extended here, since knex has no hook for either.
+// knex's PostgreSQL dialect: extended here (knex has no hook for what a statement sends first).
 const ClientPg = require('knex/lib/dialects/postgres/index.js') as new (config: Knex.Config) => KnexPgClient;
-const TransactionPg = require('knex/lib/dialects/postgres/execution/pg-transaction.js') as new (...args: unknown[]) => KnexPgTransaction;
 
 interface QueryObject {
   sql: string;
@@ -56,10 +55,6 @@ interface KnexPgClient {
   config: Knex.Config;
   _query(connection: PgConnection, obj: QueryObject): Promise<QueryObject>;
   acquireConnection(): Promise<unknown>;
-}
-
-interface KnexPgTransaction {
-  begin(conn: PgConnection): Promise<unknown>;
 }
 
 const PENDING = Symbol('statements waiting for the next round trip');
@@ -89,16 +84,11 @@ function takePending(connection: PgConnection): string[] | undefined {
   return out;
 }
 
-class OrgsyncPgTransaction extends TransactionPg {
-  override begin(conn: PgConnection): Promise<unknown> {
-    conn[PENDING] = { begin: true, statements: [] };
-    return Promise.resolve();
-  }
-}
-
 /**
- * knex's PostgreSQL client with the transactions above. `config.client` stays `'pg'` for code that
- * asks which database it is on.
+ * knex's PostgreSQL client, sending what a transaction of PgTransactions holds (its BEGIN, inserts
+ * held for COMMIT) ahead of the transaction's next statement. knex's own transactions (`db.transaction`,
+ * used by tests and scripts) run as before. `config.client` stays `'pg'` for code that asks which
+ * database it is on.
  */
 export class OrgsyncPgClient extends ClientPg {
   constructor(config: Knex.Config) {
@@ -106,38 +96,19 @@ export class OrgsyncPgClient extends ClientPg {
     this.config.client = 'pg';
   }
 
-  transaction(...args: unknown[]): unknown {
-    return new OrgsyncPgTransaction(this, ...args);
-  }
-
   override async _query(target: PgConnection | TransactionHandle, obj: QueryObject): Promise<QueryObject> {
     const connection = target instanceof TransactionHandle ? target.use(obj.sql) : target;
-    const pending = connection[PENDING];
-    if (!pending) return super._query(connection, obj);
-    const ending = /^\s*(COMMIT|ROLLBACK)\b/i.exec(obj.sql)?.[1]?.toUpperCase();
-    if (ending === 'ROLLBACK') {
-      delete connection[PENDING];
-      // Nothing was sent yet: there is no transaction to roll back.
-      if (pending.begin) return Object.assign(obj, { response: { command: 'ROLLBACK', rows: [] } });
+    const ahead = takePending(connection);
+    if (!ahead?.length) return super._query(connection, obj);
+    // BEGIN and held inserts go first: in the same message for a statement without bindings.
+    if ((obj.bindings?.length ?? 0) > 0 || obj.options?.name) {
+      await send(connection, ahead.join('; '));
       return super._query(connection, obj);
     }
-    const ahead = takePending(connection)!;
-    if (ending === 'COMMIT') delete connection[PENDING];
-    try {
-      if (ahead.length === 0) return await super._query(connection, obj);
-      if ((obj.bindings?.length ?? 0) > 0 || obj.options?.name) {
-        await send(connection, ahead.join('; '));
-        return await super._query(connection, obj);
-      }
-      const results = await send(connection, `${ahead.join('; ')}; ${obj.sql}`);
-      const own = results.slice(ahead.length);
-      obj.response = own.length === 1 ? own[0] : own;
-      return obj;
-    } catch (err) {
-      // A COMMIT message whose inserts failed left the transaction open and aborted.
-      if (ending === 'COMMIT') await rollBack(connection);
-      throw err;
-    }
+    const results = await send(connection, `${ahead.join('; ')}; ${obj.sql}`);
+    const own = results.slice(ahead.length);
+    obj.response = own.length === 1 ? own[0] : own;
+    return obj;
   }
 }
 
@@ -221,10 +192,7 @@ async function runnable(connection: PgConnection, sql: string, bindings: readonl
 /** The connection of one of these transactions, or undefined (not a transaction, or not PostgreSQL). */
 async function connectionOf(trx: Knex): Promise<PgConnection | undefined> {
   const handle = (trx as unknown as { [TARGET]?: unknown })[TARGET];
-  if (handle instanceof TransactionHandle) return handle.use('(statements sent together)');
-  if (!(trx as unknown as { isTransaction?: boolean }).isTransaction || !(trx.client instanceof OrgsyncPgClient)) return undefined;
-  const connection = (await (trx.client as KnexPgClient).acquireConnection()) as PgConnection;
-  return connection[PENDING] ? connection : undefined;
+  return handle instanceof TransactionHandle ? handle.use('(statements sent together)') : undefined;
 }
 
 const announce = (trx: Knex, sql: string, bindings: readonly unknown[]) => trx.client.emit('query', { sql, bindings, method: 'raw' });

@@ -1,8 +1,7 @@
 import type { Trx } from '../../platform/db.js';
 import { dialectOf, selectRowsTogether } from '../../platform/db.js';
 import { LOCK_KEYS_SQL, lockKeys } from '../../platform/transaction.js';
-import { directoryOfConnection } from '../membership-sync/queries.js';
-import { PLAN_INPUT_COLUMNS, planInputCtes, planInputsFromRow, type PlanInputColumns, type PlanInputs } from '../membership-sync/queries.js';
+import { directoryOfConnection, PLAN_INPUT_COLUMNS, planInputCtes, planInputsFromRow, type PlanInputColumns, type PlanInputs } from '../membership-sync/queries.js';
 import type { AccountRow } from '../users/account-trust.js';
 import * as q from './identity-queries.js';
 
@@ -64,16 +63,17 @@ FROM (SELECT 1) AS "one" LEFT JOIN "users" u ON u."id" = (SELECT "id" FROM "pi_u
     { sql: `SELECT ${LOCK_KEYS_SQL} AS "locks"`, bindings: [[...new Set(lock)]] },
     { sql, bindings: [connectionId, subject, email.toLowerCase(), connectionId, connectionId, linkByEmail] },
   ]);
-  const r = rows![0] as ContextRow | undefined;
-  const plan = planInputsFromRow(r!);
+  // One row always (FROM a one-row relation).
+  const r = rows![0] as ContextRow;
+  const plan = planInputsFromRow(r);
   return {
     directoryId: plan.directoryId,
-    identity: r!.identity_id ? { id: r!.identity_id, user_id: r!.identity_user_id! } : undefined,
+    identity: r.identity_id ? { id: r.identity_id, user_id: r.identity_user_id! } : undefined,
     ahead: {
-      linkableId: r!.linkable_id,
-      candidateId: r!.candidate_id,
-      account: r!.email_lower === null ? null : { email_lower: r!.email_lower, bound_connection_id: r!.bound_connection_id },
-      verifiedDomains: new Set(r!.verified_domains),
+      linkableId: r.linkable_id,
+      candidateId: r.candidate_id,
+      account: r.email_lower === null ? null : { email_lower: r.email_lower, bound_connection_id: r.bound_connection_id },
+      verifiedDomains: new Set(r.verified_domains),
       plan,
     },
   };
