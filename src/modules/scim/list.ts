@@ -8,7 +8,7 @@ import { GROUP_SQL, USER_SQL } from './filter/sql-spec.js';
 import { GROUP_TYPE, USER_TYPE } from './resource-types.js';
 import { parseProjection, project, wants } from './projection.js';
 import type { ScimContext } from './context.js';
-import { USER_VIEW_COLUMNS, groupsColumnSql, type UserViewRow } from './user-queries.js';
+import { USER_VIEW_COLUMNS, groupsColumnSql, sortGroups, type UserViewRow } from './user-queries.js';
 import { GROUP_VIEW_COLUMNS, membersOfGroups, type GroupViewRow } from './group-queries.js';
 import { userResource, userTextWriter } from './user-view.js';
 import { JsonText } from './json-text.js';
@@ -111,11 +111,15 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
   }
 
   let resources: Array<JsonObject | JsonText>;
+  const groupsOf = cctx.dialect === 'sqlite' ? (r: GroupsJson) => {
+    const groups = groupsIn(r);
+    return groups && sortGroups(groups);
+  } : groupsIn;
   if (asText) {
     const write = userTextWriter(ctx.baseUrl);
-    resources = (rows as Array<UserViewRow & { groups_json?: string }>).map((r) => new JsonText(write(r, groupsOf(r))));
+    resources = (rows as Array<UserViewRow & GroupsJson>).map((r) => new JsonText(write(r, groupsOf(r))));
   } else if (kind === 'User') {
-    resources = (rows as Array<UserViewRow & { groups_json?: string }>).map((r) => project(userResource(r, ctx.baseUrl, groupsOf(r)), projection));
+    resources = (rows as Array<UserViewRow & GroupsJson>).map((r) => project(userResource(r, ctx.baseUrl, groupsOf(r)), projection));
   } else {
     const ids = rows.map((r) => r.id);
     // excludedAttributes=members (Entra) never touches the member table.
@@ -125,7 +129,12 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
   return { schemas: [LIST_SCHEMA], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources };
 }
 
-const groupsOf = (r: { groups_json?: string | null }) => (r.groups_json && r.groups_json !== '[]' ? (JSON.parse(r.groups_json) as Array<{ id: string; display: string }>) : undefined);
+interface GroupsJson {
+  groups_json?: string | null;
+}
+/** The groups column (groupsColumnSql) as it came: undefined for none. */
+const groupsIn = (r: GroupsJson): Array<{ id: string; display: string }> | undefined =>
+  r.groups_json && r.groups_json !== '[]' ? (JSON.parse(r.groups_json) as Array<{ id: string; display: string }>) : undefined;
 
 /** A user row from its array of values: the view columns in order, then groups and the kept count where selected. */
 function userRow(a: unknown[], at: { groups: number; kept: number }): UserViewRow & { groups_json?: string; kept_total?: number | string } {

@@ -80,11 +80,26 @@ export async function groupsOfUsers(db: Executor, directoryId: string, userIds: 
 
 /**
  * The user's groups as a JSON array column of the same SELECT, so a list page with `groups` costs
- * one query instead of two (`[{"id","display"}]`, `[]` when none).
+ * one query instead of two (`[{"id","display"}]`, `[]` when none). On SQLite the array comes
+ * unordered: an ordered aggregate sets up a sorter for every row of the page, which was a third of a
+ * 100-user page's statement (42 of 147 µs) even when no user has a group; `sortGroups` orders the few
+ * users that have two or more, as `ORDER BY "display_name_lower"` would.
  */
 export function groupsColumnSql(dialect: 'sqlite' | 'pg'): string {
   const from = `FROM "scim_group_members" "gm" JOIN "scim_groups" "g" ON "g"."id" = "gm"."group_id" WHERE "gm"."scim_user_id" = "scim_users"."id"`;
   return dialect === 'pg'
     ? `(SELECT coalesce(json_agg(json_build_object('id', "g"."id", 'display', "g"."display_name") ORDER BY "g"."display_name_lower"), '[]'::json)::text ${from}) AS "groups_json"`
-    : `(SELECT json_group_array(json_object('id', "g"."id", 'display', "g"."display_name") ORDER BY "g"."display_name_lower") ${from}) AS "groups_json"`;
+    : `(SELECT json_group_array(json_object('id', "g"."id", 'display', "g"."display_name")) ${from}) AS "groups_json"`;
+}
+
+/**
+ * A SQLite `groups_json` array in the order of `"display_name_lower"` under SQLite's BINARY
+ * collation: the UTF-8 bytes of the lower-cased names (JavaScript's own string order differs from it
+ * above U+D7FF).
+ */
+export function sortGroups<G extends { display: string }>(groups: G[]): G[] {
+  if (groups.length < 2) return groups;
+  const keyed = groups.map((g) => ({ g, key: Buffer.from(g.display.toLowerCase(), 'utf8') }));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  return keyed.map((k) => k.g);
 }
