@@ -17,6 +17,8 @@
  *   HTTP_RATIOS_DATABASES=pg (of sqlite, pg): measure only these, to iterate on one path.
  * - On PostgreSQL, two instances of the server share one database and take the 10-connection creates
  *   and lookups together (5 connections each), beside one instance alone.
+ * - HTTP_RATIOS_NODE_ARGS: extra Node options for the orgsync servers (a profile aid, for example
+ *   `--cpu-prof --cpu-prof-dir=<dir>`: each server writes its profile when it stops).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -48,7 +50,8 @@ interface Server {
 async function startServer(root: string, databaseUrl: string): Promise<Server> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts')], {
+  const nodeArgs = process.env.HTTP_RATIOS_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(root, 'src/main.ts')], {
     cwd: root,
     env: {
       ...process.env,

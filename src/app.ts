@@ -1,11 +1,13 @@
 import express, { Router, type Express } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import proxyaddr from 'proxy-addr';
 import type { Container } from './container.js';
 import { apiKeyAuth, bearerToken } from './http/api-auth.js';
 import { apiErrorHandler, apiNotFound } from './http/api-errors.js';
 import { rateLimit } from './http/rate-limit.js';
 import { healthRoutes } from './http/health.js';
 import { landingRoutes } from './http/landing.js';
-import { accessLog } from './http/access-log.js';
+import { accessLog, requestLog } from './http/access-log.js';
 import { sha256 } from './platform/crypto.js';
 import { organizationRoutes } from './modules/organizations/routes.js';
 import { userRoutes } from './modules/users/routes.js';
@@ -21,8 +23,8 @@ import { sessionMiddleware } from './http/session.js';
 import { adminPage } from './modules/admin-page/routes.js';
 import { meRoutes, ssoRoutes } from './modules/sso/routes.js';
 import { directoryRoutes } from './modules/directories/routes.js';
-import { scimRoutes } from './modules/scim/routes.js';
-import { apiSecurityHeaders, pageSecurityHeaders } from './http/security-headers.js';
+import { scimEndpoint, scimTarget } from './modules/scim/routes.js';
+import { API_HEADERS, pageSecurityHeaders } from './http/security-headers.js';
 import { eventRoutes } from './modules/events/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { setupLinkRoutes } from './modules/setup-links/routes.js';
@@ -36,8 +38,6 @@ export function createApp(c: Container): Express {
   // Client addresses (rate limits) come from X-Forwarded-For only through the proxies named here.
   app.set('trust proxy', c.config.trustProxy);
   app.use(accessLog(c.logger));
-  // SCIM first: it is the busiest path and shares no prefix with the rest.
-  app.use('/scim', apiSecurityHeaders(), scimRoutes(c));
   app.use(pageSecurityHeaders(() => c.config.publicUrl));
   app.use(healthRoutes(c));
 
@@ -52,7 +52,36 @@ export function createApp(c: Container): Express {
 
   app.use(apiNotFound);
   app.use(apiErrorHandler(c.logger));
+  return withScimFirst(app, c);
+}
+
+/**
+ * Requests under `/scim` go straight to the SCIM endpoint, before express sees them: it is the
+ * busiest path (IdPs provision in bulk), shares no prefix with the rest and needs nothing of
+ * express. Everything else goes to the express app as usual. The app stays an express app (its
+ * `listen`, `createServer(app)`), with its entry point wrapped.
+ */
+function withScimFirst(app: Express, c: Container): Express {
+  const log = requestLog(c.logger);
+  // The caller's address under the app's `trust proxy` setting, as express's `req.ip`.
+  const scim = scimEndpoint(c, (req) => proxyaddr(req, app.get('trust proxy fn') as (addr: string, i: number) => boolean));
+  const expressHandle = (app as unknown as ExpressEntry).handle.bind(app);
+  (app as unknown as ExpressEntry).handle = (req, res, next) => {
+    const target = scimTarget(req.url);
+    if (!target) {
+      expressHandle(req, res, next);
+      return;
+    }
+    log(req, res, req.url!.split('?')[0]!);
+    for (const [name, value] of API_HEADERS) res.setHeader(name, value);
+    scim(req, res, target);
+  };
   return app;
+}
+
+/** express's own entry point, which the app function calls for each request. */
+interface ExpressEntry {
+  handle(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
 }
 
 /** Registers every management API operation; the OpenAPI document is generated from these. */

@@ -70,6 +70,3 @@ export function pageSecurityHeaders(publicUrl: () => string): RequestHandler {
   const http = apply(HTTP_PAGE_HEADERS);
   return (req, res, next) => (publicUrl().startsWith('https:') ? https(req, res, next) : http(req, res, next));
 }
-
-/** The lean API set, for the SCIM endpoint. */
-export const apiSecurityHeaders = (): RequestHandler => apply(API_HEADERS);

@@ -1,5 +1,6 @@
+import { request as httpRequest } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { jsonRequest, startTestApp, type TestApp } from '../helpers/app.js';
 import { createScimDirectory, overrideLifecycle, type ScimClient } from '../helpers/scim-builders.js';
 
 const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
@@ -138,5 +139,61 @@ describe('per-directory rate limit', () => {
     // The counters live in the database (shared by instances).
     const rows = await t.container.db('rate_limits').where('bucket', `scim:${s.directoryId}`);
     expect(Number(rows[0].count)).toBe(4);
+  });
+
+  it("counts failed tokens against the caller's address (behind TRUST_PROXY, the forwarded one), never against the directory", async () => {
+    const guess = (xff: string) => s.req('GET', '/Users', { token: 'osd_guess', headers: { 'x-forwarded-for': xff } });
+    const bucketCount = async (bucket: string) => Number((await t.container.db('rate_limits').where({ bucket }).sum({ n: 'count' }))[0]?.n ?? 0);
+    await t.close();
+    t = await startTestApp({ env: { RATE_LIMIT_SCIM_PER_MINUTE: '3', TRUST_PROXY: 'loopback' } });
+    s = await createScimDirectory(t);
+    for (let i = 0; i < 3; i++) expectScimError(await guess('203.0.113.7'), 401);
+    expectScimError(await guess('203.0.113.7'), 429);
+    // Another client behind the proxy has its own budget; the directory's own requests are untouched.
+    expectScimError(await guess('203.0.113.8'), 401);
+    expect((await s.req('GET', '/Users')).status).toBe(200);
+    expect(await bucketCount('scim-ip:203.0.113.7')).toBe(4);
+    expect(await bucketCount(`scim:${s.directoryId}`)).toBe(1);
+
+    // Without TRUST_PROXY the header is ignored: the budget is the connection's own address.
+    await t.close();
+    t = await startTestApp({ env: { RATE_LIMIT_SCIM_PER_MINUTE: '3' } });
+    s = await createScimDirectory(t);
+    for (let i = 0; i < 3; i++) expectScimError(await guess(`198.51.100.${i}`), 401);
+    expectScimError(await guess('198.51.100.9'), 429);
+    expect(await bucketCount('scim-ip:127.0.0.1')).toBe(4);
+  });
+});
+
+describe('the SCIM mount', () => {
+  it('answers under /scim only (in any letter case, or in absolute form), in SCIM errors, with the API security headers', async () => {
+    const listed = await jsonRequest(`${t.url}/SCIM/v2/${s.directoryId}/Users`, 'GET', { authorization: `Bearer ${s.token}` });
+    expect(listed.status).toBe(200);
+    expect(listed.body.totalResults).toBe(1);
+    expect(listed.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(listed.headers.get('cache-control')).toBe('no-store');
+    expect(listed.headers.get('x-content-type-options')).toBe('nosniff');
+    for (const path of ['/scim', '/scim/', '/scim/v2', `/scim/v2/${s.directoryId}/Nothing`]) {
+      const res = await s.req('GET', path);
+      expectScimError(res, 404);
+      expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    }
+    // A path that only starts with the same letters is not SCIM: the management API's 404.
+    const notScim = await s.req('GET', `/scimx/v2/${s.directoryId}/Users`);
+    expect(notScim.status).toBe(404);
+    expect(notScim.headers.get('content-type')).toMatch(/^application\/json/);
+    // The absolute form a proxy may send.
+    const absolute = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(t.url, { method: 'GET', path: `${t.url}/scim/v2/${s.directoryId}/Users?count=1`, headers: { authorization: `Bearer ${s.token}` } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(absolute.status).toBe(200);
+    expect(JSON.parse(absolute.text)).toMatchObject({ totalResults: 1, itemsPerPage: 1 });
   });
 });
