@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createScimDirectory } from '../helpers/scim-builders.js';
-import { insertBatch, selectRows, selectRowsTogether, type Trx } from '../../src/platform/db.js';
+import { createDb, insertBatch, selectRows, selectRowsTogether, type Trx } from '../../src/platform/db.js';
 import { inTransaction, lockKeys } from '../../src/platform/transaction.js';
 
 if (!TEST_DATABASE_URL) console.warn('pg-transactions.test.ts: skipped, it needs PostgreSQL (set TEST_DATABASE_URL)');
@@ -59,6 +59,23 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL transactions with fewer round tr
     expect(rows.filter((r) => r.id < 100).map((r) => r.flag)).toEqual(values.map((_, i) => i % 2 === 0));
     expect(rows.filter((r) => r.id < 100).map((r) => r.n)).toEqual(values.map((_, i) => 10 - i));
     expect(rows.at(-1)).toEqual({ id: 100, text: null, flag: null, n: null });
+  });
+
+  it('named statements are planned once per connection, not again at each run (a SCIM page: LIMIT and OFFSET are parameters)', async () => {
+    d = await createTestDatabase('postgres');
+    await table(d.db);
+    await d.db('held').insert(Array.from({ length: 300 }, (_, i) => ({ id: i, text: `t${i}`, flag: i % 2 === 0, n: i })));
+    const one = createDb(d.url, { pool: { max: 1 } });
+    try {
+      const page = 'SELECT "id", "text" FROM "held" WHERE "flag" = ? ORDER BY "id" LIMIT ? OFFSET ?';
+      for (let i = 0; i < 12; i++) expect(await selectRows<{ id: number }>(one, page, [true, 10, i * 10])).toHaveLength(10);
+      // The pool has one connection: the statement's plan counts are that session's.
+      const [stats] = (await one.raw('SELECT "generic_plans", "custom_plans" FROM "pg_prepared_statements" WHERE "statement" LIKE ?', ['%FROM "held" WHERE%'])).rows as Array<{ generic_plans: string; custom_plans: string }>;
+      expect(Number(stats!.custom_plans)).toBe(0);
+      expect(Number(stats!.generic_plans)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await one.destroy();
+    }
   });
 
   it('a value no literal can carry (NUL) is sent with bindings instead, and refused as before', async () => {
