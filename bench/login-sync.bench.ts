@@ -197,7 +197,7 @@ export async function run(): Promise<void> {
   const baseline = await measureBaseline({ concurrency: 1, durationMs: 2000 });
   const baseMs = 1000 / baseline.rps;
   const rows: string[] = [];
-  for (const db of PG ? (['sqlite', 'pg'] as const) : (['sqlite'] as const)) {
+  for (const db of (PG ? (['sqlite', 'pg'] as const) : (['sqlite'] as const)).filter((d) => !process.env.LOGIN_SYNC_DATABASES || process.env.LOGIN_SYNC_DATABASES.split(',').includes(d))) {
     const dbLabel = db === 'pg' ? 'PostgreSQL' : 'SQLite file (WAL)';
     const targets: Target[] = [];
     try {
