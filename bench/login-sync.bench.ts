@@ -10,6 +10,7 @@
  * - LOGIN_SYNC_BEFORE=<dir> (or HTTP_RATIOS_BEFORE): the same logins through another checkout's code,
  *   on its own database, interleaved round by round with this one: paired before/after numbers.
  * - LOGIN_SYNC_PROFILE=1: also print the statements of one first and one repeat 400-organization login.
+ * - LOGIN_SYNC_DATABASES=pg (of sqlite, pg): measure only these.
  * - LOGIN_SYNC_ROUNDS (default 4), LOGIN_SYNC_USERS per round (default 10), each user signing in
  *   once (first) and then LOGIN_SYNC_REPEATS times (default 3).
  *
