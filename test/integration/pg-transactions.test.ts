@@ -13,6 +13,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createScimDirectory } from '../helpers/scim-builders.js';
 import { createDb, insertBatch, selectRows, selectRowsTogether, type Trx } from '../../src/platform/db.js';
 import { inTransaction, lockKeys } from '../../src/platform/transaction.js';
+import { pgTextArray } from '../../src/modules/scim/user-queries.js';
 
 if (!TEST_DATABASE_URL) console.warn('pg-transactions.test.ts: skipped, it needs PostgreSQL (set TEST_DATABASE_URL)');
 
@@ -76,6 +77,13 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL transactions with fewer round tr
     } finally {
       await one.destroy();
     }
+  });
+
+  it('a text[] literal (the users of a page, for their groups) carries every value byte for byte', async () => {
+    d = await createTestDatabase('postgres');
+    const values = ['plain', 'a"b', 'back\\slash\\', 'x,y', '{braces}', 'NULL', ' spaced ', '', "it's", 'ü😀'];
+    const [row] = await selectRows<{ a: string[] }>(d.db, 'SELECT ?::text[] AS "a"', [pgTextArray(values)]);
+    expect(row!.a).toEqual(values);
   });
 
   it('a value no literal can carry (NUL) is sent with bindings instead, and refused as before', async () => {

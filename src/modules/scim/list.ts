@@ -8,7 +8,7 @@ import { GROUP_SQL, USER_SQL } from './filter/sql-spec.js';
 import { GROUP_TYPE, USER_TYPE } from './resource-types.js';
 import { parseProjection, project, wants } from './projection.js';
 import type { ScimContext } from './context.js';
-import { USER_VIEW_COLUMNS, groupsColumnSql, sortGroups, type UserViewRow } from './user-queries.js';
+import { USER_VIEW_COLUMNS, groupsColumnSql, groupsOfUsers, sortGroups, type UserViewRow } from './user-queries.js';
 import { GROUP_VIEW_COLUMNS, membersOfGroups, type GroupViewRow } from './group-queries.js';
 import { userResource, userTextWriter } from './user-view.js';
 import { JsonText } from './json-text.js';
@@ -78,10 +78,15 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
   // Whole users (no `attributes`/`excludedAttributes`) are written as text from their stored text.
   const asText = kind === 'User' && projection.include === null && projection.exclude.length === 0;
   const withGroups = kind === 'User' && wants(projection, 'groups');
+  // Users' groups: a column of the page's statement, except for a PostgreSQL page of more than a
+  // few users without a filter, which reads them with a second statement (see groupsColumnSql). A
+  // filter (a `userName eq` lookup) mostly finds one user or none: its subquery runs once, where a
+  // second statement would cost a round trip.
+  const inlineGroups = withGroups && (cctx.dialect === 'sqlite' || where !== null || count <= SMALL_PAGE);
   const kept = keptCountSql(cctx.dialect, kind === 'User' ? 'user' : 'group');
   if (count > 0) {
     const columns = (kind === 'User' ? USER_VIEW_COLUMNS : GROUP_VIEW_COLUMNS).map((col) => `${t}."${col}"`);
-    if (withGroups) columns.push(groupsColumnSql(cctx.dialect));
+    if (inlineGroups) columns.push(groupsColumnSql(cctx.dialect));
     const selectBindings: Binding[] = [];
     if (!where) {
       // Without a filter a full page's totalResults is the directory's kept count: it comes with the
@@ -95,7 +100,7 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
     const bindings = sort ? [...selectBindings, ...fromBindings, ...sort.bindings, ...sort.bindings, count, startIndex - 1] : [...selectBindings, ...fromBindings, count, startIndex - 1];
     if (kind === 'User') {
       // Users come as arrays of values (no object per row from the driver), named here.
-      const at = { groups: withGroups ? USER_VIEW_COLUMNS.length : -1, kept: where ? -1 : USER_VIEW_COLUMNS.length + (withGroups ? 1 : 0) };
+      const at = { groups: inlineGroups ? USER_VIEW_COLUMNS.length : -1, kept: where ? -1 : USER_VIEW_COLUMNS.length + (inlineGroups ? 1 : 0) };
       rows = (await selectArrays<unknown[]>(c.db, sql, bindings, read)).map((a) => userRow(a, at));
     } else rows = await selectRows(c.db, sql, bindings, read);
   }
@@ -111,10 +116,16 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
   }
 
   let resources: Array<JsonObject | JsonText>;
-  const groupsOf = cctx.dialect === 'sqlite' ? (r: GroupsJson) => {
-    const groups = groupsIn(r);
-    return groups && sortGroups(groups);
-  } : groupsIn;
+  let groupsOf: (r: UserViewRow & GroupsJson) => Array<{ id: string; display: string }> | undefined = groupsIn;
+  if (withGroups && !inlineGroups && rows.length > 0) {
+    const byUser = await groupsOfUsers(c.db, ctx.directoryId, rows.map((r) => r.id));
+    groupsOf = (r) => byUser.get(r.id);
+  } else if (inlineGroups) {
+    groupsOf = (r) => {
+      const groups = groupsIn(r);
+      return groups && sortGroups(groups);
+    };
+  }
   if (asText) {
     const write = userTextWriter(ctx.baseUrl);
     resources = (rows as Array<UserViewRow & GroupsJson>).map((r) => new JsonText(write(r, groupsOf(r))));

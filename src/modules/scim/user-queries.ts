@@ -1,4 +1,4 @@
-import { insertBatch, type Executor, type InsertBatch } from '../../platform/db.js';
+import { dialectOf, insertBatch, selectArrays, type Executor, type InsertBatch } from '../../platform/db.js';
 
 export interface ScimUserRow {
   id: string;
@@ -60,27 +60,47 @@ export async function deleteScimUser(db: Executor, directoryId: string, id: stri
   await db('scim_users').where({ directory_id: directoryId, id }).delete();
 }
 
-/** Groups of each user in one query (ids are a page of users, so the IN list is bounded). */
+/**
+ * Groups of each user in one query (ids are a page of users, so the list is bounded), ordered by
+ * lower-cased display name. On PostgreSQL it is one named statement whatever the number of users
+ * (`= ANY` of an array), planned once per connection.
+ */
 export async function groupsOfUsers(db: Executor, directoryId: string, userIds: string[]): Promise<Map<string, Array<{ id: string; display: string }>>> {
   const out = new Map<string, Array<{ id: string; display: string }>>();
   if (userIds.length === 0) return out;
-  const rows = await db('scim_group_members as m')
-    .join('scim_groups as g', 'g.id', 'm.group_id')
-    .where('m.directory_id', directoryId)
-    .whereIn('m.scim_user_id', userIds)
-    .select<Array<{ scim_user_id: string; id: string; display: string }>>('m.scim_user_id', 'g.id', 'g.display_name as display')
-    .orderBy('g.display_name_lower');
-  for (const r of rows) {
-    const list = out.get(r.scim_user_id) ?? [];
-    list.push({ id: r.id, display: r.display });
-    out.set(r.scim_user_id, list);
+  let rows: Array<[string, string, string]>;
+  if (dialectOf(db) === 'pg') {
+    rows = await selectArrays<[string, string, string]>(
+      db,
+      'SELECT "m"."scim_user_id", "g"."id", "g"."display_name" FROM "scim_group_members" "m" JOIN "scim_groups" "g" ON "g"."id" = "m"."group_id" WHERE "m"."directory_id" = ? AND "m"."scim_user_id" = ANY(?::text[]) ORDER BY "g"."display_name_lower"',
+      [directoryId, pgTextArray(userIds)],
+    );
+  } else {
+    const found = await db('scim_group_members as m')
+      .join('scim_groups as g', 'g.id', 'm.group_id')
+      .where('m.directory_id', directoryId)
+      .whereIn('m.scim_user_id', userIds)
+      .select<Array<{ scim_user_id: string; id: string; display: string }>>('m.scim_user_id', 'g.id', 'g.display_name as display')
+      .orderBy('g.display_name_lower');
+    rows = found.map((r) => [r.scim_user_id, r.id, r.display]);
+  }
+  for (const [userId, id, display] of rows) {
+    const list = out.get(userId) ?? [];
+    list.push({ id, display });
+    out.set(userId, list);
   }
   return out;
 }
 
+/** A PostgreSQL `text[]` literal of the values (each quoted, `"` and `\` escaped). */
+export const pgTextArray = (values: readonly string[]): string => `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+
 /**
  * The user's groups as a JSON array column of the same SELECT, so a list page with `groups` costs
- * one query instead of two (`[{"id","display"}]`, `[]` when none). On SQLite the array comes
+ * one query instead of two (`[{"id","display"}]`, `[]` when none). On PostgreSQL a page of many
+ * users reads its groups with `groupsOfUsers` instead: this subquery, run once per row, cost 0.4 ms
+ * of a 100-user page whose users have no group and 1.6 ms when each has two (measured). On SQLite
+ * the array comes
  * unordered: an ordered aggregate sets up a sorter for every row of the page, which was a third of a
  * 100-user page's statement (42 of 147 µs) even when no user has a group; `sortGroups` orders the few
  * users that have two or more, as `ORDER BY "display_name_lower"` would.
