@@ -92,6 +92,24 @@ describe('hostile SCIM input', () => {
     expectScimError(res, 500);
     expect(res.text).not.toContain('secret internals');
   });
+
+  it('a failure while answering a failure drops that one connection; the server keeps serving', async () => {
+    overrideLifecycle(t, { userDeactivated: async () => { throw new Error('internal'); } });
+    // The 500 path logs the failure: make the logger itself fail for this request.
+    const logger = t.container.logger as unknown as { error: (...args: unknown[]) => void };
+    const original = logger.error;
+    logger.error = () => {
+      throw new Error('logger down');
+    };
+    try {
+      await expect(s.req('PATCH', `/Users/${userId}`, { body: { Operations: [{ op: 'replace', value: { active: false } }] } })).rejects.toThrow();
+    } finally {
+      logger.error = original;
+    }
+    const after = await s.req('GET', `/Users/${userId}`);
+    expect(after.status).toBe(200);
+    expect(after.body.active).toBe(true);
+  });
 });
 
 describe('tenant isolation', () => {

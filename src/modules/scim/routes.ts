@@ -91,8 +91,9 @@ export type ScimEndpoint = (req: IncomingMessage, res: ServerResponse, target: S
  * Everything under `/scim`: `/v2/{directory}/…` with the bearer directory token and the per-directory
  * rate limit, then the SCIM dispatcher; any other path is a SCIM 404. It takes node's request and
  * response as they come from the server, without express: SCIM is the busiest path, speaks its own
- * error format and needs none of express's request helpers, whose set-up was an eighth of a lookup's
- * CPU time. `clientIp` names the caller's address (used only to count failed attempts).
+ * error format and needs none of express's request helpers, whose per-request set-up cost about as
+ * much CPU as a lookup itself (a lookup went from 0.54 to 0.94 of a bare express route without it).
+ * `clientIp` names the caller's address (used only to count failed attempts).
  */
 export function scimEndpoint(c: Container, clientIp: (req: IncomingMessage) => string): ScimEndpoint {
   const dispatcher = new ScimDispatcher(c);
@@ -183,7 +184,19 @@ export function scimEndpoint(c: Container, clientIp: (req: IncomingMessage) => s
     send(res, result.status, result.body, headers);
   };
   return (req, res, target) => {
-    handle(req, res, target).catch((err: unknown) => onError(err, req, res, target.path));
+    handle(req, res, target).catch((err: unknown) => {
+      try {
+        onError(err, req, res, target.path);
+      } catch (failed) {
+        // Nothing may escape as an unhandled rejection (it would stop the process): drop the connection.
+        res.destroy();
+        try {
+          c.logger.error({ err: failed, method: req.method, path: target.path }, 'SCIM error response failed');
+        } catch {
+          // The logger itself failed: the dropped connection is all that can be done.
+        }
+      }
+    });
   };
 }
 
