@@ -58,14 +58,26 @@ export function createDb(url: string, options: DbOptions = {}): Db {
       // These statements are keyed lookups and directory-scoped scans whose best plan does not depend
       // on the values (filters compare with `=`, `substr`, `strpos`: no LIKE pattern to specialise).
       // Unnamed statements (every other knex query) are planned each time regardless.
-      afterCreate: (connection: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, connection: unknown) => void) => {
-        connection.query('SET plan_cache_mode = force_generic_plan', (err) => done(err, connection));
-      },
+      afterCreate: useGenericPlans,
     },
     acquireConnectionTimeout: 10_000,
   });
   registerPgTransactions(db);
   return db;
+}
+
+/** What `useGenericPlans` needs of a new pg connection. */
+export interface NewPgConnection {
+  query(sql: string, cb: (err: (Error & { code?: string }) | null) => void): void;
+}
+
+/**
+ * The pool's `afterCreate` on PostgreSQL: named statements run on generic plans (see createDb).
+ * PostgreSQL before 12 has no such setting (`42704`): its connections keep the default; any other
+ * failure fails the connection.
+ */
+export function useGenericPlans(connection: NewPgConnection, done: (err: Error | null, connection: unknown) => void): void {
+  connection.query('SET plan_cache_mode = force_generic_plan', (err) => done(err?.code === '42704' ? null : err, connection));
 }
 
 /** How many reads the background connection of a SQLite file database has answered (0 if none). */
