@@ -102,8 +102,8 @@ export async function setGovernedOrganizations(db: Executor, connectionId: strin
   }
 }
 
-export function governedOrganizationIds(db: Executor, connectionId: string): Promise<string[]> {
-  return db('organizations').where({ connection_id: connectionId }).pluck('id');
+export async function governedOrganizationIds(db: Executor, connectionId: string): Promise<string[]> {
+  return (await selectRows<{ id: string }>(db, 'SELECT "id" FROM "organizations" WHERE "connection_id" = ?', [connectionId])).map((r) => r.id);
 }
 
 export async function organizationsByIdOrName(db: Executor, refs: string[]): Promise<Map<string, { id: string; name: string }>> {
