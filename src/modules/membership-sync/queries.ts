@@ -1,6 +1,7 @@
 import type { Executor } from '../../platform/db.js';
 import { dialectOf, selectRows, toBool } from '../../platform/db.js';
 import { governedOrganizationIds } from '../connections/queries.js';
+import { removalRecordsOfUser } from '../memberships/queries.js';
 import type { ActualMembership } from './plan.js';
 
 /** The directory (SCIM endpoint) of a connection, if it has one. */
@@ -99,6 +100,6 @@ export async function planInputsOf(db: Executor, connectionId: string, userId: s
   const scimGroups = directoryId ? await scimGroupsOfUser(db, directoryId, userId) : [];
   const governedIds = governed ?? (await governedOrganizationIds(db, connectionId));
   const memberships = await selectRows<ActualMembership>(db, 'SELECT "organization_id", "role", "status" FROM "memberships" WHERE "user_id" = ?', [userId]);
-  const removed = new Set((await selectRows<{ organization_id: string }>(db, 'SELECT "organization_id" FROM "removal_records" WHERE "user_id" = ?', [userId])).map((r) => r.organization_id));
-  return { directoryId, governed: governedIds, memberships: memberships.map(({ organization_id, role, status }) => ({ organization_id, role, status })), removed, scimGroups };
+  const removed = await removalRecordsOfUser(db, userId);
+  return { directoryId, governed: governedIds, memberships, removed, scimGroups };
 }

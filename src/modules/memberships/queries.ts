@@ -1,5 +1,5 @@
 import type { Executor } from '../../platform/db.js';
-import { parseJson } from '../../platform/db.js';
+import { parseJson, selectRows } from '../../platform/db.js';
 import type { FlagEvidence, FlagReason, Membership, MembershipSource, Role } from './types.js';
 
 interface MembershipRow extends Omit<Membership, 'flag_evidence'> {
@@ -74,7 +74,7 @@ export async function deleteMemberships(db: Executor, organizationId: string, us
 // Removal records ("removals stick")
 
 export async function removalRecordsOfUser(db: Executor, userId: string): Promise<Set<string>> {
-  const rows = await db('removal_records').where({ user_id: userId }).select<{ organization_id: string }[]>('organization_id');
+  const rows = await selectRows<{ organization_id: string }>(db, 'SELECT "organization_id" FROM "removal_records" WHERE "user_id" = ?', [userId]);
   return new Set(rows.map((r) => r.organization_id));
 }
 

@@ -100,10 +100,8 @@ export const pgTextArray = (values: readonly string[]): string => `{${values.map
  * one query instead of two (`[{"id","display"}]`, `[]` when none). On PostgreSQL a page of many
  * users reads its groups with `groupsOfUsers` instead: this subquery, run once per row, cost 0.4 ms
  * of a 100-user page whose users have no group and 1.6 ms when each has two (measured). On SQLite
- * the array comes
- * unordered: an ordered aggregate sets up a sorter for every row of the page, which was a third of a
- * 100-user page's statement (42 of 147 µs) even when no user has a group; `sortGroups` orders the few
- * users that have two or more, as `ORDER BY "display_name_lower"` would.
+ * the array comes unordered: an ordered aggregate sets up a sorter for every row of the page;
+ * `sortGroups` orders the few users that have two or more, as `ORDER BY "display_name_lower"` would.
  */
 export function groupsColumnSql(dialect: 'sqlite' | 'pg'): string {
   const from = `FROM "scim_group_members" "gm" JOIN "scim_groups" "g" ON "g"."id" = "gm"."group_id" WHERE "gm"."scim_user_id" = "scim_users"."id"`;
