@@ -29,3 +29,11 @@ export function isUnavailable(err: unknown): boolean {
     /Connection terminated|Timeout acquiring a connection/i.test(e.message ?? '')
   );
 }
+
+/**
+ * PostgreSQL: a write sent in one message on an expectation (`orgsync_expect`, migration 304) found
+ * it no longer held; nothing was written. The caller runs the write again without the expectation.
+ */
+export function isExpectationFailed(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'OSG01';
+}

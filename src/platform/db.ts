@@ -3,7 +3,7 @@ import { migrationSource } from '../../migrations/index.js';
 import type { Statement } from 'better-sqlite3';
 import { createSqliteDb, sqliteOf } from './sqlite/database.js';
 import { transactionHandle, type Trx } from './sqlite/transactions.js';
-import { insertAtCommit, OrgsyncPgClient, registerPgTransactions, selectTogether, statementNamer } from './pg-transactions.js';
+import { sendWithNext, OrgsyncPgClient, registerPgTransactions, selectTogether, statementNamer } from './pg-transactions.js';
 
 export type Db = Knex;
 /** A transaction's builder (see inTransaction in transaction.ts): on both databases, a knex whose statements run in it. */
@@ -250,7 +250,7 @@ export async function insertBatch(db: Executor, batches: readonly InsertBatch[],
   const last = statements.length - 1;
   const sql = last === 0 ? statements[0]![0] : `WITH ${statements.slice(0, last).map(([text], i) => `"i${i}" AS (${text})`).join(', ')} ${statements[last]![0]}`;
   const bindings = statements.flatMap(([, b]) => b);
-  if (options.atCommit && (await insertAtCommit(db as Knex, sql, bindings))) return;
+  if (options.atCommit && (await sendWithNext(db as Knex, [{ sql, bindings }]))) return;
   await runNamed(db, sql, bindings);
 }
 

@@ -16,7 +16,7 @@ import { escapeLiteral } from 'pg';
  * - **Statements sent together** (`selectTogether`): reads whose values can be written into the SQL
  *   as literals go in one message, each with its own snapshot — a read after an advisory lock in the
  *   same message sees what the lock's holder committed.
- * - **Inserts that wait for COMMIT** (`insertAtCommit`): rows nothing in the transaction reads back
+ * - **Inserts that wait for COMMIT** (`sendWithNext`): rows nothing in the transaction reads back
  *   are sent with the next statement, or with `COMMIT` when none follows: one message for the rows
  *   and the commit. An insert that fails there fails the commit (the transaction rolls back and the
  *   error — a unique violation, say — is the transaction's error, as if the insert had failed).
@@ -218,17 +218,23 @@ export async function selectTogether(trx: Knex, statements: ReadonlyArray<{ sql:
 }
 
 /**
- * Holds an INSERT (SQL and bindings) until the transaction's next statement or its COMMIT, sent in
- * the same message. Returns false when it cannot be held (not one of these transactions, or a value
- * that cannot be a literal): the caller runs it now.
+ * Holds statements whose rows nothing reads (an INSERT; the locks and expectation of a write sent
+ * in one message, see scim/linking.ts) until the transaction's next statement or its COMMIT, sent
+ * in order in the same message. Returns false, holding none, when they cannot be held (not one of
+ * these transactions, or a value that cannot be a literal): the caller runs them now, or otherwise.
  */
-export async function insertAtCommit(trx: Knex, sql: string, bindings: readonly unknown[]): Promise<boolean> {
+export async function sendWithNext(trx: Knex, statements: ReadonlyArray<{ sql: string; bindings: readonly unknown[] }>): Promise<boolean> {
   const connection = await connectionOf(trx);
   if (!connection) return false;
-  const text = await runnable(connection, sql, bindings);
-  if (text === undefined) return false;
-  announce(trx, sql, bindings);
-  connection[PENDING]!.statements.push(text);
+  // All or none: a lock held without the check sent after it would be a different write.
+  const texts: string[] = [];
+  for (const s of statements) {
+    const text = await runnable(connection, s.sql, s.bindings);
+    if (text === undefined) return false;
+    texts.push(text);
+  }
+  for (const s of statements) announce(trx, s.sql, s.bindings);
+  connection[PENDING]!.statements.push(...texts);
   return true;
 }
 

@@ -71,7 +71,7 @@ describe.each(dialects)('rolling back keeps the data of the tables that stay, on
   });
 });
 
-describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL migrations 303, 301 and 300 down', () => {
+describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL migrations 304, 303, 301 and 300 down', () => {
   it('number waiting events and fold count slots back into the directory, losing nothing', async () => {
     const t = await createTestDatabase('postgres');
     try {
@@ -86,6 +86,12 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL migrations 303, 301 and 300 down
       await t.db('events').insert([1, 2, 3].map((n) => ({ id: `e${n}`, type: 'user.updated', at: now, data: '{}' })));
       expect(await t.db('events').whereNull('seq').count({ n: '*' })).toEqual([{ n: '3' }]);
 
+      const expectFunctions = async () => (await t.db.raw(`SELECT count(*)::int AS "n" FROM pg_proc WHERE proname = 'orgsync_expect' AND pronamespace = current_schema()::regnamespace`)).rows[0].n;
+      expect(await expectFunctions()).toBe(1);
+      await expect(t.db.raw('SELECT orgsync_expect(1 = 2)')).rejects.toMatchObject({ code: 'OSG01' });
+      expect((await t.db.raw('SELECT orgsync_expect(1 = 1) AS "ok"')).rows).toEqual([{ ok: true }]);
+      await migrateDown(t.db); // 304: the expectation check
+      expect(await expectFunctions()).toBe(0);
       await migrateDown(t.db); // 303: memberships keep room for updates
       expect((await t.db.raw(`SELECT reloptions FROM pg_class WHERE oid = 'memberships'::regclass`)).rows[0].reloptions).toBeNull();
       await migrateDown(t.db); // 301

@@ -34,6 +34,13 @@ async function countMessages<T>(fn: () => Promise<T>): Promise<{ result: T; text
   }
 }
 
+/**
+ * The messages of a SCIM write: without statements prepared once per connection, the token lookup
+ * (cached after a directory's first request) and the directory's activity, recorded at most once a
+ * second (BEGIN then goes on its own, and the write's own first message starts without it).
+ */
+const writes = (texts: string[]) => texts.filter((x) => !/^(PREPARE |BEGIN$|update "directories" set "last_activity_at"|select .* from "directory_tokens")/.test(x));
+
 describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL transactions with fewer round trips', () => {
   let d: TestDatabase | undefined;
   let t: TestApp | undefined;
@@ -173,22 +180,32 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL transactions with fewer round tr
     expect(rows).toEqual([{ text: 'committed while the other waited' }]);
   });
 
-  it('a SCIM create is two round trips (BEGIN with the linking reads, the inserts with COMMIT) and links to an account committed while it waited on the email lock', async () => {
+  it('a SCIM create is two round trips (BEGIN with the linking reads, the inserts with COMMIT), one when planned on the last create, and links to an account committed while it waited on the email lock', async () => {
     t = await startTestApp({ env: { RATE_LIMIT_SCIM_PER_MINUTE: '0' } });
     const s = await createScimDirectory(t, { domains: ['acme.test'] });
-    // The first create on a connection prepares its statements there (one message each, once).
-    const warm = await countMessages(() => s.req('POST', '/Users', { body: { userName: 'warm@acme.test', externalId: 'ext-warm', emails: [{ value: 'warm@acme.test', primary: true }] } }));
-    expect(warm.result.status).toBe(201);
-    const { result, texts } = await countMessages(() => s.req('POST', '/Users', { body: { userName: 'two@acme.test', externalId: 'ext-two', emails: [{ value: 'two@acme.test', primary: true }] } }));
+    const body = (local: string) => ({ body: { userName: `${local}@acme.test`, externalId: `ext-${local}`, emails: [{ value: `${local}@acme.test`, primary: true }] } });
+    // The first create on a connection reads (nothing is known yet) and prepares its statements (one message each, once).
+    const { result, texts } = await countMessages(() => s.req('POST', '/Users', body('two')));
     expect(result.status).toBe(201);
-    const prepares = [...warm.texts, ...texts].filter((x) => x.startsWith('PREPARE '));
-    const sent = texts.filter((x) => !x.startsWith('PREPARE '));
+    const sent = writes(texts);
     expect(sent).toHaveLength(2);
-    expect(sent[0]).toMatch(/^BEGIN; EXECUTE orgsync_x_\w+\(.*'user-email:two@acme\.test'.*\); EXECUTE orgsync_x_\w+\(.*'ext-two'.*\)$/s);
+    expect(sent[0]).toMatch(/^(BEGIN; )?EXECUTE orgsync_x_\w+\(.*'user-email:two@acme\.test'.*\); EXECUTE orgsync_x_\w+\(.*'ext-two'.*\)$/s);
     expect(sent[1]).toMatch(/^EXECUTE orgsync_x_\w+\(.*'two@acme\.test'.*\); COMMIT$/s);
-    expect(prepares.some((p) => /pg_advisory_xact_lock/.test(p) && /"connection_domains"/.test(p))).toBe(true);
-    expect(prepares.some((p) => /"identities"/.test(p) && /"users"/.test(p))).toBe(true);
-    expect(prepares.some((p) => /^PREPARE \w+ AS WITH .*INSERT INTO "users".*INSERT INTO "scim_users".*INSERT INTO "scim_user_emails".*INSERT INTO "audit_events".*INSERT INTO "events"/s.test(p))).toBe(true);
+    expect(texts.some((p) => /^PREPARE .*pg_advisory_xact_lock/.test(p) && /"connection_domains"/.test(p))).toBe(true);
+    expect(texts.some((p) => /^PREPARE .*"identities"/.test(p) && /"users"/.test(p))).toBe(true);
+    expect(texts.some((p) => /^PREPARE \w+ AS WITH .*INSERT INTO "users".*INSERT INTO "scim_users".*INSERT INTO "scim_user_emails".*INSERT INTO "audit_events".*INSERT INTO "events"/s.test(p))).toBe(true);
+
+    // It made a new account: the next create is planned on what it read, and sends the locks, the
+    // check of that plan, the inserts and COMMIT in one message (after preparing the two new statements, once).
+    const next = await countMessages(() => s.req('POST', '/Users', body('three')));
+    expect(next.result.status).toBe(201);
+    expect(next.texts.filter((x) => x.startsWith('PREPARE ')).map((x) => /orgsync_expect|pg_advisory_xact_lock/.test(x))).toEqual([true, true]);
+    const planned = await countMessages(() => s.req('POST', '/Users', body('four')));
+    expect(planned.result.status).toBe(201);
+    expect(writes(planned.texts)).toHaveLength(1);
+    expect(writes(planned.texts)[0]).toMatch(/^(BEGIN; )?EXECUTE orgsync_x_\w+\(ARRAY\['user-email:four@acme\.test'\]\); EXECUTE orgsync_x_\w+\(.*'ext-four'.*\); EXECUTE orgsync_x_\w+\(.*'four@acme\.test'.*\); COMMIT$/s);
+    const four = await t.container.db('scim_users').where({ id: planned.result.body.id }).first('user_id');
+    expect(await t.container.db('users').where({ id: four.user_id }).first('email_lower', 'bound_connection_id')).toEqual({ email_lower: 'four@acme.test', bound_connection_id: null });
 
     // Another writer (a sign-in) holds the email lock and creates the account; the create waits, then links to it.
     let release!: () => void;
@@ -204,12 +221,20 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL transactions with fewer round tr
       await held;
     });
     await isLocked;
-    const create = s.req('POST', '/Users', { body: { userName: 'race@acme.test' } });
+    // Planned as a new account (the last create made one): the check after the lock finds the
+    // account, the message fails with nothing written, and the create reads and links instead.
+    const raced = countMessages(() => s.req('POST', '/Users', { body: { userName: 'race@acme.test' } }));
     await new Promise((r) => setTimeout(r, 300));
     release();
     await login;
-    const created = await create;
+    const { result: created, texts: racedTexts } = await raced;
     expect(created.status).toBe(201);
+    // (The sign-in's COMMIT, and the set-up of the pooled connection the create had to open while the sign-in held one, are counted too.)
+    const ours = writes(racedTexts).filter((x) => !/^(set|SET) |^COMMIT$/.test(x));
+    expect(ours[0]).toMatch(/^BEGIN; EXECUTE \w+\(ARRAY\['user-email:race@acme\.test'\]\); EXECUTE \w+\(.*\); EXECUTE \w+\(.*\); COMMIT$/s);
+    expect(ours[1]).toBe('ROLLBACK');
+    expect(ours[2]).toMatch(/^BEGIN; EXECUTE \w+\(ARRAY\['user-email:race@acme\.test'\], .*\); EXECUTE \w+\(.*\)$/s);
+    expect(racedTexts.at(-1)).toBe('COMMIT');
     const row = await t.container.db('scim_users').where({ id: created.body.id }).first('user_id');
     expect(row.user_id).toBe(accountId);
     expect(await t.container.db('users').where({ email_lower: 'race@acme.test' }).count({ n: '*' })).toEqual([{ n: '1' }]);

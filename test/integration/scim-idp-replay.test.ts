@@ -32,7 +32,11 @@ async function replay(idp: string): Promise<Record<string, string>> {
   const vars: Record<string, string> = {};
   for (const step of loadFixtures(idp)) {
     const req = substitute(step.request, vars);
+    const recorded = calls.length;
     const res = await s.req(req.method, req.path, { body: req.body });
+    // A refused request's transaction rolled back, and with it whatever its hooks did (a write may
+    // run its hooks more than once before it is refused: see inTransaction and guessNewAccount).
+    if (res.status >= 400) calls.length = recorded;
     expect({ step: step.file, status: res.status, body: res.body }).toMatchObject({ step: step.file, status: step.response.status });
     if (res.body !== undefined) expect(res.headers.get('content-type')).toMatch(/^application\/scim\+json/);
     if (step.response.body !== undefined) expect(res.body, step.file).toMatchObject(substitute(step.response.body, vars) as object);

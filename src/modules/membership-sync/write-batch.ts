@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Executor } from '../../platform/db.js';
 import { dialectOf, insertRows } from '../../platform/db.js';
-import { insertAtCommit } from '../../platform/pg-transactions.js';
+import { sendWithNext } from '../../platform/pg-transactions.js';
 
 /** A column value a batch writes: text columns take strings, boolean columns booleans. */
 export type Cell = string | boolean | null;
@@ -86,7 +86,7 @@ export class WriteBatch {
       const groups = statementGroups(steps);
       for (const [i, group] of groups.entries()) {
         const { sql, bindings } = pgStatement(group);
-        if (options.atCommit && i === groups.length - 1 && (await insertAtCommit(exec as Knex, sql, bindings))) return;
+        if (options.atCommit && i === groups.length - 1 && (await sendWithNext(exec as Knex, [{ sql, bindings }]))) return;
         const raw = exec.raw(sql, bindings as never[]);
         const name = statementName(sql);
         await (name ? raw.options({ name }) : raw);

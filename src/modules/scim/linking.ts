@@ -2,6 +2,8 @@ import { dialectOf, insertRows, parseJson, selectRowsTogether, type Trx } from '
 import type { IdGenerator } from '../../platform/ids.js';
 import type { UserRow } from '../users/queries.js';
 import { LOCK_KEYS_SQL } from '../../platform/transaction.js';
+import { sendWithNext } from '../../platform/pg-transactions.js';
+import type { Knex } from 'knex';
 import { authorityOver, domainOf, firstVerifiedEmail, type AccountRow } from '../users/account-trust.js';
 
 /** What the linking rule and the global user need from a SCIM user. */
@@ -39,19 +41,33 @@ export interface LinkPlan {
  * create links to one account, not two) with the connection's verified domains and sync mode, then
  * — with the locks held, so an account committed meanwhile is seen — the identity and the accounts
  * by email. Returns the decision; a new account is left for the caller to insert (with its other
- * rows, in one statement on PostgreSQL: `insertBatch`).
+ * rows, in one statement on PostgreSQL: `insertBatch`). `known`: told what was read, for `guessNewAccount`.
  */
-export async function planGlobalUser(trx: Trx, connectionId: string, f: GlobalUserFields, ids: IdGenerator, now: string): Promise<LinkPlan> {
-  const candidates = [...new Set([f.userName.toLowerCase(), f.primaryEmail?.toLowerCase()].filter((e): e is string => !!e && domainOf(e) !== null))];
-  const lockKeys = [...new Set([...candidates, (f.primaryEmail ?? f.userName).toLowerCase()])].map((e) => `user-email:${e}`);
+export async function planGlobalUser(trx: Trx, connectionId: string, f: GlobalUserFields, ids: IdGenerator, now: string, known?: KnownConnections): Promise<LinkPlan> {
+  const { candidates, lockKeys } = linkKeys(f);
+  const domains = candidates.map((e) => domainOf(e)!);
   // The accounts are read for every candidate email and kept only where the domain is verified:
   // both reads then go to the database together, the second after the locks are granted.
   const [factRows, found] = (await selectRowsTogether(trx, [
-    linkingFacts(trx, connectionId, lockKeys, candidates.map((e) => domainOf(e)!)),
+    linkingFacts(trx, connectionId, lockKeys, domains),
     linkTargets(connectionId, f.externalId, candidates),
   ])) as [Array<{ domains: string | string[] | null; membership_sync: string | null }>, LinkTarget[]];
   const verified = new Set((parseJson<string[] | null>(factRows[0]?.domains ?? null, null) ?? []).map(String));
   const membershipSync = factRows[0]?.membership_sync ?? undefined;
+  const plan = decide(connectionId, f, candidates, verified, membershipSync, found, ids, now);
+  known?.learn(connectionId, domains, verified, membershipSync, plan.created);
+  return plan;
+}
+
+/** The emails the rule may link by (those with a domain), and the lock keys a sign-in takes for them. */
+function linkKeys(f: GlobalUserFields): { candidates: string[]; lockKeys: string[] } {
+  const candidates = [...new Set([f.userName.toLowerCase(), f.primaryEmail?.toLowerCase()].filter((e): e is string => !!e && domainOf(e) !== null))];
+  const lockKeys = [...new Set([...candidates, (f.primaryEmail ?? f.userName).toLowerCase()])].map((e) => `user-email:${e}`);
+  return { candidates, lockKeys };
+}
+
+/** The rule itself, on what was read: `found` are the identity and the accounts by email, oldest first. */
+function decide(connectionId: string, f: GlobalUserFields, candidates: string[], verified: Set<string>, membershipSync: string | undefined, found: LinkTarget[], ids: IdGenerator, now: string): LinkPlan {
   const allowed = candidates.filter((e) => verified.has(domainOf(e)!));
   const identity = found.find((r) => r.via === 'identity');
   if (identity) return { userId: identity.id, created: false, membershipSync };
@@ -77,6 +93,87 @@ export async function planGlobalUser(trx: Trx, connectionId: string, f: GlobalUs
     bound_connection_id: allowed.length ? null : connectionId,
   };
   return { userId: id, created: true, account, membershipSync };
+}
+
+/**
+ * What the last `planGlobalUser` of each connection read (per email domain: verified or not; the
+ * sync mode) and whether it made a new account. Per process; bounded (a connection's entry is
+ * dropped, not grown, past DOMAINS_KEPT domains; the oldest connection's past CONNECTIONS_KEPT).
+ * Nothing here is trusted: `guessNewAccount` checks all of it in the write's own transaction.
+ */
+export class KnownConnections {
+  private static readonly CONNECTIONS_KEPT = 1000;
+  private static readonly DOMAINS_KEPT = 256;
+  private readonly byId = new Map<string, { membershipSync: string | undefined; domains: Map<string, boolean>; newAccounts: boolean }>();
+
+  learn(connectionId: string, domains: string[], verified: Set<string>, membershipSync: string | undefined, created: boolean): void {
+    let entry = this.byId.get(connectionId);
+    if (!entry || entry.membershipSync !== membershipSync || entry.domains.size + domains.length > KnownConnections.DOMAINS_KEPT) {
+      this.byId.delete(connectionId);
+      if (this.byId.size >= KnownConnections.CONNECTIONS_KEPT) this.byId.delete(this.byId.keys().next().value!);
+      entry = { membershipSync, domains: new Map(), newAccounts: created };
+      this.byId.set(connectionId, entry);
+    }
+    for (const d of domains) entry.domains.set(d, verified.has(d));
+    entry.newAccounts = created;
+  }
+
+  forget(connectionId: string): void {
+    this.byId.delete(connectionId);
+  }
+
+  /** The facts to plan a new account on, when the connection's last create made one and every domain is known. */
+  guess(connectionId: string, domains: string[]): { verified: Set<string>; membershipSync: string | undefined } | undefined {
+    const entry = this.byId.get(connectionId);
+    if (!entry?.newAccounts || !domains.every((d) => entry.domains.has(d))) return undefined;
+    return { verified: new Set(domains.filter((d) => entry.domains.get(d))), membershipSync: entry.membershipSync };
+  }
+}
+
+/**
+ * PostgreSQL, a SCIM create in a directory's initial sync: most users link to nothing (they are new
+ * people), and a connection's domains and sync mode do not change between two creates. When the
+ * connection's last create made a new account and every email domain is known (`known`), the
+ * account is planned from that, without reading, and two statements are held to go with the write's
+ * inserts and COMMIT in one message — one round trip instead of two: the email locks, then (its own
+ * snapshot, so it sees what the locks' last holder committed) `orgsync_expect` of everything the plan
+ * assumed: no identity with this externalId, no account the rule could link by these emails (linkable or not: stricter than the rule), the
+ * same verified domains and sync mode. If any of it no longer holds, the message fails there and
+ * nothing is written (`isExpectationFailed`): the caller runs the write again with `planGlobalUser`.
+ *
+ * Undefined when there is nothing to go on, on SQLite (no round trips to save), or when the
+ * connection applies SCIM grants through its rules (`scim_and_login`: the write reads them anyway).
+ */
+export async function guessNewAccount(trx: Trx, connectionId: string, f: GlobalUserFields, ids: IdGenerator, now: string, known: KnownConnections): Promise<LinkPlan | undefined> {
+  if (dialectOf(trx) !== 'pg') return undefined;
+  const { candidates, lockKeys } = linkKeys(f);
+  const domains = candidates.map((e) => domainOf(e)!);
+  const facts = known.guess(connectionId, domains);
+  if (!facts || facts.membershipSync === 'scim_and_login') return undefined;
+  const conditions = ['(SELECT "membership_sync" FROM "connections" WHERE "id" = ?) IS NOT DISTINCT FROM ?'];
+  const bindings: unknown[] = [connectionId, facts.membershipSync ?? null];
+  const unique = [...new Set(domains)];
+  const verified = unique.filter((d) => facts.verified.has(d));
+  const unverified = unique.filter((d) => !facts.verified.has(d));
+  conditions.push('(SELECT count(*) FROM "connection_domains" WHERE "connection_id" = ? AND "domain" = ANY(?::text[])) = ?');
+  bindings.push(connectionId, verified, verified.length);
+  conditions.push('NOT EXISTS (SELECT 1 FROM "connection_domains" WHERE "connection_id" = ? AND "domain" = ANY(?::text[]))');
+  bindings.push(connectionId, unverified);
+  if (f.externalId) {
+    conditions.push('NOT EXISTS (SELECT 1 FROM "identities" WHERE "connection_id" = ? AND "external_id" = ?)');
+    bindings.push(connectionId, f.externalId);
+  }
+  if (candidates.length) {
+    // `IN (?, ?)`, as linkTargets reads them: with `= ANY(array)` a generic plan may scan the table.
+    conditions.push(`NOT EXISTS (SELECT 1 FROM "users" WHERE "email_lower" IN (${candidates.map(() => '?').join(', ')}) AND ("bound_connection_id" IS NULL OR "bound_connection_id" = ?))`);
+    bindings.push(...candidates, connectionId);
+  }
+  const held = await sendWithNext(trx as Knex, [
+    { sql: `SELECT ${LOCK_KEYS_SQL} AS "locks"`, bindings: [lockKeys] },
+    { sql: `SELECT orgsync_expect(${conditions.join(' AND ')})`, bindings },
+  ]);
+  if (!held) return undefined;
+  return decide(connectionId, f, candidates, facts.verified, facts.membershipSync, [], ids, now);
 }
 
 /** `planGlobalUser`, inserting the new account at once. */

@@ -3,7 +3,8 @@ import { insertBatch, type InsertBatch, type Trx } from '../../platform/db.js';
 import { coerceResource, type JsonObject } from './coerce.js';
 import { resourceNotFound } from './errors.js';
 import { checkIfMatch, lockable, write, type ScimContext } from './context.js';
-import { planGlobalUser, syncGlobalUser } from './linking.js';
+import { guessNewAccount, KnownConnections, planGlobalUser, syncGlobalUser } from './linking.js';
+import { isExpectationFailed } from '../../platform/db-errors.js';
 import type { PatchOp } from './patch-path.js';
 import { USER_TYPE } from './resource-types.js';
 import { applyPatch } from './user-patch.js';
@@ -21,6 +22,9 @@ function storedForm(input: unknown): JsonObject {
 }
 
 export class ScimUserService {
+  /** What each connection's last create read, to plan the next one on (guessNewAccount). */
+  private readonly known = new KnownConnections();
+
   constructor(private readonly c: Container) {}
 
   async get(ctx: ScimContext, id: string, withGroups = true): Promise<JsonObject> {
@@ -33,8 +37,23 @@ export class ScimUserService {
   async create(ctx: ScimContext, body: unknown): Promise<JsonObject> {
     const data = storedForm(body);
     const f = userFields(data);
-    const row = await write(this.c, ctx, `userName "${f.userName}"`, async (trx) => {
-      const link = await planGlobalUser(trx, ctx.connectionId, globalFields(data, f), this.c.ids, ctx.at);
+    let row: q.ScimUserRow;
+    try {
+      row = await this.insert(ctx, data, f, true);
+    } catch (err) {
+      if (!isExpectationFailed(err)) throw err;
+      // The account was planned on what the connection's last create read, and that has changed
+      // (see guessNewAccount): nothing was written; read, then write.
+      this.known.forget(ctx.connectionId);
+      row = await this.insert(ctx, data, f, false);
+    }
+    return userResource(row, ctx.baseUrl);
+  }
+
+  private insert(ctx: ScimContext, data: JsonObject, f: UserFields, guess: boolean): Promise<q.ScimUserRow> {
+    return write(this.c, ctx, `userName "${f.userName}"`, async (trx) => {
+      const fields = globalFields(data, f);
+      const link = (guess ? await guessNewAccount(trx, ctx.connectionId, fields, this.c.ids, ctx.at, this.known) : undefined) ?? (await planGlobalUser(trx, ctx.connectionId, fields, this.c.ids, ctx.at, this.known));
       const row: q.ScimUserRow = {
         id: this.c.ids.uuid(),
         directory_id: ctx.directoryId,
@@ -62,7 +81,6 @@ export class ScimUserService {
       await this.c.scimLifecycle.userProvisioned(trx, { ...this.change(ctx, row, 'POST /Users'), newAccount: link.created, membershipSync: link.membershipSync });
       return row;
     });
-    return userResource(row, ctx.baseUrl);
   }
 
   replace(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<JsonObject> {
