@@ -5,6 +5,13 @@ import { defineConfig } from 'vitest/config';
  * development keys, Node 22 recommended): the test OpenID Provider is all of that on purpose, as the
  * demo's is (src/demo/command.ts hides the same lines). Any other line it prints still shows.
  */
+/**
+ * Files that measure how the machine's disk keeps up (the SQLite WAL's checkpoints and restarts):
+ * they run alone, after every other file, since another file's writes and fsyncs on the same disk
+ * change what they measure.
+ */
+const ALONE = ['test/integration/sqlite-checkpoint.test.ts'];
+
 const OP_DEVELOPMENT_ADVICE = /^oidc-provider WARNING: (a quick start development-only (in-memory adapter|feature devInteractions)|quick start development-only signing keys|Unsupported runtime\.)/;
 
 export default defineConfig({
@@ -26,5 +33,9 @@ export default defineConfig({
     // Parallel files are isolated by their own database: a SQLite file each, or a PostgreSQL schema.
     fileParallelism: true,
     onConsoleLog: (log) => (OP_DEVELOPMENT_ADVICE.test(log) ? false : undefined),
+    projects: [
+      { extends: true, test: { name: 'orgsync', exclude: ALONE, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'disk', include: ALONE, sequence: { groupOrder: 1 } } },
+    ],
   },
 });

@@ -22,6 +22,8 @@ export interface DbOptions {
   /** PostgreSQL schema to use (tests isolate each run in its own). */
   searchPath?: string;
   pool?: { min?: number; max?: number };
+  /** SQLite file: how often its background worker checkpoints when no commit asks it to (default 1 s; tests lengthen it). */
+  checkpointEveryMs?: number;
 }
 
 export function dialectOf(db: Executor): 'sqlite' | 'pg' {
@@ -40,7 +42,7 @@ export function createDb(url: string, options: DbOptions = {}): Db {
         if (log) log.error(line);
         else process.stderr.write(`${line}\n`);
       },
-    });
+    }, options.checkpointEveryMs);
   }
   const db = knexFactory({
     log: knexLog(options.log),

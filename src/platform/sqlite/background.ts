@@ -42,8 +42,9 @@ export class SqliteBackground {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
 
-  constructor(filename: string, onError: (message: string, err: Error) => void) {
-    this.worker = new Worker(new URL('./background-worker.js', import.meta.url), { workerData: { ...SETTINGS, filename } satisfies WorkerSettings });
+  /** `checkpointEveryMs`: the worker's fallback interval (SETTINGS.everyMs); tests lengthen it to tell a checkpoint a commit started from the fallback. */
+  constructor(filename: string, onError: (message: string, err: Error) => void, checkpointEveryMs = SETTINGS.everyMs) {
+    this.worker = new Worker(new URL('./background-worker.js', import.meta.url), { workerData: { ...SETTINGS, everyMs: checkpointEveryMs, filename } satisfies WorkerSettings });
     // Never keeps the process alive by itself; `all` references it while a read is pending.
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => {

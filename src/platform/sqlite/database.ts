@@ -29,13 +29,13 @@ export const sqliteOf = (db: unknown): SqliteDatabase | undefined => databases.g
  * connection serialises this process's writers without lock races), given to knex as its pool, plus
  * the write transactions and, for a file, the background worker. `destroy()` closes all of them.
  */
-export function createSqliteDb(path: string, knexLog: Knex.Config['log'], log: SqliteLog): Knex {
+export function createSqliteDb(path: string, knexLog: Knex.Config['log'], log: SqliteLog, checkpointEveryMs?: number): Knex {
   const filename = path === ':memory:' ? ':memory:' : resolve(path);
   if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
   const connection = openConnection(filename);
   const pool = new SqlitePool(connection);
   const db = knexFactory({ log: knexLog, client: 'better-sqlite3', useNullAsDefault: true, connectionPool: pool });
-  const background = filename === ':memory:' ? undefined : new SqliteBackground(filename, (message, err) => log.error(message, err));
+  const background = filename === ':memory:' ? undefined : new SqliteBackground(filename, (message, err) => log.error(message, err), checkpointEveryMs);
   databases.set(db, { pool, transactions: new SqliteTransactions(pool, db), background });
   // knex leaves an external pool to its owner: destroying the database also stops the worker and
   // closes the connection, once whatever holds it has finished.
