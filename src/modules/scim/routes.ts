@@ -11,8 +11,7 @@ import { etagListed, type ScimContext } from './context.js';
 import { ScimDispatcher, type ScimResult } from './dispatch.js';
 import { MAX_PAYLOAD_BYTES } from './discovery.js';
 import { scimError, scimErrorBody } from './errors.js';
-import { ScimRateLimiter } from './rate-limit.js';
-import type { RateLimitResult } from '../../http/rate-limit.js';
+import { BatchedRateLimiter, type RateLimitResult } from '../../http/rate-limit.js';
 import { responseText } from './json-text.js';
 
 const CONTENT_TYPE = 'application/scim+json; charset=utf-8';
@@ -98,7 +97,7 @@ export type ScimEndpoint = (req: IncomingMessage, res: ServerResponse, target: S
 export function scimEndpoint(c: Container, clientIp: (req: IncomingMessage) => string): ScimEndpoint {
   const dispatcher = new ScimDispatcher(c);
   const activity = new Map<string, string>();
-  const limiter = new ScimRateLimiter(c.rateLimiter, c.clock, c.config.rateLimitScimPerMinute);
+  const limiter = new BatchedRateLimiter(c.rateLimiter, c.clock, c.config.rateLimitScimPerMinute);
   const onError = scimErrorHandler(c);
 
   const headersOf = (h: RateLimitResult, res: ServerResponse): void => {
