@@ -137,8 +137,9 @@ export class KnownConnections {
  * account is planned from that, without reading, and two statements are held to go with the write's
  * inserts and COMMIT in one message — one round trip instead of two: the email locks, then (its own
  * snapshot, so it sees what the locks' last holder committed) `orgsync_expect` of everything the plan
- * assumed: no identity with this externalId, no account the rule could link by these emails (linkable or not: stricter than the rule), the
- * same verified domains and sync mode. If any of it no longer holds, the message fails there and
+ * assumed: no identity with this externalId; no account with these emails that is unbound or bound
+ * to this connection (whatever its domain: stricter than the rule, which would skip one in an
+ * unverified domain); the same verified domains and sync mode. If any of it no longer holds, the message fails there and
  * nothing is written (`isExpectationFailed`): the caller runs the write again with `planGlobalUser`.
  *
  * Undefined when there is nothing to go on, on SQLite (no round trips to save), or when the
