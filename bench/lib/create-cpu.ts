@@ -6,7 +6,9 @@
  * CREATE_CPU_CONNECTIONS (default 1); then prints creates/s and, per create, the CPU milliseconds of
  * the server process, of every PostgreSQL process, of this process (the load generator), and of the
  * whole machine (busy and idle, from /proc/stat), with PostgreSQL's own counters per create
- * (transactions committed and rolled back, rows inserted and updated). Linux only (/proc).
+ * (transactions committed and rolled back, rows inserted, updated and read). CREATE_CPU_ANALYZE=1
+ * runs ANALYZE before the load, while the tables are empty, as http-ratios does after seeding.
+ * Linux only (/proc).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -54,7 +56,7 @@ function machineTicks(): { busy: number; idle: number } {
 const pgCounters = async (url: string): Promise<number[]> => {
   const db = createDb(url);
   try {
-    const r = await db.raw('SELECT xact_commit, xact_rollback, tup_inserted, tup_updated FROM pg_stat_database WHERE datname = current_database()');
+    const r = await db.raw('SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_returned FROM pg_stat_database WHERE datname = current_database()');
     return Object.values((r as { rows: Array<Record<string, string>> }).rows[0]!).map(Number);
   } finally {
     await db.destroy();
@@ -83,6 +85,12 @@ try {
   const api = async (path: string, body: unknown) => (await (await fetch(`${url}/api/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { id: string; token: string };
   const conn = await api('/connections', { name: `cpu-${randomUUID().slice(0, 8)}`, type: 'oidc', idp: { issuer: 'https://idp.example.com', client_id: 'cpu', client_secret: 'cpu-secret' }, domains: ['example.com'] });
   const dir = await api('/directories', { connection_id: conn.id });
+  if (process.env.CREATE_CPU_ANALYZE === '1' && pg) {
+    // As http-ratios does after seeding: statistics taken while the users table is still empty.
+    const db = createDb(pg.url);
+    await db.raw('ANALYZE');
+    await db.destroy();
+  }
   let n = 0;
   const creates = (secs: number, tag: string): autocannon.Options => ({
     url,
@@ -121,8 +129,15 @@ try {
     // PostgreSQL reports its counters about once a second.
     await new Promise((r) => setTimeout(r, 1500));
     const counters1 = await pgCounters(pg.url);
-    const [commits, rollbacks, inserted, updated] = counters1.map((v, i) => ((v - counters0[i]!) / total).toFixed(2));
-    console.log(`PostgreSQL per create: ${commits} commits, ${rollbacks} rollbacks, ${inserted} rows inserted, ${updated} updated (other work on the database included)`);
+    const [commits, rollbacks, inserted, updated, returned] = counters1.map((v, i) => ((v - counters0[i]!) / total).toFixed(2));
+    console.log(`PostgreSQL per create: ${commits} commits, ${rollbacks} rollbacks, ${inserted} rows inserted, ${updated} updated, ${returned} read (other work on the database included)`);
+    const db = createDb(pg.url);
+    try {
+      const scans = (await db.raw(`SELECT relname, seq_scan, seq_tup_read, idx_scan FROM pg_stat_user_tables WHERE schemaname = current_schema() AND seq_tup_read > 0 ORDER BY seq_tup_read DESC LIMIT 5`)) as { rows: Array<{ relname: string; seq_scan: string; seq_tup_read: string; idx_scan: string | null }> };
+      console.log(`tables read by sequential scans (whole run): ${scans.rows.map((r) => `${r.relname} ${r.seq_scan} scans, ${r.seq_tup_read} rows`).join('; ') || 'none'}`);
+    } finally {
+      await db.destroy();
+    }
   }
 } finally {
   await stopProcess(server);
