@@ -14,6 +14,7 @@ import { createScimDirectory } from '../helpers/scim-builders.js';
 import { createDb, insertBatch, selectRows, selectRowsTogether, type Trx } from '../../src/platform/db.js';
 import { inTransaction, lockKeys } from '../../src/platform/transaction.js';
 import { pgTextArray } from '../../src/modules/scim/user-queries.js';
+import { REPLAN_EVERY_MS } from '../../src/platform/pg-transactions.js';
 
 if (!TEST_DATABASE_URL) console.warn('pg-transactions.test.ts: skipped, it needs PostgreSQL (set TEST_DATABASE_URL)');
 
@@ -238,5 +239,22 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL transactions with fewer round tr
     const row = await t.container.db('scim_users').where({ id: created.body.id }).first('user_id');
     expect(row.user_id).toBe(accountId);
     expect(await t.container.db('users').where({ email_lower: 'race@acme.test' }).count({ n: '*' })).toEqual([{ n: '1' }]);
+  });
+  it('drops a connection\'s cached plans every few seconds, in front of its next transaction or statement, so plans made while a table was nearly empty are made again', async () => {
+    t = await startTestApp({ env: { RATE_LIMIT_SCIM_PER_MINUTE: '0' } });
+    const s = await createScimDirectory(t, { domains: ['acme.test'] });
+    const body = (local: string) => ({ body: { userName: `${local}@acme.test`, externalId: `ext-${local}` } });
+    expect((await s.req('POST', '/Users', body('one'))).status).toBe(201);
+    const soon = await countMessages(() => s.req('POST', '/Users', body('two')));
+    expect(soon.result.status).toBe(201);
+    expect(soon.texts.filter((x) => x.includes('DISCARD PLANS'))).toEqual([]);
+    await new Promise((r) => setTimeout(r, REPLAN_EVERY_MS + 200));
+    const later = await countMessages(() => s.req('POST', '/Users', body('three')));
+    expect(later.result.status).toBe(201);
+    // In front of the transaction's first message (or, for a read outside one, in a message of its own).
+    const discards = later.texts.filter((x) => x.includes('DISCARD PLANS'));
+    expect(discards.length).toBeGreaterThanOrEqual(1);
+    for (const d of discards) expect(d).toMatch(/^DISCARD PLANS(; BEGIN; EXECUTE |; BEGIN$|$)/);
+    expect(await t.container.db('scim_users').where({ user_name: 'three@acme.test' }).count({ n: '*' })).toEqual([{ n: '1' }]);
   });
 });
