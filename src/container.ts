@@ -5,7 +5,7 @@ import { defaultIds, type IdGenerator } from './platform/ids.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { SecretBox } from './platform/crypto.js';
 import { resolveSecret } from './platform/settings.js';
-import { RateLimiter } from './http/rate-limit.js';
+import { BatchedRateLimiter, RateLimiter } from './http/rate-limit.js';
 import { AuditService } from './modules/audit/service.js';
 import { ApiKeyService } from './modules/api-keys/service.js';
 import { OrganizationService } from './modules/organizations/service.js';
@@ -50,6 +50,8 @@ export interface Container {
   logger: Logger;
   secretBox: SecretBox;
   rateLimiter: RateLimiter;
+  /** RATE_LIMIT_ANONYMOUS_PER_MINUTE, counted in batches: one budget per client across the SSO, admin and setup-link routes. */
+  anonymousLimiter: BatchedRateLimiter;
   audit: AuditService;
   events: EventService;
   webhooks: WebhookService;
@@ -102,6 +104,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const membershipSync = new MembershipSyncService(db, clock, ids, audit, events, config.maxOrganizationsPerUser);
   const setupLinks = new SetupLinkService(db, clock, ids, audit, organizations, publicUrl);
   const domainProofs = new DomainProofService(db, clock, ids, new DnsProver(config.dnsResolvers));
+  const rateLimiter = new RateLimiter(db, clock);
   const container: Container = {
     config,
     db,
@@ -109,7 +112,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     ids,
     logger,
     secretBox,
-    rateLimiter: new RateLimiter(db, clock),
+    rateLimiter,
+    anonymousLimiter: new BatchedRateLimiter(rateLimiter, clock, config.rateLimitAnonymousPerMinute),
     audit,
     events,
     webhooks: new WebhookService(db, clock, ids, secretBox, audit, config.webhookAllowPrivateTargets),

@@ -1,8 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import type { RequestHandler } from 'express';
 import { AppError } from '../platform/errors.js';
-import type { Clock } from '../platform/clock.js';
-import { BatchedRateLimiter, rateLimit, type RateLimiter } from './rate-limit.js';
+import { rateLimit, type BatchedRateLimiter } from './rate-limit.js';
 
 /**
  * Who an anonymous request counts against: its address, with an IPv4-mapped IPv6 address counted
@@ -21,24 +20,18 @@ export function clientKey(ip: string | undefined): string {
   }
 }
 
-/** One batched counter per database counter and limit: the SSO, admin and setup-link routes share a client's budget, in memory too. */
-const batched = new WeakMap<RateLimiter, Map<number, BatchedRateLimiter>>();
-
 /**
  * RATE_LIMIT_ANONYMOUS_PER_MINUTE for the endpoints anyone may call before signing in (SSO login,
  * ACS, callback, continuation; the admin sign-in; setup-link pages). One budget per client across all of them,
  * counted in the database like the API limit (one row per client per minute, pruned), so every
  * instance shares it, in batches (BatchedRateLimiter: a flood from one client is not a database write
- * per request). Past it: `429` with `Retry-After`, rendered by each surface's error handler.
+ * per request). `limiter` is the container's one counter (`anonymousLimiter`), so the surfaces share
+ * a client's budget in memory too. Past it: `429` with `Retry-After`, rendered by each surface's error handler.
  */
-export function anonymousRateLimit(limiter: RateLimiter, clock: Clock, perMinute: number): RequestHandler {
-  const byLimit = batched.get(limiter) ?? new Map<number, BatchedRateLimiter>();
-  batched.set(limiter, byLimit);
-  const shared = byLimit.get(perMinute) ?? new BatchedRateLimiter(limiter, clock, perMinute);
-  byLimit.set(perMinute, shared);
+export function anonymousRateLimit(limiter: BatchedRateLimiter): RequestHandler {
   return rateLimit(
-    shared,
-    perMinute,
+    limiter,
+    limiter.limit,
     (req) => `anon:${clientKey(req.ip)}`,
     (s) =>
       new AppError('too_many_requests', 429, 'Too many requests from your network. Wait a minute and try again.', {

@@ -41,7 +41,7 @@ export function adminPage(c: Container, session: RequestHandler): Router {
   r.use(session);
   r.use(csrfSetup(c.secretBox.derive('admin-page/csrf/v1'), () => c.config.publicUrl));
   // Anyone may call these before signing in: limited per client before any other work.
-  r.use(['/sign-in', '/sso'], anonymousRateLimit(c.rateLimiter, c.clock, c.config.rateLimitAnonymousPerMinute));
+  r.use(['/sign-in', '/sso'], anonymousRateLimit(c.anonymousLimiter));
   r.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 2000 }));
   r.use(multipartForms());
   r.use(csrfGuard(() => c.config.publicUrl));

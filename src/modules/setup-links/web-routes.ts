@@ -83,7 +83,7 @@ export function setupPages(c: Container): Router {
   });
   r.use('/assets', express.static(ASSETS, { index: false, fallthrough: false, maxAge: '1h' }));
   // Anonymous callers share one budget per client with the SSO and admin sign-in endpoints.
-  r.use(anonymousRateLimit(c.rateLimiter, c.clock, c.config.rateLimitAnonymousPerMinute));
+  r.use(anonymousRateLimit(c.anonymousLimiter));
   r.use(express.urlencoded({ extended: false, limit: '600kb', parameterLimit: 20 }), express.json({ limit: '600kb' }));
 
   const current = async (req: Request): Promise<SetupLinkRow> => {

@@ -22,7 +22,7 @@ export function ssoRoutes(c: Container): Router {
   const session = sessionMiddleware(c);
   r.use(['/sso', '/account', '/logout'], session);
   const keys = ssoKeys(c.secretBox);
-  const anonymousLimit = anonymousRateLimit(c.rateLimiter, c.clock, c.config.rateLimitAnonymousPerMinute);
+  const anonymousLimit = anonymousRateLimit(c.anonymousLimiter);
   r.use(samlRoutes(c, login, keys, anonymousLimit));
   r.use(oidcRoutes(c, login, keys, anonymousLimit));
   r.use(startByEmailRoutes(c, anonymousLimit));
