@@ -8,6 +8,7 @@
  * whole machine (busy and idle, from /proc/stat), with PostgreSQL's own counters per create
  * (transactions committed and rolled back, rows inserted, updated and read). CREATE_CPU_ANALYZE=1
  * runs ANALYZE before the load, while the tables are empty, as http-ratios does after seeding.
+ * CREATE_CPU_NODE_ARGS: options for the server's node (say `--cpu-prof --cpu-prof-dir=DIR`).
  * Linux only (/proc).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -68,7 +69,8 @@ await pg?.db.destroy();
 const databaseUrl = pg?.url ?? `sqlite:${join(tempDir('orgsync-create-cpu-'), 'bench.sqlite')}`;
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
-const server = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts')], {
+const nodeArgs = (process.env.CREATE_CPU_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const server = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(root, 'src/main.ts')], {
   cwd: root,
   env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, DATABASE_URL: databaseUrl, ORGSYNC_BOOTSTRAP_API_KEY: KEY, ORGSYNC_SECRET: 'create-cpu-bench-secret-0123456789abcdef', LOG_LEVEL: 'warn', RATE_LIMIT_SCIM_PER_MINUTE: '10000000', RATE_LIMIT_API_PER_MINUTE: '10000000' },
   stdio: ['ignore', 'inherit', 'inherit'],
