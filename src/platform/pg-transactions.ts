@@ -44,7 +44,7 @@ interface PgConnection {
   query(text: string, callback: (err: Error | null, result: PgResult | PgResult[]) => void): void;
   [PENDING]?: Pending;
   [PREPARED]?: Set<string>;
-  [PLANNED]?: number;
+  [PLANNED]?: PlanState;
 }
 
 interface PgResult {
@@ -60,7 +60,7 @@ interface KnexPgClient {
 
 const PENDING = Symbol('statements waiting for the next round trip');
 const PREPARED = Symbol('statements prepared on this connection');
-const PLANNED = Symbol('when this connection last dropped its cached plans');
+const PLANNED = Symbol('when and after how many uses this connection drops its cached plans');
 
 /**
  * How long a connection keeps the plans it has cached (its named statements', and those of the
@@ -73,13 +73,39 @@ const PLANNED = Symbol('when this connection last dropped its cached plans');
  */
 export const REPLAN_EVERY_MS = 5_000;
 
+/**
+ * Sooner than that while a connection is young: its plans are also dropped after its first
+ * REPLAN_FIRST_AFTER uses (a transaction, or a statement outside one), then after twice as many
+ * again, and so on up to REPLAN_AFTER_AT_MOST uses. Tables that start empty grow with the work this
+ * connection does, so plans made at 0, 32, 96, 224 … uses follow an import as it starts instead of
+ * reading a growing table whole for its first five seconds (a thousand creates or more).
+ */
+export const REPLAN_FIRST_AFTER = 32;
+const REPLAN_AFTER_AT_MOST = 4_096;
+
+interface PlanState {
+  at: number;
+  uses: number;
+  /** Uses after which the plans are dropped next (doubles each time it is reached). */
+  after: number;
+}
+
 /** Whether this connection's cached plans are due to be dropped now (and from now on counts as done). */
 function replanDue(connection: PgConnection): boolean {
   const now = Date.now();
-  const last = connection[PLANNED];
-  if (last !== undefined && now - last < REPLAN_EVERY_MS) return false;
-  connection[PLANNED] = now;
-  return last !== undefined;
+  const state = connection[PLANNED];
+  if (!state) {
+    // A new connection has no plans yet.
+    connection[PLANNED] = { at: now, uses: 1, after: REPLAN_FIRST_AFTER };
+    return false;
+  }
+  state.uses++;
+  const byUse = state.uses > state.after;
+  if (!byUse && now - state.at < REPLAN_EVERY_MS) return false;
+  if (byUse) state.after = Math.min(state.after * 2, REPLAN_AFTER_AT_MOST);
+  state.at = now;
+  state.uses = 1;
+  return true;
 }
 
 /** What a connection in one of these transactions has yet to send: DISCARD PLANS when due, BEGIN, and inserts held for COMMIT. */

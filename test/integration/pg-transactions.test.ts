@@ -14,7 +14,7 @@ import { createScimDirectory } from '../helpers/scim-builders.js';
 import { createDb, insertBatch, selectRows, selectRowsTogether, type Trx } from '../../src/platform/db.js';
 import { inTransaction, lockKeys } from '../../src/platform/transaction.js';
 import { pgTextArray } from '../../src/modules/scim/user-queries.js';
-import { REPLAN_EVERY_MS } from '../../src/platform/pg-transactions.js';
+import { REPLAN_EVERY_MS, REPLAN_FIRST_AFTER } from '../../src/platform/pg-transactions.js';
 
 if (!TEST_DATABASE_URL) console.warn('pg-transactions.test.ts: skipped, it needs PostgreSQL (set TEST_DATABASE_URL)');
 
@@ -240,21 +240,77 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL transactions with fewer round tr
     expect(row.user_id).toBe(accountId);
     expect(await t.container.db('users').where({ email_lower: 'race@acme.test' }).count({ n: '*' })).toEqual([{ n: '1' }]);
   });
+  it('drops a young connection\'s plans after 32 uses, then after twice as many each time: plans made for an empty table follow it as it grows', async () => {
+    d = await createTestDatabase('postgres');
+    await table(d.db);
+    await d.db.raw('ANALYZE "held"');
+    const one = createDb(d.url, { pool: { max: 1 } });
+    try {
+      const lookup = 'SELECT "text" FROM "held" WHERE "id" = ?';
+      // Uses of the connection before each of which the plans were dropped.
+      const dropped: number[] = [];
+      let uses = 0;
+      const use = async (fn: () => Promise<unknown>) => {
+        uses++;
+        const { texts } = await countMessages(fn);
+        if (texts.some((x) => x.includes('DISCARD PLANS'))) dropped.push(uses);
+      };
+      // Planned (then cached, as a generic plan) while the table is empty and analyzed as such.
+      for (let i = 0; i < 8; i++) await use(() => selectRows(one, lookup, [i]));
+      await use(() => one.raw('INSERT INTO "held" ("id", "text") SELECT g, \'t\' || g FROM generate_series(1, 20000) g'));
+      const scans = async () => {
+        await one.raw('SELECT pg_stat_force_next_flush()');
+        const r = await d!.db.raw<{ rows: Array<{ seq_scan: string; idx_scan: string | null }> }>('SELECT "seq_scan", "idx_scan" FROM pg_stat_user_tables WHERE "schemaname" = current_schema() AND "relname" = \'held\'');
+        return { seq: Number(r.rows[0]!.seq_scan), idx: Number(r.rows[0]!.idx_scan ?? 0) };
+      };
+      const before = await scans();
+      uses++; // that read
+      for (let i = 0; i < 100; i++) await use(() => selectRows(one, lookup, [i + 1]));
+      const after = await scans();
+      uses++;
+      for (let i = 0; i < 140; i++) await use(() => selectRows(one, 'SELECT 1 AS "one"', []));
+      // The connection's first use set up its plans; they were dropped in front of uses 33, 97, 225.
+      expect(dropped.slice(0, 3)).toEqual([REPLAN_FIRST_AFTER + 1, 3 * REPLAN_FIRST_AFTER + 1, 7 * REPLAN_FIRST_AFTER + 1]);
+      // Of the 100 lookups after the table grew, those before use 33 read it whole; the rest used its key.
+      const lookupsBeforeReplan = REPLAN_FIRST_AFTER - 10;
+      expect(after.seq - before.seq).toBe(lookupsBeforeReplan);
+      expect(after.idx - before.idx).toBe(100 - lookupsBeforeReplan);
+    } finally {
+      await one.destroy();
+    }
+  });
+
   it('drops a connection\'s cached plans every few seconds, in front of its next transaction or statement, so plans made while a table was nearly empty are made again', async () => {
     t = await startTestApp({ env: { RATE_LIMIT_SCIM_PER_MINUTE: '0' } });
     const s = await createScimDirectory(t, { domains: ['acme.test'] });
     const body = (local: string) => ({ body: { userName: `${local}@acme.test`, externalId: `ext-${local}` } });
     expect((await s.req('POST', '/Users', body('one'))).status).toBe(201);
-    const soon = await countMessages(() => s.req('POST', '/Users', body('two')));
-    expect(soon.result.status).toBe(201);
-    expect(soon.texts.filter((x) => x.includes('DISCARD PLANS'))).toEqual([]);
-    await new Promise((r) => setTimeout(r, REPLAN_EVERY_MS + 200));
-    const later = await countMessages(() => s.req('POST', '/Users', body('three')));
-    expect(later.result.status).toBe(201);
-    // In front of the transaction's first message (or, for a read outside one, in a message of its own).
-    const discards = later.texts.filter((x) => x.includes('DISCARD PLANS'));
-    expect(discards.length).toBeGreaterThanOrEqual(1);
-    for (const d of discards) expect(d).toMatch(/^DISCARD PLANS(; BEGIN; EXECUTE |; BEGIN$|$)/);
-    expect(await t.container.db('scim_users').where({ user_name: 'three@acme.test' }).count({ n: '*' })).toEqual([{ n: '1' }]);
+    // A connection of its own, so that only this test uses it (the app's pool also serves its timers).
+    d = await createTestDatabase('postgres');
+    await table(d.db);
+    const one = createDb(d.url, { pool: { max: 1 } });
+    try {
+      const quick = await countMessages(async () => {
+        for (let i = 0; i < 10; i++) await selectRows(one, 'SELECT "id" FROM "held" WHERE "id" = ?', [i]);
+      });
+      expect(quick.texts.filter((x) => x.includes('DISCARD PLANS'))).toEqual([]);
+      await new Promise((r) => setTimeout(r, REPLAN_EVERY_MS + 200));
+      const later = await countMessages(async () => {
+        await inTransaction(one, (trx) => insertBatch(trx, [{ table: 'held', rows: [{ id: 1, text: 'a', flag: true, n: 1 }] }], { atCommit: true }));
+        await selectRows(one, 'SELECT "id" FROM "held" WHERE "id" = ?', [1]);
+      });
+      // In front of the transaction's first message; the statement after it, within five seconds, sends none.
+      expect(later.texts.filter((x) => x.includes('DISCARD PLANS'))).toEqual([expect.stringMatching(/^DISCARD PLANS; BEGIN; /)]);
+      // The app's connections too: a SCIM create after five seconds drops its connection's plans, in
+      // front of the transaction's first message (or, for a read outside one, in a message of its own).
+      const create = await countMessages(() => s.req('POST', '/Users', body('three')));
+      expect(create.result.status).toBe(201);
+      const discards = create.texts.filter((x) => x.includes('DISCARD PLANS'));
+      expect(discards.length).toBeGreaterThanOrEqual(1);
+      for (const x of discards) expect(x).toMatch(/^DISCARD PLANS(; BEGIN; EXECUTE |; BEGIN$|$)/);
+      expect(await t.container.db('scim_users').where({ user_name: 'three@acme.test' }).count({ n: '*' })).toEqual([{ n: '1' }]);
+    } finally {
+      await one.destroy();
+    }
   });
 });
