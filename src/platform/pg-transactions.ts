@@ -173,12 +173,31 @@ function literal(value: unknown): string | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
   if (typeof value === 'string') return value.includes('\0') ? undefined : escapeLiteral(value);
   if (Array.isArray(value)) {
-    // An empty ARRAY[] has no type; the empty array literal takes the one its place needs.
-    if (value.length === 0) return "'{}'";
-    const items = value.map(literal);
-    return items.every((i) => i !== undefined) ? `ARRAY[${items.join(', ')}]` : undefined;
+    // One array literal ('{"a","b"}'), which the placeholder's cast (every array placeholder has
+    // one) reads in one pass: as ARRAY['a', 'b'], PostgreSQL parsed, typed and evaluated each
+    // element as an expression, about 1.5 µs apiece (a first login into 400 organizations sends
+    // thousands).
+    const text = pgArrayText(value);
+    return text === undefined ? undefined : escapeLiteral(text);
   }
   return undefined;
+}
+
+/**
+ * The text of a PostgreSQL array of these values (`{"a","b",NULL,1,true}`: strings double-quoted
+ * with `"` and `\` escaped, NULL, finite numbers and booleans as they are), as its input function
+ * reads it; undefined when one cannot be written (a nested array, a NUL character, an object).
+ */
+export function pgArrayText(values: readonly unknown[]): string | undefined {
+  const items: string[] = [];
+  for (const value of values) {
+    if (value === null) items.push('NULL');
+    else if (typeof value === 'boolean') items.push(value ? 'true' : 'false');
+    else if (typeof value === 'number' && Number.isFinite(value)) items.push(String(value));
+    else if (typeof value === 'string' && !value.includes('\0')) items.push(`"${value.replace(/["\\]/g, '\\$&')}"`);
+    else return undefined;
+  }
+  return `{${items.join(',')}}`;
 }
 
 /** Splits a statement at its `?` placeholders, which must all be placeholders (orgsync's own SQL, never input). */

@@ -1,4 +1,5 @@
 import { dialectOf, insertBatch, selectArrays, type Executor, type InsertBatch } from '../../platform/db.js';
+import { pgArrayText } from '../../platform/pg-transactions.js';
 
 export interface ScimUserRow {
   id: string;
@@ -93,7 +94,11 @@ export async function groupsOfUsers(db: Executor, directoryId: string, userIds: 
 }
 
 /** A PostgreSQL `text[]` literal of the values (each quoted, `"` and `\` escaped). */
-export const pgTextArray = (values: readonly string[]): string => `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+export const pgTextArray = (values: readonly string[]): string => {
+  const text = pgArrayText(values);
+  if (text === undefined) throw new Error('pgTextArray: a value cannot be written in a text[] literal');
+  return text;
+};
 
 /**
  * The user's groups as a JSON array column of the same SELECT, so a list page with `groups` costs
