@@ -1,3 +1,4 @@
+import { escapeLiteral } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { inlineSql } from '../../src/platform/pg-transactions.js';
 
@@ -7,6 +8,15 @@ describe('inlineSql: values written into PostgreSQL statements as literals', () 
     expect(inlineSql('SELECT ?::text[], ?::int[], ?::boolean[], ?::text[]', [['a"b', 'c\\d', null, 'NULL', ''], [1, -2], [true, false], []])).toBe(
       `SELECT  E'{"a\\\\"b","c\\\\\\\\d",NULL,"NULL",""}'::text[], '{1,-2}'::int[], '{true,false}'::boolean[], '{}'::text[]`,
     );
+  });
+
+  it('quotes every string exactly as the driver\'s escapeLiteral does', () => {
+    const alphabet = ["'", '\\', '"', 'a', ' ', 'é', '😀', '{', ',', '\n', '?', 'E'];
+    const strings = ['', "'", '\\', "''", '\\\\', "a'b\\c", 'plain-uuid-0190-7000'];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let i = 0; i < 500; i++) strings.push(Array.from({ length: next() % 12 }, () => alphabet[next() % alphabet.length]).join(''));
+    for (const text of strings) expect(inlineSql('SELECT ?', [text]), JSON.stringify(text)).toBe(`SELECT ${escapeLiteral(text)}`);
   });
 
   it('leaves the statement to bindings when a value cannot be a literal', () => {
