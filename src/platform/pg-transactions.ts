@@ -186,8 +186,8 @@ function literal(value: unknown): string | undefined {
   if (Array.isArray(value)) {
     // One array literal ('{"a","b"}'), which the placeholder's cast (every array placeholder has
     // one) reads in one pass: as ARRAY['a', 'b'], PostgreSQL parsed, typed and evaluated each
-    // element as an expression, about 1.5 µs apiece (a first login into 400 organizations sends
-    // thousands).
+    // element as an expression, about a microsecond apiece (a first login into 400 organizations
+    // sends thousands).
     const text = pgArrayText(value);
     return text === undefined ? undefined : quoteLiteral(text);
   }

@@ -1,5 +1,5 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { samlConnection } from '../helpers/sso-setup.js';
 import type { SamlTestIdp } from '../helpers/saml-idp.js';
@@ -61,10 +61,10 @@ interface Answer {
   text: string;
 }
 
-/** One request from a chosen loopback address, so tests can be two clients. */
-function from(localAddress: string, url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+/** One request from a chosen loopback address, so tests can be two clients; on a fresh socket unless `agent` keeps them alive. */
+function from(localAddress: string, url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; agent?: Agent } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: opts.method ?? 'GET', headers: opts.headers, localAddress, agent: false }, (res) => {
+    const req = httpRequest(url, { method: opts.method ?? 'GET', headers: opts.headers, localAddress, agent: opts.agent ?? false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
@@ -85,15 +85,8 @@ describe('anonymous requests leave the database as it was', () => {
     // Kept-alive sockets, as a browser or a scripted client holds them (fetch's own work per request
     // here cost about as much as the server's, in this same process).
     const agent = new Agent({ keepAlive: true, maxSockets: 32 });
-    const send = (path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
-      new Promise<number>((resolve, reject) => {
-        const req = httpRequest(`${t.url}${path}`, { method: opts.method ?? 'GET', headers: opts.headers, agent }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
-        req.on('error', reject);
-        req.end(opts.body);
-      });
+    onTestFinished(() => agent.destroy());
+    const send = async (path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}) => (await from('127.0.0.1', `${t.url}${path}`, { ...opts, agent })).status;
     const kinds: Array<() => Promise<number>> = [
       () => send(`/sso/saml/${saml!.id}/login?return_to=%2Faccount`),
       () => send(`/sso/oidc/${oidcId}/login?return_to=%2Faccount`),
@@ -127,7 +120,6 @@ describe('anonymous requests leave the database as it was', () => {
     expect(statuses.get(429)).toBeLessThanOrEqual(Math.ceil(TOTAL / kinds.length));
     expect(await footprint(t.container.db)).toEqual(before);
     expect(before.sessions).toBe(0);
-    agent.destroy();
     // A few seconds on an idle machine; minutes when many test runs share two cores (PostgreSQL).
   }, 600_000);
 });
