@@ -46,6 +46,7 @@ import * as m300 from './300-events-sequenced-after-commit.js';
 import * as m301 from './301-directory-count-slots.js';
 import * as m303 from './303-memberships-room-for-updates.js';
 import * as m304 from './304-pg-expect.js';
+import * as m305 from './305-pg-lean-write-indexes.js';
 import * as m273 from './273-audit-membership-changes-index.js';
 import * as m284 from './284-sync-runs-pull-run.js';
 import * as m285 from './285-sync-runs-pull-summary.js';
@@ -114,6 +115,7 @@ const migrations: Array<[string, Migration]> = [
   ['301-directory-count-slots', m301],
   ['303-memberships-room-for-updates', m303],
   ['304-pg-expect', m304],
+  ['305-pg-lean-write-indexes', m305],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

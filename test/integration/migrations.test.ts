@@ -71,7 +71,7 @@ describe.each(dialects)('rolling back keeps the data of the tables that stay, on
   });
 });
 
-describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL migrations 304, 303, 301 and 300 down', () => {
+describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL migrations 305, 304, 303, 301 and 300 down', () => {
   it('number waiting events and fold count slots back into the directory, losing nothing', async () => {
     const t = await createTestDatabase('postgres');
     try {
@@ -85,6 +85,23 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL migrations 304, 303, 301 and 300
       // Written after commit numbering took over: no number yet.
       await t.db('events').insert([1, 2, 3].map((n) => ({ id: `e${n}`, type: 'user.updated', at: now, data: '{}' })));
       expect(await t.db('events').whereNull('seq').count({ n: '*' })).toEqual([{ n: '3' }]);
+
+      // 305: the sequence-number index covers numbered events only, and still serves the cursor read.
+      const seqIndex = async () => (await t.db.raw(`SELECT indexdef FROM pg_indexes WHERE indexname = 'events_seq_unique' AND schemaname = current_schema()`)).rows[0].indexdef as string;
+      expect(await seqIndex()).toMatch(/UNIQUE INDEX .* WHERE \(seq IS NOT NULL\)$/);
+      await t.db('events').insert([{ id: 'n1', seq: 1001, type: 'user.updated', at: now, data: '{}' }]);
+      await expect(t.db('events').insert({ id: 'n2', seq: 1001, type: 'user.updated', at: now, data: '{}' })).rejects.toMatchObject({ code: '23505' });
+      await t.db.raw('SET enable_seqscan = off');
+      const plan = (await t.db.raw(`EXPLAIN SELECT * FROM "events" WHERE "seq" > 5 ORDER BY "seq" LIMIT 10`)).rows.map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
+      await t.db.raw('RESET enable_seqscan');
+      expect(plan).toContain('events_seq_unique');
+      await t.db('events').where({ id: 'n1' }).delete();
+      // 305: links are written with their run and deleted before it, with no foreign key to check per row.
+      await t.db('sync_run_organizations').insert({ sync_run_id: 'gone', organization_id: 'o1' });
+      await migrateDown(t.db); // 305
+      expect(await seqIndex()).toMatch(/UNIQUE INDEX .* \(seq\)$/);
+      expect(await t.db('sync_run_organizations').count({ n: '*' })).toEqual([{ n: '0' }]);
+      await expect(t.db('sync_run_organizations').insert({ sync_run_id: 'gone', organization_id: 'o1' })).rejects.toMatchObject({ code: '23503' });
 
       const expectFunctions = async () => (await t.db.raw(`SELECT count(*)::int AS "n" FROM pg_proc WHERE proname = 'orgsync_expect' AND pronamespace = current_schema()::regnamespace`)).rows[0].n;
       expect(await expectFunctions()).toBe(1);

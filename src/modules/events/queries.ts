@@ -59,11 +59,13 @@ export async function maxEventSeq(db: Executor): Promise<number> {
 
 /**
  * Deletes up to `limit` events older than `before`; returns how many went. Events are appended in
- * time order, so the oldest are the lowest `seq`: only the first `limit` rows are ever examined.
+ * time order, so the oldest are the lowest `seq`: only the first `limit` numbered rows are ever
+ * examined (on PostgreSQL the `seq` index holds numbered rows only, and rows not numbered yet are
+ * the newest).
  */
 export async function deleteEventsBefore(db: Executor, before: string, limit: number): Promise<number> {
   return db('events')
-    .whereIn('seq', db('events').select('seq').orderBy('seq').limit(limit))
+    .whereIn('seq', db('events').select('seq').whereNotNull('seq').orderBy('seq').limit(limit))
     .where('at', '<', before)
     .delete();
 }
