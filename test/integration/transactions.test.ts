@@ -118,3 +118,40 @@ describe.skipIf(!TEST_DATABASE_URL)('SCIM writes on PostgreSQL', () => {
   });
 });
 
+
+describe('directory activity', () => {
+  let t: TestApp;
+  afterEach(async () => t?.close());
+
+  it('is recorded by one write a second, also when writes run at once; a write that fails gives its second back', async () => {
+    t = await startTestApp();
+    const s = await createScimDirectory(t, { domains: ['acme.test'] });
+    const clock = t.clock as ManualClock;
+    const touches: string[] = [];
+    t.container.db.on('query', (q: { sql: string }) => {
+      if (/^update [`"]directories[`"] set [`"]last_activity_at[`"]/.test(q.sql)) touches.push(q.sql);
+    });
+    const recorded = async () => ((await t.container.db('directories').where({ id: s.directoryId }).first('last_activity_at')) as { last_activity_at: string | null }).last_activity_at;
+    const create = (userName: string) => s.req('POST', '/Users', { body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName } });
+
+    // Eight creates at once in a new second: one of them updates the directory row, the others do
+    // not queue behind its lock to write the same second again.
+    clock.advance(2000);
+    const created = await Promise.all(Array.from({ length: 8 }, (_, i) => create(`u${i}@acme.test`)));
+    expect(created.map((r) => r.status)).toEqual(Array(8).fill(201));
+    expect(touches).toHaveLength(1);
+    expect(await recorded()).toBe(clock.now().toISOString());
+
+    // The first write of the next second fails (a taken userName): its update rolls back with it
+    // (on PostgreSQL a create planned as a new account may run twice first, each run updating),
+    // and the next write, in the same second, records the activity.
+    clock.advance(2000);
+    expect((await create('u0@acme.test')).status).toBe(409);
+    expect(touches.length).toBeGreaterThan(1);
+    expect(await recorded()).not.toBe(clock.now().toISOString());
+    const before = touches.length;
+    expect((await create('u9@acme.test')).status).toBe(201);
+    expect(touches).toHaveLength(before + 1);
+    expect(await recorded()).toBe(clock.now().toISOString());
+  });
+});

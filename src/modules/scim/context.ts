@@ -58,8 +58,13 @@ const mayBeRace = (err: unknown): boolean => !TAKEN_NAMES.has(String((err as { c
  */
 export async function write<T>(c: Container, ctx: ScimContext, what: string, fn: (trx: Trx) => Promise<T>): Promise<T> {
   // Activity is reported to the second: a burst of writes updates the directory row once a second.
+  // The write that will record it claims the second before its transaction starts, so writes of this
+  // process arriving while it runs do not update the row as well (each would wait for the one
+  // before it to commit: the row's lock is held to the end of the transaction). If it fails, the
+  // claim is given back and the next write records the activity.
   const last = ctx.activity.get(ctx.directoryId);
   const touch = last === undefined || last.slice(0, 19) !== ctx.at.slice(0, 19);
+  if (touch) ctx.activity.set(ctx.directoryId, ctx.at);
   try {
     const result = await inTransaction(
       c.db,
@@ -73,9 +78,12 @@ export async function write<T>(c: Container, ctx: ScimContext, what: string, fn:
       },
       { retryUniqueViolation: mayBeRace },
     );
-    if (touch) ctx.activity.set(ctx.directoryId, ctx.at);
     return result;
   } catch (err) {
+    if (touch && ctx.activity.get(ctx.directoryId) === ctx.at) {
+      if (last === undefined) ctx.activity.delete(ctx.directoryId);
+      else ctx.activity.set(ctx.directoryId, last);
+    }
     if (isUniqueViolation(err)) throw uniqueness(`${what} is already taken in this directory.`);
     throw err;
   }
