@@ -4,6 +4,7 @@ import type { IdGenerator } from '../../platform/ids.js';
 import { insertAuditEvents, listAuditEvents, toAuditEvent, type AuditFilter, type AuditRow } from './queries.js';
 import type { AuditEvent, AuditInput } from './types.js';
 import { toPage, type Page } from '../../platform/paging.js';
+import { jsonOnce, NO_DETAIL } from '../../platform/json-once.js';
 
 export class AuditService {
   constructor(private readonly db: Db, private readonly clock: Clock, private readonly ids: IdGenerator) {}
@@ -16,6 +17,7 @@ export class AuditService {
   /** The rows `record` writes, for a caller that inserts them with its own rows (`insertBatch`). */
   rows(...inputs: AuditInput[]): Array<Omit<AuditRow, 'seq'>> {
     const at = this.clock.now().toISOString();
+    const json = jsonOnce();
     return inputs.map((e) => ({
       id: this.ids.uuid(),
       at,
@@ -24,7 +26,7 @@ export class AuditService {
       action: e.action,
       organization_id: e.organizationId ?? null,
       target_user_id: e.targetUserId ?? null,
-      detail: JSON.stringify(e.detail ?? {}),
+      detail: json(e.detail ?? NO_DETAIL),
     }));
   }
 

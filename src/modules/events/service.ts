@@ -4,6 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { listEvents, toEvent, type EventFilter, type EventRow, type OrgsyncEvent } from './queries.js';
 import { sequenceEvents } from './sequencer.js';
+import { jsonOnce, NO_DETAIL } from '../../platform/json-once.js';
 
 export { toEvent, type OrgsyncEvent } from './queries.js';
 
@@ -52,13 +53,14 @@ export class EventService {
   /** The rows `emit` writes, for a caller that inserts them with its own rows (`insertBatch`), after the change's other rows. */
   rows(...events: EventInput[]): Array<Omit<EventRow, 'seq'>> {
     const at = this.clock.now().toISOString();
+    const json = jsonOnce();
     return events.map((e) => ({
       id: this.ids.uuid(),
       type: e.type,
       at,
       organization_id: e.organizationId ?? null,
       user_id: e.userId ?? null,
-      data: JSON.stringify(e.data ?? {}),
+      data: json(e.data ?? NO_DETAIL),
     }));
   }
 

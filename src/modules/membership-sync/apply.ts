@@ -69,14 +69,24 @@ export function applyPlan(
 
   const audit: AuditInput[] = [];
   const events: EventInput[] = [];
-  const record = (action: EventInput['type'], organizationId: string, detail: Record<string, unknown>) => {
-    audit.push({ action, actor: ctx.actor, organizationId, targetUserId: ctx.userId, detail: { ...detail, sync_run_id: runId } });
-    events.push({ type: action, organizationId, userId: ctx.userId, data: { ...detail, trigger: ctx.trigger, connection_id: ctx.connectionId } });
+  // Changes alike (every organization added with one role, say) share one detail object each for the
+  // audit record and the event, which the services then serialize once (see jsonOnce).
+  const details = new Map<string, { audit: Record<string, unknown>; event: Record<string, unknown> }>();
+  const record = (action: EventInput['type'], organizationId: string, alike: string, detail: () => Record<string, unknown>) => {
+    const key = `${action} ${alike}`;
+    let shared = details.get(key);
+    if (!shared) {
+      const d = detail();
+      shared = { audit: { ...d, sync_run_id: runId }, event: { ...d, trigger: ctx.trigger, connection_id: ctx.connectionId } };
+      details.set(key, shared);
+    }
+    audit.push({ action, actor: ctx.actor, organizationId, targetUserId: ctx.userId, detail: shared.audit });
+    events.push({ type: action, organizationId, userId: ctx.userId, data: shared.event });
   };
-  for (const a of run.added) record('membership.added', a.organization_id, { role: a.role, source });
-  for (const r of run.restored) record('membership.restored', r.organization_id, {});
-  for (const u of run.updated) record('membership.role_changed', u.organization_id, { from_role: u.from_role, to_role: u.to_role });
-  for (const f of run.flagged) record('membership.flagged', f.organization_id, { reason: f.reason, evidence: ctx.evidence });
+  for (const a of run.added) record('membership.added', a.organization_id, a.role, () => ({ role: a.role, source }));
+  for (const r of run.restored) record('membership.restored', r.organization_id, '', () => ({}));
+  for (const u of run.updated) record('membership.role_changed', u.organization_id, `${u.from_role} ${u.to_role}`, () => ({ from_role: u.from_role, to_role: u.to_role }));
+  for (const f of run.flagged) record('membership.flagged', f.organization_id, f.reason, () => ({ reason: f.reason, evidence: ctx.evidence }));
   batch.insert('audit_events', deps.audit.rows(...audit));
   batch.insert('events', deps.events.rows(...events));
   return run;
