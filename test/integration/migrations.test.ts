@@ -71,7 +71,7 @@ describe.each(dialects)('rolling back keeps the data of the tables that stay, on
   });
 });
 
-describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL migrations 305, 304, 303, 301 and 300 down', () => {
+describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL migrations 306, 305, 304, 303, 301 and 300 down', () => {
   it('number waiting events and fold count slots back into the directory, losing nothing', async () => {
     const t = await createTestDatabase('postgres');
     try {
@@ -104,6 +104,8 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL migrations 305, 304, 303, 301 an
       await t.db('events').where({ id: 'n1' }).delete();
       // 305: links are written with their run and deleted before it, with no foreign key to check per row.
       await t.db('sync_run_organizations').insert({ sync_run_id: 'gone', organization_id: 'o1' });
+      await migrateDown(t.db); // 306: the flagged-at index covers every membership again
+      expect((await t.db.raw(`SELECT indexname FROM pg_indexes WHERE tablename = 'memberships' AND indexname LIKE '%flagged_at%' AND schemaname = current_schema()`)).rows).toEqual([{ indexname: 'memberships_org_status_flagged_at_idx' }]);
       await migrateDown(t.db); // 305
       expect(await seqIndex()).toMatch(/UNIQUE INDEX .* \(seq\)$/);
       expect(await t.db('sync_run_organizations').count({ n: '*' })).toEqual([{ n: '0' }]);

@@ -25,6 +25,19 @@ export async function tryLease(db: Executor, owner: string, now: Date, ttlMs: nu
   return rows[0]?.owner === owner;
 }
 
+/**
+ * An organization's memberships flagged before `cutoff`. `status = 'flagged'` is written into the
+ * SQL, not bound: the flagged-at index is partial on it (migration 306).
+ */
+export const oldFlagsQuery = (db: Executor, organizationId: string, cutoff: string, limit: number) =>
+  db('memberships')
+    .where('organization_id', organizationId)
+    .whereRaw(`"status" = 'flagged'`)
+    .where('flagged_at', '<', cutoff)
+    .orderBy('user_id')
+    .limit(limit)
+    .select<MembershipBrief[]>('user_id', 'role', 'status', 'source', 'flagged_reason');
+
 export type AutoRemoveOutcome = { kind: 'skipped'; reason: 'lease_held' } | { kind: 'ran'; removed: number };
 
 /**
@@ -63,12 +76,7 @@ export class AutoRemoveJob {
     let total = 0;
     for (;;) {
       const n = await inTransaction(this.deps.db, async (trx) => {
-        const old = await trx('memberships')
-          .where({ organization_id: org.id, status: 'flagged' })
-          .where('flagged_at', '<', cutoff)
-          .orderBy('user_id')
-          .limit(BATCH)
-          .select<MembershipBrief[]>('user_id', 'role', 'status', 'source', 'flagged_reason');
+        const old = await oldFlagsQuery(trx, org.id, cutoff, BATCH);
         const at = this.deps.clock.now().toISOString();
         await removeMemberships(trx, { audit: this.deps.audit, events: this.deps.events, at }, org, old, systemActor, { auto_remove_flagged_after_days: days });
         return old.length;

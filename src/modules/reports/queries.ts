@@ -115,13 +115,23 @@ export async function reportRows(db: Executor, organizationId: string, status: R
   return (await q).map((r) => ({ ...r, evidence: parseJson<FlagEvidence | null>(r.evidence, null) }));
 }
 
-/** Newest flags first, for the JSON report (capped by the caller). */
-export async function newestFlagged(db: Executor, organizationId: string, take: number): Promise<ReportRow[]> {
-  const rows = await db('memberships as m')
+/**
+ * Newest flags first, for the JSON report (capped by the caller). `status = 'flagged'` is written
+ * into the SQL, not bound: the flagged-at index is partial on it (migration 306).
+ */
+export const newestFlaggedQuery = (db: Executor, organizationId: string, take: number) =>
+  db('memberships as m')
     .join('users as u', 'u.id', 'm.user_id')
-    .where({ 'm.organization_id': organizationId, 'm.status': 'flagged' })
+    .where('m.organization_id', organizationId)
+    .whereRaw(FLAGGED)
     .orderBy([{ column: 'm.flagged_at', order: 'desc' }, { column: 'm.user_id', order: 'asc' }])
     .limit(take)
     .select<RawReportRow[]>(COLUMNS);
+
+export async function newestFlagged(db: Executor, organizationId: string, take: number): Promise<ReportRow[]> {
+  const rows = await newestFlaggedQuery(db, organizationId, take);
   return rows.map((r) => ({ ...r, evidence: parseJson<FlagEvidence | null>(r.evidence, null) }));
 }
+
+/** The condition of the partial flagged-at index, as its readers must write it (a literal, not a binding). */
+const FLAGGED = `"m"."status" = 'flagged'`;
