@@ -115,6 +115,9 @@ export async function reportRows(db: Executor, organizationId: string, status: R
   return (await q).map((r) => ({ ...r, evidence: parseJson<FlagEvidence | null>(r.evidence, null) }));
 }
 
+/** The condition of the partial flagged-at index, as its readers must write it (a literal, not a binding). */
+const FLAGGED = `"m"."status" = 'flagged'`;
+
 /**
  * Newest flags first, for the JSON report (capped by the caller). `status = 'flagged'` is written
  * into the SQL, not bound: the flagged-at index is partial on it (migration 306).
@@ -133,5 +136,3 @@ export async function newestFlagged(db: Executor, organizationId: string, take: 
   return rows.map((r) => ({ ...r, evidence: parseJson<FlagEvidence | null>(r.evidence, null) }));
 }
 
-/** The condition of the partial flagged-at index, as its readers must write it (a literal, not a binding). */
-const FLAGGED = `"m"."status" = 'flagged'`;
