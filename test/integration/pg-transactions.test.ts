@@ -257,6 +257,9 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL transactions with fewer round tr
   it('drops a young connection\'s plans after 32 uses, then after twice as many each time: plans made for an empty table follow it as it grows', async () => {
     d = await createTestDatabase('postgres');
     await table(d.db);
+    // Only the replanning under test may change these plans: an auto-analyze of the grown table
+    // (autovacuum may come by at any moment in a busy run) would remake them too, and early.
+    await d.db.raw('ALTER TABLE "held" SET (autovacuum_enabled = false)');
     await d.db.raw('ANALYZE "held"');
     const one = createDb(d.url, { pool: { max: 1 } });
     try {
@@ -285,10 +288,14 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL transactions with fewer round tr
       for (let i = 0; i < 140; i++) await use(() => selectRows(one, 'SELECT 1 AS "one"', []));
       // The connection's first use set up its plans; they were dropped in front of uses 33, 97, 225.
       expect(dropped.slice(0, 3)).toEqual([REPLAN_FIRST_AFTER + 1, 3 * REPLAN_FIRST_AFTER + 1, 7 * REPLAN_FIRST_AFTER + 1]);
-      // Of the 100 lookups after the table grew, those before use 33 read it whole; the rest used its key.
+      // Of the 100 lookups after the table grew, those before use 33 read it whole (the plan made for
+      // the empty table); every one from use 33 on used its key. PostgreSQL may remake plans earlier
+      // on its own (a reset of a busy server's cache invalidations does), never later.
       const lookupsBeforeReplan = REPLAN_FIRST_AFTER - 10;
-      expect(after.seq - before.seq).toBe(lookupsBeforeReplan);
-      expect(after.idx - before.idx).toBe(100 - lookupsBeforeReplan);
+      const seq = after.seq - before.seq;
+      expect(seq).toBeGreaterThan(0);
+      expect(seq).toBeLessThanOrEqual(lookupsBeforeReplan);
+      expect(after.idx - before.idx).toBe(100 - seq);
     } finally {
       await one.destroy();
     }
