@@ -22,10 +22,11 @@ import { boundPrototype, boundTransaction, TARGET } from './bound-transaction.js
  *
  * Statements sent this way are prepared once per connection (`PREPARE`, a message of its own the
  * first time) and then run by `EXECUTE name(values…)`: planning one of these small statements took
- * longer than running it. Values are written as literals as the driver's `escapeLiteral` writes them (PostgreSQL's standard quoting:
- * quotes doubled, backslashes doubled under `E''`). Anything else — a value that is not a string,
- * finite number, boolean or null, or a string with a NUL character, which no literal can carry — is
- * not inlined: the statement runs with bindings, on its own, as before.
+ * longer than running it. Values are written as literals, as the driver's `escapeLiteral` writes
+ * them (PostgreSQL's standard quoting: quotes doubled, backslashes doubled under `E''`), arrays as one
+ * array literal. Anything else — a value that is not a string, finite number, boolean or null, or a
+ * string with a NUL character, which no literal can carry — is not inlined: the statement runs with
+ * bindings, on its own, as before.
  */
 
 const require = createRequire(import.meta.url);

@@ -118,7 +118,6 @@ describe.skipIf(!TEST_DATABASE_URL)('SCIM writes on PostgreSQL', () => {
   });
 });
 
-
 describe('directory activity', () => {
   let t: TestApp;
   afterEach(async () => t?.close());
@@ -153,5 +152,25 @@ describe('directory activity', () => {
     expect((await create('u9@acme.test')).status).toBe(201);
     expect(touches).toHaveLength(before + 1);
     expect(await recorded()).toBe(clock.now().toISOString());
+  });
+  it("is claimed per directory: another tenant's IdP writing in the same second does not keep ours from being recorded", async () => {
+    t = await startTestApp();
+    const ours = await createScimDirectory(t, { domains: ['acme.test'] });
+    const theirs = await createScimDirectory(t, { domains: ['other.test'], name: 'other' });
+    const clock = t.clock as ManualClock;
+    const recorded = async (id: string) => ((await t.container.db('directories').where({ id }).first('last_activity_at')) as { last_activity_at: string | null }).last_activity_at;
+    const create = (s: typeof ours, userName: string) => s.req('POST', '/Users', { body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName } });
+
+    clock.advance(2000);
+    // Their writes first and at once with ours, in the same second; one of theirs fails.
+    const results = await Promise.all([
+      create(theirs, 'x1@other.test'),
+      create(theirs, 'x1@other.test'),
+      create(ours, 'a1@acme.test'),
+      create(theirs, 'x2@other.test'),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([201, 201, 201, 409]);
+    expect(await recorded(ours.directoryId)).toBe(clock.now().toISOString());
+    expect(await recorded(theirs.directoryId)).toBe(clock.now().toISOString());
   });
 });
