@@ -256,49 +256,57 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL transactions with fewer round tr
   });
   it('drops a young connection\'s plans after 32 uses, then after twice as many each time: plans made for an empty table follow it as it grows', async () => {
     d = await createTestDatabase('postgres');
-    await table(d.db);
-    // Only the replanning under test may change these plans: an auto-analyze of the grown table
-    // (autovacuum may come by at any moment in a busy run) would remake them too, and early.
-    await d.db.raw('ALTER TABLE "held" SET (autovacuum_enabled = false)');
-    await d.db.raw('ANALYZE "held"');
-    const one = createDb(d.url, { pool: { max: 1 } });
-    try {
-      const lookup = 'SELECT "text" FROM "held" WHERE "id" = ?';
-      // Uses of the connection before each of which the plans were dropped.
-      const dropped: number[] = [];
-      let uses = 0;
-      const use = async (fn: () => Promise<unknown>) => {
+    // One run of the scenario; `seq` is how many of the 100 lookups after the growth read the table whole.
+    const scenario = async () => {
+      await d!.db.raw('DROP TABLE IF EXISTS "held"');
+      await table(d!.db);
+      // Only the replanning under test may change these plans: an auto-analyze of the grown table
+      // (autovacuum may come by at any moment in a busy run) would remake them too, and early.
+      await d!.db.raw('ALTER TABLE "held" SET (autovacuum_enabled = false)');
+      await d!.db.raw('ANALYZE "held"');
+      const one = createDb(d!.url, { pool: { max: 1 } });
+      try {
+        const lookup = 'SELECT "text" FROM "held" WHERE "id" = ?';
+        // Uses of the connection before each of which the plans were dropped.
+        const dropped: number[] = [];
+        let uses = 0;
+        const use = async (fn: () => Promise<unknown>) => {
+          uses++;
+          const { texts } = await countMessages(fn);
+          if (texts.some((x) => x.includes('DISCARD PLANS'))) dropped.push(uses);
+        };
+        // Planned (then cached, as a generic plan) while the table is empty and analyzed as such.
+        for (let i = 0; i < 8; i++) await use(() => selectRows(one, lookup, [i]));
+        await use(() => one.raw('INSERT INTO "held" ("id", "text") SELECT g, \'t\' || g FROM generate_series(1, 20000) g'));
+        const scans = async () => {
+          await one.raw('SELECT pg_stat_force_next_flush()');
+          const r = await d!.db.raw<{ rows: Array<{ seq_scan: string; idx_scan: string | null }> }>('SELECT "seq_scan", "idx_scan" FROM pg_stat_user_tables WHERE "schemaname" = current_schema() AND "relname" = \'held\'');
+          return { seq: Number(r.rows[0]!.seq_scan), idx: Number(r.rows[0]!.idx_scan ?? 0) };
+        };
+        const before = await scans();
+        uses++; // that read
+        for (let i = 0; i < 100; i++) await use(() => selectRows(one, lookup, [i + 1]));
+        const after = await scans();
         uses++;
-        const { texts } = await countMessages(fn);
-        if (texts.some((x) => x.includes('DISCARD PLANS'))) dropped.push(uses);
-      };
-      // Planned (then cached, as a generic plan) while the table is empty and analyzed as such.
-      for (let i = 0; i < 8; i++) await use(() => selectRows(one, lookup, [i]));
-      await use(() => one.raw('INSERT INTO "held" ("id", "text") SELECT g, \'t\' || g FROM generate_series(1, 20000) g'));
-      const scans = async () => {
-        await one.raw('SELECT pg_stat_force_next_flush()');
-        const r = await d!.db.raw<{ rows: Array<{ seq_scan: string; idx_scan: string | null }> }>('SELECT "seq_scan", "idx_scan" FROM pg_stat_user_tables WHERE "schemaname" = current_schema() AND "relname" = \'held\'');
-        return { seq: Number(r.rows[0]!.seq_scan), idx: Number(r.rows[0]!.idx_scan ?? 0) };
-      };
-      const before = await scans();
-      uses++; // that read
-      for (let i = 0; i < 100; i++) await use(() => selectRows(one, lookup, [i + 1]));
-      const after = await scans();
-      uses++;
-      for (let i = 0; i < 140; i++) await use(() => selectRows(one, 'SELECT 1 AS "one"', []));
-      // The connection's first use set up its plans; they were dropped in front of uses 33, 97, 225.
-      expect(dropped.slice(0, 3)).toEqual([REPLAN_FIRST_AFTER + 1, 3 * REPLAN_FIRST_AFTER + 1, 7 * REPLAN_FIRST_AFTER + 1]);
-      // Of the 100 lookups after the table grew, those before use 33 read it whole (the plan made for
-      // the empty table); every one from use 33 on used its key. PostgreSQL may remake plans earlier
-      // on its own (a reset of a busy server's cache invalidations does), never later.
-      const lookupsBeforeReplan = REPLAN_FIRST_AFTER - 10;
-      const seq = after.seq - before.seq;
-      expect(seq).toBeGreaterThan(0);
-      expect(seq).toBeLessThanOrEqual(lookupsBeforeReplan);
-      expect(after.idx - before.idx).toBe(100 - seq);
-    } finally {
-      await one.destroy();
-    }
+        for (let i = 0; i < 140; i++) await use(() => selectRows(one, 'SELECT 1 AS "one"', []));
+        return { dropped, seq: after.seq - before.seq, idx: after.idx - before.idx };
+      } finally {
+        await one.destroy();
+      }
+    };
+    // PostgreSQL may remake plans earlier on its own (the DDL of tests running beside this one can
+    // reset every backend's caches), never later. Remade before the first lookup, the stale plan
+    // never showed (no full read at all): the scenario runs again, up to three times.
+    let run = await scenario();
+    for (let attempt = 2; run.seq === 0 && attempt <= 3; attempt++) run = await scenario();
+    // The connection's first use set up its plans; they were dropped in front of uses 33, 97, 225.
+    expect(run.dropped.slice(0, 3)).toEqual([REPLAN_FIRST_AFTER + 1, 3 * REPLAN_FIRST_AFTER + 1, 7 * REPLAN_FIRST_AFTER + 1]);
+    // Of the 100 lookups after the table grew, those before use 33 read it whole (the plan made for
+    // the empty table); every one from use 33 on used its key.
+    const lookupsBeforeReplan = REPLAN_FIRST_AFTER - 10;
+    expect(run.seq).toBeGreaterThan(0);
+    expect(run.seq).toBeLessThanOrEqual(lookupsBeforeReplan);
+    expect(run.idx).toBe(100 - run.seq);
   });
 
   it('drops a connection\'s cached plans every few seconds, in front of its next transaction or statement, so plans made while a table was nearly empty are made again', async () => {
