@@ -19,6 +19,8 @@ import { boundPrototype, boundTransaction, TARGET } from './bound-transaction.js
  *   are sent with the next statement, or with `COMMIT` when none follows: one message for the rows
  *   and the commit. An insert that fails there fails the commit (the transaction rolls back and the
  *   error — a unique violation, say — is the transaction's error, as if the insert had failed).
+ * - **Writes that arrive together** (`runTogether`, SCIM creates): under concurrent load, several
+ *   share one transaction and one COMMIT (group commit); one that fails sends each back alone.
  *
  * Statements sent this way are prepared once per connection (`PREPARE`, a message of its own the
  * first time) and then run by `EXECUTE name(values…)`: planning one of these small statements took
@@ -352,6 +354,34 @@ interface Pool {
 }
 
 /**
+ * Most writes one transaction of `runTogether` carries. The message of a group holds every
+ * member's statements, and a group that fails runs each member again on its own: a few keep both
+ * small.
+ */
+export const TOGETHER_AT_MOST = 8;
+
+/**
+ * How many transactions of runTogether run at once; writes arriving meanwhile wait for one to end
+ * and go together. Paired runs at ten connections made as many creates per second with 3, 4 or no
+ * limit (each a fifth less CPU per create than without groups); a limit keeps a burst from taking
+ * every pooled connection.
+ */
+export const TOGETHER_UNDER_WAY = 4;
+
+/**
+ * After a group fails, writes run alone for this long: a load in which writes keep failing (an IdP
+ * sending creates of users that exist, each a 409) would otherwise run most of them twice, once in a
+ * group that fails and once alone.
+ */
+export const AFTER_FAILED_GROUP_MS = 1_000;
+
+interface Member {
+  fn: (trx: Knex) => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/**
  * Write transactions on PostgreSQL without knex's transaction machinery, which builds a whole knex
  * instance, a transaction client and their promise chains per transaction: about 0.2–0.7 ms of
  * JavaScript per write, measured, against 0.06–0.25 ms for the round trip of `BEGIN; COMMIT` itself.
@@ -362,6 +392,19 @@ interface Pool {
  */
 export class PgTransactions {
   private readonly proto: object;
+  /** Transactions of runTogether under way, and the writes waiting to go in the next group. */
+  private together = 0;
+  private waiting: Member[] = [];
+  /** Until when writes run alone, after a group failed (see AFTER_FAILED_GROUP_MS). */
+  private aloneUntil = 0;
+  private flushing = false;
+  /** How many groups of more than one write committed, and how many writes they carried. */
+  readonly groups = { committed: 0, writes: 0 };
+
+  /** Writes of runTogether waiting to start. */
+  get queued(): number {
+    return this.waiting.length;
+  }
 
   constructor(private readonly root: Knex) {
     // A client of the same kind without a pool: it builds SQL and runs it on the bound connection.
@@ -369,29 +412,99 @@ export class PgTransactions {
   }
 
   async run<T>(fn: (trx: Knex) => Promise<T>): Promise<T> {
+    return (await this.runAll([fn]))[0] as T;
+  }
+
+  /**
+   * Runs `fn` like `run`, or — when other writes of this kind are under way — in one transaction
+   * with the others that arrive in the same turn of the event loop (group commit): one round trip,
+   * one BEGIN and COMMIT and one flush of the WAL for up to TOGETHER_AT_MOST writes. Under
+   * concurrent load that is about a quarter less work for PostgreSQL per write. A lone write, or the
+   * first of a burst, runs at once, so nothing waits that would not have waited anyway.
+   *
+   * The writes of a group run one after another in the transaction, so each sees those before it,
+   * as if they had committed in that order. If any of them fails, in its own code or in the
+   * statements sent with the COMMIT, the whole group rolls back and every member runs again in a
+   * transaction of its own: each gets its own outcome, and one write's error never becomes
+   * another's. `fn` must be safe to run more than once (as for `inTransaction`). Use it for writes
+   * that take no lock another write of the group could take in the opposite order (two groups could
+   * then wait on each other until PostgreSQL ends one as a deadlock, after which its members run
+   * again alone).
+   */
+  runTogether<T>(fn: (trx: Knex) => Promise<T>): Promise<T> {
+    if (Date.now() < this.aloneUntil) return this.run(fn);
+    if (this.together === 0) return this.first(fn);
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => {
+          this.flushing = false;
+          this.startWaiting();
+        });
+      }
+    });
+  }
+
+  /** A write with none under way: at once, on its own. */
+  private async first<T>(fn: (trx: Knex) => Promise<T>): Promise<T> {
+    this.together++;
+    try {
+      return await this.run(fn);
+    } finally {
+      this.together--;
+      this.startWaiting();
+    }
+  }
+
+  /** Starts the writes waiting, in groups, while fewer than TOGETHER_UNDER_WAY transactions are under way. */
+  private startWaiting(): void {
+    while (this.together < TOGETHER_UNDER_WAY && this.waiting.length) {
+      const members = this.waiting.splice(0, TOGETHER_AT_MOST);
+      this.together++;
+      void this.runMembers(members).finally(() => {
+        this.together--;
+        this.startWaiting();
+      });
+    }
+  }
+
+  private async runMembers(members: Member[]): Promise<void> {
+    if (members.length > 1) {
+      const values = await this.runAll(members.map((m) => m.fn)).catch(() => undefined);
+      if (values) {
+        this.groups.committed++;
+        this.groups.writes += members.length;
+        members.forEach((m, i) => m.resolve(values[i]));
+        return;
+      }
+      this.aloneUntil = Date.now() + AFTER_FAILED_GROUP_MS;
+    }
+    // Alone, or after the group failed: each in a transaction of its own.
+    await Promise.all(members.map((m) => this.run(m.fn).then(m.resolve, m.reject)));
+  }
+
+  /** `fns` one after another in one transaction on one pooled connection; their values once it committed. */
+  private async runAll(fns: ReadonlyArray<(trx: Knex) => Promise<unknown>>): Promise<unknown[]> {
     const pool = this.root.client as Pool;
     const connection = (await pool.acquireConnection()) as PgConnection;
-    const handle = new TransactionHandle(connection);
     connection[PENDING] = { replan: replanDue(connection), begin: true, statements: [] };
-    const trx = boundTransaction(this.proto, handle);
+    const handles: TransactionHandle[] = [];
     try {
-      const result = await fn(trx);
-      handle.open = false;
-      const ahead = takePending(connection)!;
-      try {
-        await send(connection, [...ahead, 'COMMIT'].join('; '));
-      } catch (err) {
-        // Held inserts that failed left the transaction open and aborted.
-        await rollBack(connection);
-        throw err;
-      }
-      return result;
-    } catch (err) {
-      if (handle.open) {
+      const values: unknown[] = [];
+      for (const fn of fns) {
+        const handle = new TransactionHandle(connection);
+        handles.push(handle);
+        values.push(await fn(boundTransaction(this.proto, handle)));
         handle.open = false;
-        // Nothing was sent yet: there is no transaction to roll back.
-        if (!connection[PENDING]?.begin) await rollBack(connection);
       }
+      await send(connection, [...takePending(connection)!, 'COMMIT'].join('; '));
+      return values;
+    } catch (err) {
+      for (const handle of handles) handle.open = false;
+      // Nothing sent yet: there is no transaction to roll back. Otherwise it is open (a statement
+      // failed, or held inserts sent with COMMIT failed and left it aborted): end it.
+      if (!connection[PENDING]?.begin) await rollBack(connection);
       throw err;
     } finally {
       delete connection[PENDING];

@@ -17,6 +17,12 @@ export interface TransactionOptions {
    * so everything it read stays true until it commits, and a unique violation is never retried.
    */
   retryUniqueViolation?: (err: unknown) => boolean;
+  /**
+   * PostgreSQL: the write may share its transaction with writes of the same kind that arrive with it
+   * (`PgTransactions.runTogether`: group commit under concurrent load; alone, it runs at once). For
+   * short writes that take no lock such a neighbour could take in the opposite order.
+   */
+  together?: boolean;
 }
 
 /**
@@ -39,7 +45,9 @@ export async function inTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>, opt
   for (let attempt = 1; ; attempt++) {
     try {
       const pg = sqlite ? undefined : pgTransactionsOf(db);
-      return await (sqlite ? sqlite.transactions.run(fn) : pg ? pg.run(fn as (trx: Db) => Promise<T>) : db.transaction((trx) => fn(trx as Trx)));
+      if (sqlite) return await sqlite.transactions.run(fn);
+      if (!pg) return await db.transaction((trx) => fn(trx as Trx));
+      return await (options.together ? pg.runTogether(fn as (trx: Db) => Promise<T>) : pg.run(fn as (trx: Db) => Promise<T>));
     } catch (err) {
       const again = isRetryable(err) || (!sqlite && isUniqueViolation(err) && options.retryUniqueViolation?.(err) === true);
       if (attempt >= ATTEMPTS || !again) throw err;

@@ -54,9 +54,10 @@ const mayBeRace = (err: unknown): boolean => !TAKEN_NAMES.has(String((err as { c
  * directory activity, and maps unique-constraint failures on either database to 409 uniqueness.
  * A transaction that lost a find-or-create race with another instance (PostgreSQL: a linked account
  * or membership inserted meanwhile) runs again before that mapping applies; a name that is simply
- * taken is answered at once.
+ * taken is answered at once. `together`: the write may share a transaction with others arriving
+ * with it (TransactionOptions.together), unless it is the one recording the directory's activity.
  */
-export async function write<T>(c: Container, ctx: ScimContext, what: string, fn: (trx: Trx) => Promise<T>): Promise<T> {
+export async function write<T>(c: Container, ctx: ScimContext, what: string, fn: (trx: Trx) => Promise<T>, options: { together?: boolean } = {}): Promise<T> {
   // Activity is reported to the second: a burst of writes updates the directory row once a second.
   // The write that will record it claims the second before its transaction starts, so writes of this
   // process arriving while it runs do not update the row as well (each would wait for the one
@@ -76,7 +77,8 @@ export async function write<T>(c: Container, ctx: ScimContext, what: string, fn:
         if (touch) await touchDirectory(trx, ctx.directoryId, ctx.at);
         return fn(trx);
       },
-      { retryUniqueViolation: mayBeRace },
+      // A write that updates the directory row runs alone: that row's lock must come first.
+      { retryUniqueViolation: mayBeRace, together: options.together === true && !touch },
     );
     return result;
   } catch (err) {

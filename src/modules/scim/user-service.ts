@@ -80,7 +80,8 @@ export class ScimUserService {
       if (!link.created) await trx('scim_user_tombstones').where({ directory_id: ctx.directoryId, user_id: link.userId }).delete();
       await this.c.scimLifecycle.userProvisioned(trx, { ...this.change(ctx, row, 'POST /Users'), newAccount: link.created, membershipSync: link.membershipSync });
       return row;
-    });
+      // Creates arriving together share a transaction (group commit): an initial sync sends many at once.
+    }, { together: true });
   }
 
   replace(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<JsonObject> {
