@@ -9,7 +9,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp } from '../helpers/app.js';
 import { createScimDirectory, type ScimClient } from '../helpers/scim-builders.js';
 import { insertBatch, selectRows, type Trx } from '../../src/platform/db.js';
 import { inTransaction } from '../../src/platform/transaction.js';
@@ -21,14 +21,16 @@ if (!TEST_DATABASE_URL) console.warn('pg-group-commit.test.ts: skipped, it needs
 const txid = async (trx: Trx): Promise<string> => (await selectRows<{ x: string }>(trx, 'SELECT txid_current()::text AS "x"', []))[0]!.x;
 
 describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL group commit of writes that arrive together', () => {
-  let d: TestDatabase | undefined;
-  let t: TestApp | undefined;
+  // What each test opened, closed after it.
+  const opened: Array<() => Promise<void>> = [];
   afterEach(async () => {
-    await d?.cleanup();
-    await t?.close();
-    d = undefined;
-    t = undefined;
+    for (const close of opened.splice(0)) await close();
   });
+  const database = async (): Promise<TestDatabase> => {
+    const d = await createTestDatabase('postgres');
+    opened.push(() => d.cleanup());
+    return d;
+  };
 
   /**
    * One write held open (it waits for `release`), then `fns` started in the same turn of the event
@@ -62,7 +64,7 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL group commit of writes that arri
   const ids = async (db: TestDatabase['db']) => (await db('grouped').orderBy('id').select('id')).map((r) => r.id as number);
 
   it('a lone write runs at once; writes arriving while one is under way share one transaction, each seeing the ones before it, and all commit', async () => {
-    d = await createTestDatabase('postgres');
+    const d = await database();
     await table(d.db);
     const stats = pgTransactionsOf(d.db)!.groups;
     const before = { ...stats };
@@ -85,7 +87,7 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL group commit of writes that arri
   });
 
   it('no group carries more than TOGETHER_AT_MOST writes', async () => {
-    d = await createTestDatabase('postgres');
+    const d = await database();
     const n = TOGETHER_AT_MOST * 2 + 1;
     const { results } = await burst(d.db, Array.from({ length: n }, () => txid));
     const groups = new Map<string, number>();
@@ -96,7 +98,7 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL group commit of writes that arri
   });
 
   it("one member's error is its own: the group rolls back, the others run again alone and commit, and the failing one writes nothing", async () => {
-    d = await createTestDatabase('postgres');
+    const d = await database();
     await table(d.db);
     await d.db('grouped').insert({ id: 100, text: 'taken' });
     const before = { ...pgTransactionsOf(d.db)!.groups };
@@ -138,13 +140,14 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL group commit of writes that arri
     const later = await burst(d.db, [txid, txid, txid]);
     expect(new Set(later.results.map((r) => (r as PromiseFulfilledResult<string>).value)).size).toBe(1);
     // Every pooled connection is clean: none was left inside the aborted transaction.
-    const isolation = await Promise.all(Array.from({ length: 6 }, () => inTransaction(d!.db, async (trx) => (await selectRows<{ s: string }>(trx, "SELECT current_setting('transaction_isolation') AS s", []))[0]!.s)));
+    const isolation = await Promise.all(Array.from({ length: 6 }, () => inTransaction(d.db, async (trx) => (await selectRows<{ s: string }>(trx, "SELECT current_setting('transaction_isolation') AS s", []))[0]!.s)));
     expect(isolation).toEqual(Array(6).fill('read committed'));
   });
 
   it("SCIM creates of two customers that arrive together: every create lands in its own directory with its audit record and event, and a 409 of customer B's fails nothing of A's", async () => {
     // A clock that stands still: the directories' activity is recorded by their first creates only (a write that runs alone).
-    t = await startTestApp({ clock: new ManualClock(), env: { RATE_LIMIT_SCIM_PER_MINUTE: '0' } });
+    const t = await startTestApp({ clock: new ManualClock(), env: { RATE_LIMIT_SCIM_PER_MINUTE: '0' } });
+    opened.push(() => t.close());
     const a = await createScimDirectory(t, { domains: ['a-corp.test'], name: 'customer A' });
     const b = await createScimDirectory(t, { domains: ['b-corp.test'], name: 'customer B' });
     const user = (local: string, domain: string) => ({ body: { userName: `${local}@${domain}`, externalId: `ext-${local}`, emails: [{ value: `${local}@${domain}`, primary: true }] } });
@@ -172,7 +175,7 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL group commit of writes that arri
         // One at a time, each in a transaction of its own.
         let started!: () => void;
         const isStarted = new Promise<void>((r) => (started = r));
-        holders.push(inTransaction(t!.container.db, () => (started(), gate), { together: true }));
+        holders.push(inTransaction(t.container.db, () => (started(), gate), { together: true }));
         await isStarted;
       }
       const sent = creates.map(([c, local]) => c.req('POST', '/Users', user(local, c === a ? 'a-corp.test' : 'b-corp.test')));
