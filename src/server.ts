@@ -7,6 +7,7 @@ import { AutoRemoveJob } from './modules/flags/auto-remove.js';
 import { WebhookWorker } from './modules/webhooks/worker.js';
 import { PullScheduler } from './modules/pull-directories/scheduler.js';
 import { MetadataRefreshScheduler } from './modules/connections/metadata-scheduler.js';
+import { TableStatisticsJob } from './platform/table-statistics.js';
 import { describeDatabase, ensureSqliteFolder } from './platform/database-url.js';
 
 export interface RunningServer {
@@ -92,6 +93,9 @@ export async function startServer(config: Config, logger?: Logger, limits: Serve
   // SAML connections created from a metadata URL: refreshed every SAML_METADATA_REFRESH_SECONDS, under a lease.
   const metadata = new MetadataRefreshScheduler(container.db, container.clock, log, container.samlMetadata);
   metadata.start();
+  // PostgreSQL: statistics for the tables an initial sync grows, sooner than autovacuum's minute (a no-op on SQLite).
+  const statistics = new TableStatisticsJob(container.db, log);
+  statistics.start();
   return {
     container,
     server,
@@ -108,6 +112,7 @@ export async function startServer(config: Config, logger?: Logger, limits: Serve
       await autoRemove.stop();
       await pulls.stop();
       await metadata.stop();
+      await statistics.stop();
       await container.close();
     },
   };
