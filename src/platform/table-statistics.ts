@@ -23,8 +23,8 @@ export const ANALYZE_AFTER_CHANGES = 100;
  * the list's order) instead of finding the one row by the unique index: 1.1–1.2 ms per lookup against
  * 0.7–0.8 ms once analyzed, at 3,000 users, and growing with the directory until the estimates
  * change their mind at several thousand. Autovacuum analyzes the table too, but it looks once a
- * minute; an initial sync creates tens of thousands of users in that minute. Cached plans are made
- * again within seconds (pg-transactions.ts, REPLAN_EVERY_MS), with the new statistics.
+ * minute; an initial sync creates tens of thousands of users in that minute. An analysis invalidates
+ * the cached plans that read the table: each is made again, with the new statistics, at its next run.
  */
 export async function analyzeGrownTables(db: Db): Promise<string[]> {
   if (dialectOf(db) !== 'pg') return [];
