@@ -7,8 +7,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
 import { insertConnection } from '../helpers/scim-builders.js';
-import { migrateLatest } from '../../src/platform/db.js';
-import { analyzeGrownTables, ANALYZE_AFTER_CHANGES } from '../../src/platform/table-statistics.js';
+import { createDb, migrateLatest } from '../../src/platform/db.js';
+import { analyzeGrownTables, ANALYZE_AFTER_CHANGES, TableStatisticsJob } from '../../src/platform/table-statistics.js';
+import type { Logger } from '../../src/platform/logger.js';
 
 if (!TEST_DATABASE_URL) console.warn('pg-table-statistics.test.ts: the PostgreSQL tests are skipped (set TEST_DATABASE_URL)');
 
@@ -103,6 +104,20 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL statistics for the tables an ini
     } finally {
       await other.cleanup();
     }
+  });
+
+  it("the server's job analyzes on its tick, and a tick that fails is logged, never thrown", async () => {
+    d = await createTestDatabase('postgres');
+    await migrated(d.db);
+    await directoryWithUsers(d.db, 300);
+    const logged: Array<[string, unknown]> = [];
+    const log = { debug: (o: unknown) => logged.push(['debug', o]), warn: (o: unknown) => logged.push(['warn', o]) } as unknown as Logger;
+    await new TableStatisticsJob(d.db, log).tick();
+    expect(logged).toEqual([['debug', { tables: expect.arrayContaining(['scim_users', 'users']) }]]);
+    const gone = createDb(d.url);
+    await gone.destroy();
+    await expect(new TableStatisticsJob(gone, log).tick()).resolves.toBeUndefined();
+    expect(logged[1]?.[0]).toBe('warn');
   });
 });
 
