@@ -9,6 +9,7 @@ import { PullScheduler } from './modules/pull-directories/scheduler.js';
 import { MetadataRefreshScheduler } from './modules/connections/metadata-scheduler.js';
 import { TableStatisticsJob } from './platform/table-statistics.js';
 import { describeDatabase, ensureSqliteFolder } from './platform/database-url.js';
+import { dialectOf } from './platform/db.js';
 
 export interface RunningServer {
   container: Container;
@@ -93,9 +94,9 @@ export async function startServer(config: Config, logger?: Logger, limits: Serve
   // SAML connections created from a metadata URL: refreshed every SAML_METADATA_REFRESH_SECONDS, under a lease.
   const metadata = new MetadataRefreshScheduler(container.db, container.clock, log, container.samlMetadata);
   metadata.start();
-  // PostgreSQL: statistics for the tables an initial sync grows, sooner than autovacuum's minute (a no-op on SQLite).
+  // PostgreSQL: statistics for the tables an initial sync grows, sooner than autovacuum's minute.
   const statistics = new TableStatisticsJob(container.db, log);
-  statistics.start();
+  if (dialectOf(container.db) === 'pg') statistics.start();
   return {
     container,
     server,

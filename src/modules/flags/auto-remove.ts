@@ -6,6 +6,7 @@ import { systemActor } from '../audit/types.js';
 import type { EventService } from '../events/service.js';
 import type { OrganizationRow } from '../organizations/queries.js';
 import { removeMemberships } from '../members/removal.js';
+import { flaggedOnly } from '../memberships/queries.js';
 import type { MembershipBrief } from '../members/queries.js';
 import { inTransaction } from '../../platform/transaction.js';
 
@@ -32,7 +33,7 @@ export async function tryLease(db: Executor, owner: string, now: Date, ttlMs: nu
 export const oldFlagsQuery = (db: Executor, organizationId: string, cutoff: string, limit: number) =>
   db('memberships')
     .where('organization_id', organizationId)
-    .whereRaw(`"status" = 'flagged'`)
+    .whereRaw(flaggedOnly())
     .where('flagged_at', '<', cutoff)
     .orderBy('user_id')
     .limit(limit)

@@ -8,6 +8,12 @@ interface MembershipRow extends Omit<Membership, 'flag_evidence'> {
 
 const toMembership = (r: MembershipRow): Membership => ({ ...r, flag_evidence: parseJson<FlagEvidence | null>(r.flag_evidence, null) });
 
+/**
+ * The condition of the partial flagged-at index (migration 306), for a reader to write into its SQL
+ * as a literal: a bound status cannot prove it (SQLite, and PostgreSQL's generic plans).
+ */
+export const flaggedOnly = (table = 'memberships'): string => `"${table}"."status" = 'flagged'`;
+
 export async function findMembership(db: Executor, organizationId: string, userId: string): Promise<Membership | undefined> {
   const row = await db<MembershipRow>('memberships').where({ organization_id: organizationId, user_id: userId }).first();
   return row ? toMembership(row) : undefined;

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Executor } from '../../platform/db.js';
 import { parseJson } from '../../platform/db.js';
 import type { FlagEvidence, FlagReason, MembershipStatus, Role } from '../memberships/types.js';
+import { flaggedOnly } from '../memberships/queries.js';
 
 export interface OrgCounts {
   active: number;
@@ -115,9 +116,6 @@ export async function reportRows(db: Executor, organizationId: string, status: R
   return (await q).map((r) => ({ ...r, evidence: parseJson<FlagEvidence | null>(r.evidence, null) }));
 }
 
-/** The condition of the partial flagged-at index, as its readers must write it (a literal, not a binding). */
-const FLAGGED = `"m"."status" = 'flagged'`;
-
 /**
  * Newest flags first, for the JSON report (capped by the caller). `status = 'flagged'` is written
  * into the SQL, not bound: the flagged-at index is partial on it (migration 306).
@@ -126,7 +124,7 @@ export const newestFlaggedQuery = (db: Executor, organizationId: string, take: n
   db('memberships as m')
     .join('users as u', 'u.id', 'm.user_id')
     .where('m.organization_id', organizationId)
-    .whereRaw(FLAGGED)
+    .whereRaw(flaggedOnly('m'))
     .orderBy([{ column: 'm.flagged_at', order: 'desc' }, { column: 'm.user_id', order: 'asc' }])
     .limit(take)
     .select<RawReportRow[]>(COLUMNS);
@@ -135,4 +133,3 @@ export async function newestFlagged(db: Executor, organizationId: string, take: 
   const rows = await newestFlaggedQuery(db, organizationId, take);
   return rows.map((r) => ({ ...r, evidence: parseJson<FlagEvidence | null>(r.evidence, null) }));
 }
-
