@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createScimDirectory } from '../helpers/scim-builders.js';
+import { createScimDirectory, overrideLifecycle } from '../helpers/scim-builders.js';
 import { inTransaction } from '../../src/platform/transaction.js';
 import type { Trx } from '../../src/platform/db.js';
 import type { ManualClock } from '../../src/platform/clock.js';
@@ -151,6 +151,32 @@ describe('directory activity', () => {
     const before = touches.length;
     expect((await create('u9@acme.test')).status).toBe(201);
     expect(touches).toHaveLength(before + 1);
+    expect(await recorded()).toBe(clock.now().toISOString());
+  });
+  it('is recorded for a second whose recording write failed when another write of that second committed, before or after the failure', async () => {
+    t = await startTestApp();
+    const s = await createScimDirectory(t, { domains: ['acme.test'] });
+    const clock = t.clock as ManualClock;
+    const recorded = async () => ((await t.container.db('directories').where({ id: s.directoryId }).first('last_activity_at')) as { last_activity_at: string | null }).last_activity_at;
+    const create = (userName: string) => s.req('POST', '/Users', { body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName } });
+    expect((await create('first@acme.test')).status).toBe(201);
+    // The next second's first write (the one recording it) fails after a while; a second write of
+    // that second, which skipped recording it, commits meanwhile (PostgreSQL) or right after
+    // (SQLite: it waits for the write lock). No write comes after them.
+    let calls = 0;
+    overrideLifecycle(t, {
+      userProvisioned: async () => {
+        if (++calls > 1) return;
+        await new Promise((r) => setTimeout(r, 150));
+        throw new Error('the recording write fails');
+      },
+    });
+    clock.advance(2000);
+    const failing = create('fails@acme.test');
+    await new Promise((r) => setTimeout(r, 30));
+    const [failed, committed] = await Promise.all([failing, create('commits@acme.test')]);
+    expect(failed.status).toBe(500);
+    expect(committed.status).toBe(201);
     expect(await recorded()).toBe(clock.now().toISOString());
   });
   it("is claimed per directory: another tenant's IdP writing in the same second does not keep ours from being recorded", async () => {

@@ -16,14 +16,25 @@ export interface ScimContext {
   baseUrl: string;
   actor: Actor;
   at: string;
-  /** When this process last recorded activity per directory (shared by the requests of one app). */
-  activity: Map<string, string>;
+  /** This process's claim on each directory's latest second of activity (shared by the requests of one app). */
+  activity: Map<string, ActivityClaim>;
   /**
    * Several client connections are sending SCIM requests at once. Reads may then run off the request
    * thread (on SQLite, the background connection): throughput over latency. A lone client sending
    * one request at a time keeps the lower-latency path.
    */
   concurrent?: boolean;
+}
+
+/**
+ * The write that records a directory's activity for a second (`at`), and how that stands: `claimed`
+ * while it runs, `recorded` once that second is in the directory row, `given back` when it failed.
+ * `others` counts the writes of that second that committed without recording it meanwhile.
+ */
+export interface ActivityClaim {
+  at: string;
+  state: 'claimed' | 'recorded' | 'given back';
+  others: number;
 }
 
 /** `If-Match: *`, `W/"3"`, `"3"`, or a list of them. */
@@ -62,10 +73,12 @@ export async function write<T>(c: Container, ctx: ScimContext, what: string, fn:
   // The write that will record it claims the second before its transaction starts, so writes of this
   // process arriving while it runs do not update the row as well (each would wait for the one
   // before it to commit: the row's lock is held to the end of the transaction). If it fails, the
-  // claim is given back and the next write records the activity.
+  // second is still recorded when a write that skipped it committed (before or after the failure),
+  // in an update of its own; otherwise the claim is given back and the next write records it.
   const last = ctx.activity.get(ctx.directoryId);
-  const touch = last === undefined || last.slice(0, 19) !== ctx.at.slice(0, 19);
-  if (touch) ctx.activity.set(ctx.directoryId, ctx.at);
+  const touch = last === undefined || last.at.slice(0, 19) !== ctx.at.slice(0, 19);
+  const claim: ActivityClaim = touch ? { at: ctx.at, state: 'claimed', others: 0 } : last;
+  if (touch) ctx.activity.set(ctx.directoryId, claim);
   try {
     const result = await inTransaction(
       c.db,
@@ -80,14 +93,39 @@ export async function write<T>(c: Container, ctx: ScimContext, what: string, fn:
       // A write that updates the directory row runs alone: that row's lock must come first.
       { retryUniqueViolation: mayBeRace, together: options.together === true && !touch },
     );
+    if (touch) claim.state = 'recorded';
+    else if (claim.state === 'claimed') claim.others++;
+    else if (claim.state === 'given back') await recordClaim(c, ctx, claim);
     return result;
   } catch (err) {
-    if (touch && ctx.activity.get(ctx.directoryId) === ctx.at) {
-      if (last === undefined) ctx.activity.delete(ctx.directoryId);
-      else ctx.activity.set(ctx.directoryId, last);
+    if (touch) {
+      if (claim.others > 0) await recordClaim(c, ctx, claim);
+      else {
+        claim.state = 'given back';
+        if (ctx.activity.get(ctx.directoryId) === claim) {
+          if (last === undefined) ctx.activity.delete(ctx.directoryId);
+          else ctx.activity.set(ctx.directoryId, last);
+        }
+      }
     }
     if (isUniqueViolation(err)) throw uniqueness(`${what} is already taken in this directory.`);
     throw err;
+  }
+}
+
+/**
+ * Records a claimed second for the writes that committed in it after the write that claimed it
+ * failed: an update of its own. If that fails too, the claim stays given back (the next write of the
+ * second records it).
+ */
+async function recordClaim(c: Container, ctx: ScimContext, claim: ActivityClaim): Promise<void> {
+  claim.state = 'recorded';
+  try {
+    await inTransaction(c.db, (trx) => touchDirectory(trx, ctx.directoryId, claim.at));
+    const current = ctx.activity.get(ctx.directoryId);
+    if (current === undefined || current.at < claim.at) ctx.activity.set(ctx.directoryId, claim);
+  } catch {
+    claim.state = 'given back';
   }
 }
 

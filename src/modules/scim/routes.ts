@@ -7,7 +7,7 @@ import { toAppError } from '../../http/api-errors.js';
 import { AppError } from '../../platform/errors.js';
 import type { DirectoryContext } from '../directories/service.js';
 import { runBulk } from './bulk.js';
-import { etagListed, type ScimContext } from './context.js';
+import { etagListed, type ActivityClaim, type ScimContext } from './context.js';
 import { ScimDispatcher, type ScimResult } from './dispatch.js';
 import { MAX_PAYLOAD_BYTES } from './discovery.js';
 import { scimError, scimErrorBody } from './errors.js';
@@ -96,7 +96,7 @@ export type ScimEndpoint = (req: IncomingMessage, res: ServerResponse, target: S
  */
 export function scimEndpoint(c: Container, clientIp: (req: IncomingMessage) => string): ScimEndpoint {
   const dispatcher = new ScimDispatcher(c);
-  const activity = new Map<string, string>();
+  const activity = new Map<string, ActivityClaim>();
   const limiter = new BatchedRateLimiter(c.rateLimiter, c.clock, c.config.rateLimitScimPerMinute);
   const onError = scimErrorHandler(c);
 
