@@ -48,7 +48,6 @@ import * as m303 from './303-memberships-room-for-updates.js';
 import * as m304 from './304-pg-expect.js';
 import * as m305 from './305-pg-lean-write-indexes.js';
 import * as m306 from './306-memberships-flagged-partial-index.js';
-import * as m307 from './307-pg-membership-reference-checks.js';
 import * as m273 from './273-audit-membership-changes-index.js';
 import * as m284 from './284-sync-runs-pull-run.js';
 import * as m285 from './285-sync-runs-pull-summary.js';
@@ -119,7 +118,6 @@ const migrations: Array<[string, Migration]> = [
   ['304-pg-expect', m304],
   ['305-pg-lean-write-indexes', m305],
   ['306-memberships-flagged-partial-index', m306],
-  ['307-pg-membership-reference-checks', m307],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
