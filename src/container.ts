@@ -14,6 +14,7 @@ import { EventService } from './modules/events/service.js';
 import { ConnectionService } from './modules/connections/service.js';
 import { SamlMetadataRefresher } from './modules/connections/metadata-refresh.js';
 import { SpKeyService } from './modules/connections/sp-key-service.js';
+import type { KeyPairSource } from './modules/connections/sp-keys.js';
 import { MembershipSyncService } from './modules/membership-sync/service.js';
 import { scimGrantsThroughRules } from './modules/membership-sync/scim-grants.js';
 import type { ScimLifecycleListener } from './modules/scim/lifecycle.js';
@@ -37,6 +38,8 @@ export interface ContainerOptions {
   clock?: Clock;
   ids?: IdGenerator;
   logger?: Logger;
+  /** RSA key pairs for connections' own keys (tests hand out pairs made once; see test/helpers/key-pairs.ts). */
+  keyPairs?: KeyPairSource;
   /** Run migrations before wiring services (the server and tests do; `orgsync migrate` does not). */
   migrate?: boolean;
 }
@@ -98,7 +101,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const publicUrl = () => container.config.publicUrl;
   // Read late too: tests allow loopback targets after wiring.
   const metadataSettings = () => ({ allowPrivateTargets: container.config.webhookAllowPrivateTargets, refreshSeconds: container.config.samlMetadataRefreshSeconds });
-  const spKeys = new SpKeyService(db, clock, ids, audit, secretBox);
+  const spKeys = new SpKeyService(db, clock, ids, audit, secretBox, opts.keyPairs);
   const connections = new ConnectionService(db, clock, ids, audit, secretBox, publicUrl, spKeys, metadataSettings);
   const directories = new DirectoryService(db, clock, ids, audit, publicUrl);
   const membershipSync = new MembershipSyncService(db, clock, ids, audit, events, config.maxOrganizationsPerUser);

@@ -7,6 +7,7 @@ import { ManualClock, type Clock } from '../../src/platform/clock.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { ALL_SCOPES, type Scope } from '../../src/http/scopes.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { testKeyPairs } from './key-pairs.js';
 
 export interface TestApp {
   container: Container;
@@ -33,7 +34,7 @@ export async function startTestApp(
   const database = await createTestDatabase();
   let config: Config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ORGSYNC_SECRET: 'test-secret-0123456789', ...options.env });
   const clock = options.clock ?? new ManualClock(new Date());
-  const container = await createContainer({ config, db: database.db, clock, logger: createLogger('silent') });
+  const container = await createContainer({ config, db: database.db, clock, logger: createLogger('silent'), keyPairs: testKeyPairs });
   const server: Server = await new Promise((resolve) => {
     const s = createApp(container).listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -10,7 +10,7 @@ import { systemActor, type Actor } from '../audit/types.js';
 import { findConnectionRow } from './queries.js';
 import * as q from './sp-key-queries.js';
 import { fingerprintOf } from '../../platform/x509.js';
-import { generateSpKey, toKeyViews, usesOf, type NewSpKey, type SpKeySet, type SpKeyUse, type SpKeyView, type UsableSpKey } from './sp-keys.js';
+import { generateRsaKeyPair, generateSpKey, toKeyViews, usesOf, type KeyPairSource, type NewSpKey, type SpKeySet, type SpKeyUse, type SpKeyView, type UsableSpKey } from './sp-keys.js';
 
 /** The part of a connection the key store needs. */
 export interface KeyOwner {
@@ -35,12 +35,13 @@ export class SpKeyService {
     private readonly ids: IdGenerator,
     private readonly audit: AuditService,
     private readonly secretBox: SecretBox,
+    private readonly keyPairs: KeyPairSource = generateRsaKeyPair,
   ) {}
 
   /** Keys for a new connection, made before its transaction (key generation takes a while). */
   generateInitial(type: 'saml' | 'oidc', name: string): Promise<NewSpKey[]> {
     const now = this.clock.now();
-    return Promise.all(usesOf(type).map((use) => generateSpKey(use, name, now)));
+    return Promise.all(usesOf(type).map((use) => generateSpKey(use, name, now, this.keyPairs)));
   }
 
   /** Stores a connection's first keys inside the transaction that creates it. */
@@ -86,7 +87,7 @@ export class SpKeyService {
   }
 
   private async complete(owner: KeyOwner, missing: SpKeyUse[], now: string): Promise<void> {
-    const made = await Promise.all(missing.map((use) => generateSpKey(use, owner.name, this.clock.now())));
+    const made = await Promise.all(missing.map((use) => generateSpKey(use, owner.name, this.clock.now(), this.keyPairs)));
     try {
       await inTransaction(this.db, async (trx) => {
         if (!(await findConnectionRow(trx, owner.id))) throw notFound('Connection');
@@ -125,7 +126,7 @@ export class SpKeyService {
     // Refused before any key is generated (RSA work), and checked again in the transaction (races).
     const before = await q.liveKeys(this.db, owner.id, this.clock.now().toISOString());
     for (const use of uses) assertNoPendingRotation(owner, use, before);
-    const made = await Promise.all(uses.map((use) => generateSpKey(use, owner.name, this.clock.now())));
+    const made = await Promise.all(uses.map((use) => generateSpKey(use, owner.name, this.clock.now(), this.keyPairs)));
     await inTransaction(this.db, async (trx) => {
       const now = this.clock.now();
       const at = now.toISOString();

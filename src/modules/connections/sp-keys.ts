@@ -1,4 +1,4 @@
-import { createHash, generateKeyPair, randomBytes, X509Certificate, type JsonWebKey } from 'node:crypto';
+import { createHash, generateKeyPair, randomBytes, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { pemCertificate, selfSignedCertificate } from '../../platform/x509.js';
 
@@ -26,14 +26,18 @@ export interface NewSpKey {
 
 const generate = promisify(generateKeyPair);
 
+/** Where new RSA key pairs come from: `generateRsaKeyPair` unless a test supplies pairs it made already. */
+export type KeyPairSource = (bits: number) => Promise<{ privateKey: KeyObject; publicKey: KeyObject }>;
+export const generateRsaKeyPair: KeyPairSource = (bits) => generate('rsa', { modulusLength: bits });
+
 /** RFC 7638 thumbprint of the public key: a `kid` that names the key and nothing else. */
 export function thumbprint(jwk: JsonWebKey): string {
   return createHash('sha256').update(JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n })).digest('base64url');
 }
 
 /** Runs on the thread pool (about 0.2 s for RSA 2048): the event loop keeps serving meanwhile. */
-export async function generateSpKey(use: SpKeyUse, connectionName: string, now: Date): Promise<NewSpKey> {
-  const { privateKey, publicKey } = await generate('rsa', { modulusLength: SP_KEY_BITS });
+export async function generateSpKey(use: SpKeyUse, connectionName: string, now: Date, keyPairs: KeyPairSource = generateRsaKeyPair): Promise<NewSpKey> {
+  const { privateKey, publicKey } = await keyPairs(SP_KEY_BITS);
   const certificate = selfSignedCertificate({
     privateKey,
     publicKey,
