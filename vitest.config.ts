@@ -17,6 +17,7 @@ const OP_DEVELOPMENT_ADVICE = /^oidc-provider WARNING: (a quick start developmen
 export default defineConfig({
   test: {
     reporters: ['default', './test/helpers/summary-reporter.ts'],
+    globalSetup: ['./test/helpers/pg-run.ts'],
     pool: 'forks',
     // Each worker process runs test files one after another with its modules loaded once: compiling
     // the app's TypeScript per file cost about as much as running the file. Test files share no

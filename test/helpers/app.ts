@@ -31,7 +31,7 @@ export interface ApiResponse {
 export async function startTestApp(
   options: { env?: Record<string, string>; clock?: Clock; publicUrl?: boolean; publicHost?: string } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase();
+  const database = await createTestDatabase('default', { migrated: true });
   let config: Config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ORGSYNC_SECRET: 'test-secret-0123456789', ...options.env });
   const clock = options.clock ?? new ManualClock(new Date());
   const container = await createContainer({ config, db: database.db, clock, logger: createLogger('silent'), keyPairs: testKeyPairs });
