@@ -59,12 +59,10 @@ export class SpKeyService {
    */
   async keysFor(owner: KeyOwner): Promise<SpKeySet> {
     const now = this.clock.now().toISOString();
-    const all = await q.allKeys(this.db, owner.id);
-    let rows = all.filter((r) => r.retire_after === null || r.retire_after > now);
-    const expired = rows.length !== all.length;
-    const missing = usesOf(owner.type).filter((use) => !rows.some((r) => r.use === use && r.status === 'current'));
-    if (missing.length || expired) {
-      await this.completeOnce(owner, missing, now);
+    const state = await this.keyState(owner, now);
+    let rows = state.rows;
+    if (state.missing.length || state.expired) {
+      await this.completeOnce(owner, now);
       rows = await q.liveKeys(this.db, owner.id, now);
     }
     const usable = (use: SpKeyUse): UsableSpKey[] =>
@@ -77,16 +75,28 @@ export class SpKeyService {
    * the requests that find keys missing meanwhile (anonymous metadata and JWKS fetches among them)
    * wait for that one instead of each generating RSA keys.
    */
-  private completeOnce(owner: KeyOwner, missing: SpKeyUse[], now: string): Promise<void> {
+  private completeOnce(owner: KeyOwner, now: string): Promise<void> {
     let pending = this.completing.get(owner.id);
     if (!pending) {
-      pending = this.complete(owner, missing, now).finally(() => this.completing.delete(owner.id));
+      pending = this.complete(owner, now).finally(() => this.completing.delete(owner.id));
       this.completing.set(owner.id, pending);
     }
     return pending;
   }
 
-  private async complete(owner: KeyOwner, missing: SpKeyUse[], now: string): Promise<void> {
+  /** A connection's keys that count at `now`, the uses it has no current key for, and whether any expired. */
+  private async keyState(owner: KeyOwner, now: string): Promise<{ rows: q.SpKeyRow[]; missing: SpKeyUse[]; expired: boolean }> {
+    const all = await q.allKeys(this.db, owner.id);
+    const rows = all.filter((r) => r.retire_after === null || r.retire_after > now);
+    const missing = usesOf(owner.type).filter((use) => !rows.some((r) => r.use === use && r.status === 'current'));
+    return { rows, missing, expired: rows.length !== all.length };
+  }
+
+  private async complete(owner: KeyOwner, now: string): Promise<void> {
+    // Read again: a request that found keys missing just before another completion committed them
+    // arrives here once that completion is over, and must not make a second set.
+    const { missing, expired } = await this.keyState(owner, now);
+    if (!missing.length && !expired) return;
     const made = await Promise.all(missing.map((use) => generateSpKey(use, owner.name, this.clock.now(), this.keyPairs)));
     try {
       await inTransaction(this.db, async (trx) => {
