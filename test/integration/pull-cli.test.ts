@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/process.js';
+import { runCliHere } from '../helpers/cli.js';
 import { processDatabases } from '../helpers/db.js';
 import { FakeGraph } from '../helpers/fake-graph.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -24,13 +24,13 @@ describe('orgsync directory sync', () => {
       );
       graph.addUser({ id: 'u-ada', displayName: 'Ada', userPrincipalName: 'ada@acme.com', mail: 'ada@acme.com', accountEnabled: true });
 
-      const ok = await runCli(['directory', 'sync', '--directory', id, '--json'], env);
+      const ok = await runCliHere(['directory', 'sync', '--directory', id, '--json'], env);
       expect(ok.code).toBe(0);
       expect(JSON.parse(ok.stdout)).toMatchObject({ kind: 'succeeded', counts: { created: 1 } });
       expect(await c.db('scim_users').where({ directory_id: id })).toHaveLength(1);
 
       graph.clientSecret = 'changed';
-      const failed = await runCli(['directory', 'sync', '--directory', id], env);
+      const failed = await runCliHere(['directory', 'sync', '--directory', id], env);
       expect(failed.code).toBe(1);
       expect(failed.stderr.trim().split('\n')).toHaveLength(1);
       expect(failed.stderr).toMatch(/^orgsync: sync .* failed: token_error/);

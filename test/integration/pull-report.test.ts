@@ -3,7 +3,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { Builder } from '../helpers/builders.js';
 import { FakeGraph, type GraphUser } from '../helpers/fake-graph.js';
 import { AdminClient } from '../helpers/admin-client.js';
-import { runCli } from '../helpers/process.js';
+import { runCliHere } from '../helpers/cli.js';
 import type { ManualClock } from '../../src/platform/clock.js';
 import { PullRunner, defaultRunnerOptions } from '../../src/modules/pull-directories/runner.js';
 
@@ -121,7 +121,7 @@ describe("pull runs in the organization's sync report", () => {
     expect(page).toContain('2 flagged</span> (');
     expect(page).toContain('<dt>Last directory pull</dt>');
     expect(page).not.toContain('Last SCIM activity');
-    const cli = await runCli(['report', '--org', 'eng'], { DATABASE_URL: t.database.url, ORGSYNC_SECRET: 'test-secret-0123456789', LOG_LEVEL: 'silent' });
+    const cli = await runCliHere(['report', '--org', 'eng'], { DATABASE_URL: t.database.url, ORGSYNC_SECRET: 'test-secret-0123456789', LOG_LEVEL: 'silent' });
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain('Recent directory pulls:');
     expect(cli.stdout).toMatch(/last directory pull \d{4}-.*last complete pull \d{4}-/);

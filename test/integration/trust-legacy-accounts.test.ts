@@ -3,7 +3,8 @@ import { createDb, migrateLatest, type Db } from '../../src/platform/db.js';
 import { migrationSource } from '../../migrations/index.js';
 import { findTrustViolations } from '../../src/modules/users/account-trust.js';
 import { createTestDatabase, TEST_DATABASE_URL } from '../helpers/db.js';
-import { runCli, tempDir } from '../helpers/process.js';
+import { tempDir } from '../helpers/process.js';
+import { runCliHere } from '../helpers/cli.js';
 
 /**
  * Data written before the trust rule (SPEC §2): B's connection reached accounts in A's verified
@@ -96,13 +97,13 @@ describe('orgsync accounts check', () => {
       await db.destroy();
     }
     const env = { DATABASE_URL: url, ORGSYNC_SECRET: 'test-secret-0123456789' };
-    const check = await runCli(['accounts', 'check', '--json'], env);
+    const check = await runCliHere(['accounts', 'check', '--json'], env);
     expect(check.code, check.stderr).toBe(0);
     expect(JSON.parse(check.stdout).findings.map((f: { user_id: string }) => f.user_id).sort()).toEqual(['planted', 'shared']);
-    const fix = await runCli(['accounts', 'check', '--fix'], env);
+    const fix = await runCliHere(['accounts', 'check', '--fix'], env);
     expect(fix.code, fix.stderr).toBe(0);
     expect(fix.stdout).toContain('fixed 2: 1 new account(s), 1 bound');
-    const again = await runCli(['accounts', 'check'], env);
+    const again = await runCliHere(['accounts', 'check'], env);
     expect(again.stdout).toContain('no accounts break the trust rule');
   });
 });
