@@ -1,5 +1,4 @@
 import { ConfigError, loadConfig } from './config/index.js';
-import { serveUntilSignalled } from './server.js';
 
 async function main(): Promise<void> {
   let config;
@@ -12,6 +11,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // The server's modules load only once the configuration is known to be good: a bad variable is
+  // reported in a fraction of a second instead of after loading everything.
+  const { serveUntilSignalled } = await import('./server.js');
   await serveUntilSignalled(config);
 }
 
