@@ -21,7 +21,8 @@ export interface TestDatabase {
  * A fresh database for one test: a SQLite file in its own temporary directory by default, as
  * `npm start` uses (WAL, the background checkpoint worker), or a new PostgreSQL schema when
  * TEST_DATABASE_URL is set (so parallel files and runs never collide). `sqlite-memory` is for a test
- * that says why it needs no file.
+ * that says why it needs no file. `migrated` (test apps): on PostgreSQL, a schema already migrated,
+ * possibly one an earlier app of this worker used and that was emptied since (see takeSchema).
  */
 export async function createTestDatabase(
   kind: 'default' | 'sqlite' | 'sqlite-memory' | 'postgres' = 'default',
@@ -74,11 +75,11 @@ async function withAdmin<T>(url: string, run: (a: Knex) => Promise<T>): Promise<
 /**
  * Migrated PostgreSQL schemas this worker process hands to one app after another. Creating a schema
  * and running every migration into it took about 0.58 s and dropping it 0.1 s, for each of about 400
- * apps in a run; emptying the tables a test wrote to takes a tenth of that. A schema is handed back
- * only when it is exactly what the migrations made (`shapeOf`): a test that changed its tables, or
- * migrated it up or down, gets its schema dropped instead. Pooling needs the run id the global setup
- * sets (`pg-run.ts`), whose teardown drops what is left in the pools; outside a vitest run (a script
- * importing this helper) every schema is new and dropped.
+ * apps in a run; checking a used one and emptying the tables its test wrote to takes about 0.13 s.
+ * A schema is handed back only when it is exactly what the migrations made (`shapeQuery`): a test
+ * that changed its tables, or migrated it up or down, gets its schema dropped instead. Pooling needs
+ * the run id the global setup sets (`pg-run.ts`), whose teardown drops what is left in the pools;
+ * outside a vitest run (a script importing this helper) every schema is new and dropped.
  */
 const RUN = process.env.ORGSYNC_TEST_RUN;
 const freeSchemas: string[] = [];
