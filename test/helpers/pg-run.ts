@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import knexFactory from 'knex';
 
+/** Pooled schemas are named `tp_<run>_<random>`. */
+export const pooledSchemaPrefix = (run: string): string => `tp_${run}_`;
+
 /**
  * vitest global setup: names this run, so that test/helpers/db.ts pools migrated PostgreSQL schemas
  * per worker process, and drops at the end the schemas still in those pools (their names carry the
  * run's id, so a run never drops another's).
  */
-/** Pooled schemas are named `tp_<run>_<random>`. */
-export const pooledSchemaPrefix = (run: string): string => `tp_${run}_`;
-
 export default function setup(): () => Promise<void> {
   const run = randomBytes(4).toString('hex');
   process.env.ORGSYNC_TEST_RUN = run;
