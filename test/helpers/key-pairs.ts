@@ -14,8 +14,17 @@ const made = new Map<number, Promise<KeyPair>[]>();
 let file: string | undefined;
 let handedOut = 0;
 
+/** The test file running, none outside vitest (a bench/ script starting apps with these helpers). */
+function currentTestFile(): string | undefined {
+  try {
+    return expect.getState().testPath;
+  } catch {
+    return undefined;
+  }
+}
+
 export const testKeyPairs: KeyPairSource = (bits) => {
-  const current = expect.getState().testPath;
+  const current = currentTestFile();
   if (!current) return generateRsaKeyPair(bits);
   if (current !== file) {
     file = current;
