@@ -6,7 +6,7 @@ import { linkGlobalUser, syncGlobalUser } from '../scim/linking.js';
 import type { JsonObject } from '../scim/coerce.js';
 import * as uq from '../scim/user-queries.js';
 import * as gq from '../scim/group-queries.js';
-import { emailRows, globalFields, userFields } from '../scim/user-view.js';
+import { emailRows, globalFields, storedColumns, userFields } from '../scim/user-view.js';
 import type { ScimGroupMembershipChange, ScimUserChange } from '../scim/lifecycle.js';
 import type { PullChangeSource, PulledGroup, PulledUser } from './pulled.js';
 
@@ -33,18 +33,7 @@ function merge(current: JsonObject | null, u: PulledUser): JsonObject | null {
 
 function columns(data: JsonObject) {
   const f = userFields(data);
-  return {
-    f,
-    cols: {
-      user_name: f.userName,
-      user_name_lower: f.userName.toLowerCase(),
-      external_id: f.externalId,
-      primary_email_lower: f.primaryEmail?.toLowerCase() ?? null,
-      display_name_lower: f.displayName?.toLowerCase() ?? null,
-      active: f.active,
-      data: JSON.stringify(data),
-    },
-  };
+  return { f, cols: storedColumns(data, f) };
 }
 
 const chunked = <T>(items: T[], size = 500): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));

@@ -9,7 +9,7 @@ import type { PatchOp } from './patch-path.js';
 import { USER_TYPE } from './resource-types.js';
 import { applyPatch } from './user-patch.js';
 import * as q from './user-queries.js';
-import { emailRows, globalFields, userFields, userResource, type UserFields } from './user-view.js';
+import { emailRows, globalFields, storedColumns, userFields, userResource, type UserFields } from './user-view.js';
 import type { EventType } from '../events/service.js';
 
 const parse = (row: q.ScimUserRow): JsonObject => JSON.parse(row.data) as JsonObject;
@@ -58,7 +58,7 @@ export class ScimUserService {
         id: this.c.ids.uuid(),
         directory_id: ctx.directoryId,
         user_id: link.userId,
-        ...columns(data, f),
+        ...storedColumns(data, f),
         version: 1,
         created_at: ctx.at,
         updated_at: ctx.at,
@@ -108,7 +108,7 @@ export class ScimUserService {
       const data = change(before);
       const f = userFields(data);
       if (JSON.stringify(data) === JSON.stringify(before)) return row; // nothing changed: no new version
-      const next: q.ScimUserRow = { ...row, ...columns(data, f), version: row.version + 1, updated_at: ctx.at };
+      const next: q.ScimUserRow = { ...row, ...storedColumns(data, f), version: row.version + 1, updated_at: ctx.at };
       await q.updateScimUser(trx, next, row.version, emailRows(id, ctx.directoryId, f));
       if (next.user_id) await syncGlobalUser(trx, ctx.connectionId, next.user_id, globalFields(data, f), ctx.at);
       const wasActive = before.active !== false;
@@ -164,14 +164,3 @@ export class ScimUserService {
   }
 }
 
-function columns(data: JsonObject, f: UserFields) {
-  return {
-    user_name: f.userName,
-    user_name_lower: f.userName.toLowerCase(),
-    external_id: f.externalId,
-    primary_email_lower: f.primaryEmail?.toLowerCase() ?? null,
-    display_name_lower: f.displayName?.toLowerCase() ?? null,
-    active: f.active,
-    data: JSON.stringify(data),
-  };
-}

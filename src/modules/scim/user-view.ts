@@ -106,6 +106,22 @@ export function userFields(data: JsonObject): UserFields {
   };
 }
 
+/**
+ * The `scim_users` columns a stored User is kept in (its text and what filters and lists read), the
+ * same whether the user came by SCIM or from a pulled directory.
+ */
+export function storedColumns(data: JsonObject, f: UserFields) {
+  return {
+    user_name: f.userName,
+    user_name_lower: f.userName.toLowerCase(),
+    external_id: f.externalId,
+    primary_email_lower: f.primaryEmail?.toLowerCase() ?? null,
+    display_name_lower: f.displayName?.toLowerCase() ?? null,
+    active: f.active,
+    data: JSON.stringify(data),
+  };
+}
+
 export function emailRows(scimUserId: string, directoryId: string, f: UserFields): EmailRow[] {
   return f.emails.map((e) => ({ scim_user_id: scimUserId, directory_id: directoryId, value_lower: e.value.toLowerCase(), type: e.type?.toLowerCase() ?? null, primary: e.primary }));
 }
