@@ -17,6 +17,8 @@
  *   HTTP_RATIOS_DATABASES=pg (of sqlite, pg): measure only these, to iterate on one path.
  * - On PostgreSQL, two instances of the server share one database and take the 10-connection creates
  *   and lookups together (5 connections each), beside one instance alone.
+ * - HTTP_RATIOS_LOG_LEVEL (default `info`, as `npm start` runs): the servers' LOG_LEVEL. At `info` every
+ *   request writes its access line to standard output, which this process reads.
  * - HTTP_RATIOS_NODE_ARGS: extra Node options for the orgsync servers (a profile aid, for example
  *   `--cpu-prof --cpu-prof-dir=<dir>`: each server writes its profile when it stops).
  */
@@ -36,6 +38,7 @@ const SECONDS = Number(process.env.HTTP_RATIOS_SECONDS ?? 3);
 const ROUNDS = Number(process.env.HTTP_RATIOS_ROUNDS ?? 3);
 const BEFORE = process.env.HTTP_RATIOS_BEFORE;
 const SYNC_USERS = Number(process.env.HTTP_RATIOS_SYNC_USERS ?? 0);
+const LOG_LEVEL = process.env.HTTP_RATIOS_LOG_LEVEL ?? 'info';
 const only = (name: string) => process.env[name]?.split(',').map((s) => s.trim()).filter(Boolean);
 const CASES = only('HTTP_RATIOS_CASES');
 const DATABASES = only('HTTP_RATIOS_DATABASES');
@@ -61,16 +64,18 @@ async function startServer(root: string, databaseUrl: string): Promise<Server> {
       DATABASE_URL: databaseUrl,
       ORGSYNC_BOOTSTRAP_API_KEY: KEY,
       ORGSYNC_SECRET: 'http-ratios-bench-secret-0123456789abcdef',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: LOG_LEVEL,
       // The limiter stays on (its cost is part of every request) but never refuses here.
       RATE_LIMIT_SCIM_PER_MINUTE: '10000000',
       RATE_LIMIT_API_PER_MINUTE: '10000000',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Read as a log collector would; only the last lines are kept, for a server that fails to start.
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const keep = (d: Buffer) => (out = (out + d.toString()).slice(-16_384));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited early:\n${out}`);

@@ -9,6 +9,8 @@
  * (transactions committed and rolled back, rows inserted, updated and read). CREATE_CPU_ANALYZE=1
  * runs ANALYZE before the load, while the tables are empty, as http-ratios does after seeding.
  * CREATE_CPU_NODE_ARGS: options for the server's node (say `--cpu-prof --cpu-prof-dir=DIR`).
+ * CREATE_CPU_LOG_LEVEL: the server's LOG_LEVEL (default `warn`; at `info`, as `npm start` runs, its
+ * access lines come out on this process's standard output).
  * Linux only (/proc).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -72,7 +74,7 @@ const url = `http://127.0.0.1:${port}`;
 const nodeArgs = (process.env.CREATE_CPU_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const server = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(root, 'src/main.ts')], {
   cwd: root,
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, DATABASE_URL: databaseUrl, ORGSYNC_BOOTSTRAP_API_KEY: KEY, ORGSYNC_SECRET: 'create-cpu-bench-secret-0123456789abcdef', LOG_LEVEL: 'warn', RATE_LIMIT_SCIM_PER_MINUTE: '10000000', RATE_LIMIT_API_PER_MINUTE: '10000000' },
+  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, DATABASE_URL: databaseUrl, ORGSYNC_BOOTSTRAP_API_KEY: KEY, ORGSYNC_SECRET: 'create-cpu-bench-secret-0123456789abcdef', LOG_LEVEL: process.env.CREATE_CPU_LOG_LEVEL ?? 'warn', RATE_LIMIT_SCIM_PER_MINUTE: '10000000', RATE_LIMIT_API_PER_MINUTE: '10000000' },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 try {

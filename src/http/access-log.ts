@@ -14,7 +14,7 @@ export function requestLog(logger: Logger): RequestLog {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const level = res.statusCode >= 500 ? 'error' : 'info';
-      // At the usual production level (warn) a successful request writes nothing: build nothing for it.
+      // At `warn` and above a successful request writes nothing: build nothing for it.
       if (!logger.isLevelEnabled(level)) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       logger[level]({ method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
