@@ -41,18 +41,19 @@ export const LOG_FLUSH_MS = 100;
  */
 export function stdoutInBlocks(blockBytes = LOG_BLOCK_BYTES, flushMs = LOG_FLUSH_MS): DestinationStream {
   const out = pino.destination({ dest: 1, sync: false, minLength: blockBytes });
-  // Bytes handed to `out` and not yet written: a flush asked for while a write was under way does
-  // nothing, so the timer keeps coming back until everything is out.
+  // Bytes handed to `out` and not yet written. A flush asked for while a write is under way does
+  // nothing, so the timer comes back while bytes are still waiting — unless none went out since it
+  // last looked (standard output closed or stuck): then the next line, or the exit, writes them.
   let waiting = 0;
   let timer: NodeJS.Timeout | undefined;
   out.on('write', (n: number) => {
     waiting = Math.max(0, waiting - n);
   });
-  const flushLater = () => {
+  const flushLater = (lastSeen = -1) => {
     timer = setTimeout(() => {
       timer = undefined;
       out.flush();
-      if (waiting > 0) flushLater();
+      if (waiting > 0 && waiting !== lastSeen) flushLater(waiting);
     }, flushMs);
     timer.unref();
   };
