@@ -52,8 +52,9 @@ export function stdoutInBlocks(blockBytes = LOG_BLOCK_BYTES, flushMs = LOG_FLUSH
   const flushLater = (lastSeen = -1) => {
     timer = setTimeout(() => {
       timer = undefined;
+      if (waiting === 0) return; // a full block already took everything: no empty write
       out.flush();
-      if (waiting > 0 && waiting !== lastSeen) flushLater(waiting);
+      if (waiting !== lastSeen) flushLater(waiting);
     }, flushMs);
     timer.unref();
   };
