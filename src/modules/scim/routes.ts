@@ -24,10 +24,12 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
     res.end();
     return;
   }
-  const text = responseText(body);
+  // As bytes: given a string, Node measures it again for the header and encodes it on writing (a
+  // page of 100 users is 30-40 KB, built in pieces: measuring it first joined them).
+  const bytes = Buffer.from(responseText(body), 'utf8');
   res.setHeader('Content-Type', CONTENT_TYPE);
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
+  res.setHeader('Content-Length', bytes.length);
+  res.end(bytes);
 }
 
 /** `/v2/{directory}/…` below the `/scim` mount: the directory and the SCIM path, or undefined. */
