@@ -1,5 +1,5 @@
 import type { Container } from '../../container.js';
-import { dialectOf, selectArrays, selectRows } from '../../platform/db.js';
+import { dialectOf, selectArrays, selectRows, selectTextRows } from '../../platform/db.js';
 import type { JsonObject } from './coerce.js';
 import { invalidValue } from './errors.js';
 import { compileFilter, sortExpression, type Binding, type CompileContext } from './filter/compile.js';
@@ -85,23 +85,28 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
   const inlineGroups = withGroups && (cctx.dialect === 'sqlite' || where !== null || count <= SMALL_PAGE);
   const kept = keptCountSql(cctx.dialect, kind === 'User' ? 'user' : 'group');
   if (count > 0) {
-    const columns = (kind === 'User' ? USER_VIEW_COLUMNS : GROUP_VIEW_COLUMNS).map((col) => `${t}."${col}"`);
-    if (inlineGroups) columns.push(groupsColumnSql(cctx.dialect));
+    // Expressions, each with its name.
+    const columns: Array<[string, string]> = (kind === 'User' ? USER_VIEW_COLUMNS : GROUP_VIEW_COLUMNS).map((col) => [`${t}."${col}"`, col]);
+    if (inlineGroups) columns.push([groupsColumnSql(cctx.dialect), 'groups_json']);
     const selectBindings: Binding[] = [];
     if (!where) {
       // Without a filter a full page's totalResults is the directory's kept count: it comes with the
       // page (one statement, not two).
-      columns.push(`(${kept}) AS "kept_total"`);
+      columns.push([`(${kept})`, 'kept_total']);
       selectBindings.push(ctx.directoryId);
     }
     const dir = descending ? 'DESC' : 'ASC';
     const order = `${t}."created_at" ${dir}, ${t}."id" ${dir}`;
-    const sql = `SELECT ${columns.join(', ')} ${from} ORDER BY ${sort ? `(${sort.sql}) IS NULL, ${sort.sql} ${dir}, ` : ''}${order} LIMIT ? OFFSET ?`;
+    const sql = `SELECT ${columns.map(([e, name]) => `${e} AS "${name}"`).join(', ')} ${from} ORDER BY ${sort ? `(${sort.sql}) IS NULL, ${sort.sql} ${dir}, ` : ''}${order} LIMIT ? OFFSET ?`;
     const bindings = sort ? [...selectBindings, ...fromBindings, ...sort.bindings, ...sort.bindings, count, startIndex - 1] : [...selectBindings, ...fromBindings, count, startIndex - 1];
     if (kind === 'User') {
       // Users come as arrays of values (no object per row from the driver), named here.
       const at = { groups: inlineGroups ? USER_VIEW_COLUMNS.length : -1, kept: where ? -1 : USER_VIEW_COLUMNS.length + (inlineGroups ? 1 : 0) };
-      rows = (await selectArrays<unknown[]>(c.db, sql, bindings, read)).map((a) => userRow(a, at));
+      // A SQLite page without filter or sortBy comes as one text (see selectTextRows), off the
+      // request thread when several clients ask at once.
+      const texts = cctx.dialect === 'sqlite' && !where && !sort ? await selectTextRows(c.db, columns.map(([e]) => e), `${from} ORDER BY ${order} LIMIT ? OFFSET ?`, bindings, { offThread: ctx.concurrent === true }) : undefined;
+      if (texts && inOrder(texts, descending)) rows = texts.map((a) => userRow(a, at));
+      else rows = (await selectArrays<unknown[]>(c.db, sql, bindings, read)).map((a) => userRow(a, at));
     } else rows = await selectRows(c.db, sql, bindings, read);
   }
   let total: number;
@@ -147,10 +152,24 @@ interface GroupsJson {
 const groupsIn = (r: GroupsJson): Array<{ id: string; display: string }> | undefined =>
   r.groups_json && r.groups_json !== '[]' ? (JSON.parse(r.groups_json) as Array<{ id: string; display: string }>) : undefined;
 
+const CREATED = USER_VIEW_COLUMNS.indexOf('created_at');
+const ID = USER_VIEW_COLUMNS.indexOf('id');
+
+/** Whether user rows (view columns first) come in the page's order, `created_at` then `id`. */
+function inOrder(rows: string[][], descending: boolean): boolean {
+  for (let i = 1; i < rows.length; i++) {
+    const [a, b] = descending ? [rows[i]!, rows[i - 1]!] : [rows[i - 1]!, rows[i]!];
+    if (a[CREATED]! > b[CREATED]! || (a[CREATED] === b[CREATED] && a[ID]! >= b[ID]!)) return false;
+  }
+  return true;
+}
+
 /** A user row from its array of values: the view columns in order, then groups and the kept count where selected. */
 function userRow(a: unknown[], at: { groups: number; kept: number }): UserViewRow & { groups_json?: string; kept_total?: number | string } {
   const row: Record<string, unknown> = {};
   for (let i = 0; i < USER_VIEW_COLUMNS.length; i++) row[USER_VIEW_COLUMNS[i]!] = a[i];
+  // Read as text (selectTextRows), the version is its digits.
+  if (typeof row.version === 'string') row.version = Number(row.version);
   if (at.groups >= 0) row.groups_json = a[at.groups];
   if (at.kept >= 0) row.kept_total = a[at.kept];
   return row as unknown as UserViewRow & { groups_json?: string; kept_total?: number | string };

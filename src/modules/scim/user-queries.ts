@@ -101,18 +101,19 @@ export const pgTextArray = (values: readonly string[]): string => {
 };
 
 /**
- * The user's groups as a JSON array column of the same SELECT, so a list page with `groups` costs
- * one query instead of two (`[{"id","display"}]`, `[]` when none). On PostgreSQL a page of many
- * users reads its groups with `groupsOfUsers` instead: this subquery, run once per row, cost 0.4 ms
- * of a 100-user page whose users have no group and 1.6 ms when each has two (measured). On SQLite
- * the array comes unordered: an ordered aggregate sets up a sorter for every row of the page;
- * `sortGroups` orders the few users that have two or more, as `ORDER BY "display_name_lower"` would.
+ * The user's groups as a JSON array column of the same SELECT (an expression, named by the caller),
+ * so a list page with `groups` costs one query instead of two (`[{"id","display"}]`, `[]` when
+ * none). On PostgreSQL a page of many users reads its groups with `groupsOfUsers` instead: this
+ * subquery, run once per row, cost 0.4 ms of a 100-user page whose users have no group and 1.6 ms
+ * when each has two (measured). On SQLite the array comes unordered: an ordered aggregate sets up
+ * a sorter for every row of the page; `sortGroups` orders the few users that have two or more, as
+ * `ORDER BY "display_name_lower"` would.
  */
 export function groupsColumnSql(dialect: 'sqlite' | 'pg'): string {
   const from = `FROM "scim_group_members" "gm" JOIN "scim_groups" "g" ON "g"."id" = "gm"."group_id" WHERE "gm"."scim_user_id" = "scim_users"."id"`;
   return dialect === 'pg'
-    ? `(SELECT coalesce(json_agg(json_build_object('id', "g"."id", 'display', "g"."display_name") ORDER BY "g"."display_name_lower"), '[]'::json)::text ${from}) AS "groups_json"`
-    : `(SELECT json_group_array(json_object('id', "g"."id", 'display', "g"."display_name")) ${from}) AS "groups_json"`;
+    ? `(SELECT coalesce(json_agg(json_build_object('id', "g"."id", 'display', "g"."display_name") ORDER BY "g"."display_name_lower"), '[]'::json)::text ${from})`
+    : `(SELECT json_group_array(json_object('id', "g"."id", 'display', "g"."display_name")) ${from})`;
 }
 
 /**
