@@ -75,19 +75,26 @@ describe('list pages from stored text', () => {
       expect(JSON.parse(texts[ids.indexOf(grouped)]!).groups.map((g: { display: string }) => g.display)).toEqual(['alpha\\team', 'Beta "crew" ✓', 'zeta', 'Émile', 'ｚ full-width', '𝔸 double-struck']);
     }
 
+    // On SQLite a page is one read of one text (selectTextRows), which these values all survive.
     const statements: string[] = [];
     const record = (q: { sql: string }) => statements.push(q.sql);
-    t.container.db.on('query', record);
-    const page = await s.req('GET', '/Users?startIndex=1&count=100');
-    t.container.db.off('query', record);
+    const readAsText = async (path: string) => {
+      statements.length = 0;
+      t.container.db.on('query', record);
+      const res = await s.req('GET', path);
+      t.container.db.off('query', record);
+      if (dialectName === 'sqlite') expect(statements.filter((q) => /FROM "scim_users"/.test(q)).map((q) => q.startsWith('SELECT group_concat("r"'))).toEqual([true]);
+      return res;
+    };
+    const page = await readAsText('/Users?startIndex=1&count=100');
     expect(page.headers.get('content-type')).toBe('application/scim+json; charset=utf-8');
     expect(page.text).toBe(listText(5, 1, texts));
-    // On SQLite the page is one read of one text (selectTextRows), which these values all survive.
-    if (dialectName === 'sqlite') expect(statements.filter((q) => /FROM "scim_users"/.test(q)).map((q) => q.startsWith('SELECT group_concat("r"'))).toEqual([true]);
     expect(Number(page.headers.get('content-length'))).toBe(Buffer.byteLength(page.text));
     // A partial page (totalResults from the kept count), a page past the end, a lookup and .search.
     expect((await s.req('GET', '/Users?startIndex=2&count=2')).text).toBe(listText(5, 2, texts.slice(1, 3)));
     expect((await s.req('GET', '/Users?startIndex=9&count=2')).text).toBe(listText(5, 9, []));
+    // sortOrder alone reverses the page's own order (on SQLite still one text, checked in that order).
+    expect((await readAsText('/Users?sortOrder=descending&count=3')).text).toBe(listText(5, 1, [...texts].reverse().slice(0, 3)));
     const lookup = await s.req('GET', `/Users?filter=${encodeURIComponent('userName eq "ZOË@acme.test"')}`);
     expect(lookup.text).toBe(listText(1, 1, [texts[ids.indexOf(zoe)]!]));
     const search = await s.req('POST', '/Users/.search', { body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName sw "p"', count: 10 } });
