@@ -158,12 +158,24 @@ async function measure(kind: CaseKind, run: BenchRun, connections: number, secon
       });
     }),
   );
+  // A page counts only with the right totalResults: one page per target, read after the round (the
+  // pages run before any create, so the directory holds the seeded users).
+  let wrongPages = 0;
+  if (kind === 'page') for (const t of run.targets) if (!(await pageIsRight(t))) wrongPages++;
   return {
     rps: results.reduce((n, r) => n + r.requests.total / r.duration, 0),
-    errors: results.reduce((n, r) => n + r.wrong + r.errors + r.timeouts, 0),
+    errors: results.reduce((n, r) => n + r.wrong + r.errors + r.timeouts, 0) + wrongPages,
     p50: Math.max(...results.map((r) => r.latency.p50)),
     p99: Math.max(...results.map((r) => r.latency.p99)),
   };
+}
+
+/** The first page of 100: `totalResults` the seeded users, 100 of them listed. */
+async function pageIsRight(t: BenchTarget): Promise<boolean> {
+  const res = await fetch(`${t.url}/scim/v2/${t.directoryId}/Users?startIndex=1&count=100`, { headers: { authorization: `Bearer ${t.token}` } });
+  if (res.status !== 200) return false;
+  const body = (await res.json()) as { totalResults?: number; itemsPerPage?: number; Resources?: unknown[] };
+  return body.totalResults === t.users && body.itemsPerPage === Math.min(100, t.users) && body.Resources?.length === body.itemsPerPage;
 }
 
 async function main(): Promise<void> {
