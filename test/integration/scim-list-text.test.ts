@@ -51,7 +51,8 @@ describe('list pages from stored text', () => {
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE],
       userName: 'zoë@acme.test',
       displayName: 'Zoë 中文 😀 "quoted" \\ back\\slash',
-      title: 'tab\there\nnewline \u0001 control \u2028 separator </script>',
+      // U+001E and U+001F too, the separators of the SQLite page's one text (stored escaped, as JSON).
+      title: 'tab\there\nnewline \u0001 control \u001e\u001f record and unit separators \u2028 separator </script>',
       active: false,
       [ENTERPRISE]: { department: 'R&D', manager: { value: 'boss-id' } },
     });

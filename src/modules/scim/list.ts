@@ -97,14 +97,15 @@ export async function listResources(c: Container, ctx: ScimContext, kind: 'User'
     }
     const dir = descending ? 'DESC' : 'ASC';
     const order = `${t}."created_at" ${dir}, ${t}."id" ${dir}`;
-    const sql = `SELECT ${columns.map(([e, name]) => `${e} AS "${name}"`).join(', ')} ${from} ORDER BY ${sort ? `(${sort.sql}) IS NULL, ${sort.sql} ${dir}, ` : ''}${order} LIMIT ? OFFSET ?`;
+    const tail = `${from} ORDER BY ${sort ? `(${sort.sql}) IS NULL, ${sort.sql} ${dir}, ` : ''}${order} LIMIT ? OFFSET ?`;
+    const sql = `SELECT ${columns.map(([e, name]) => `${e} AS "${name}"`).join(', ')} ${tail}`;
     const bindings = sort ? [...selectBindings, ...fromBindings, ...sort.bindings, ...sort.bindings, count, startIndex - 1] : [...selectBindings, ...fromBindings, count, startIndex - 1];
     if (kind === 'User') {
       // Users come as arrays of values (no object per row from the driver), named here.
       const at = { groups: inlineGroups ? USER_VIEW_COLUMNS.length : -1, kept: where ? -1 : USER_VIEW_COLUMNS.length + (inlineGroups ? 1 : 0) };
       // A SQLite page without filter or sortBy comes as one text (see selectTextRows), off the
       // request thread when several clients ask at once.
-      const texts = cctx.dialect === 'sqlite' && !where && !sort ? await selectTextRows(c.db, columns.map(([e]) => e), `${from} ORDER BY ${order} LIMIT ? OFFSET ?`, bindings, { offThread: ctx.concurrent === true }) : undefined;
+      const texts = cctx.dialect === 'sqlite' && !where && !sort ? await selectTextRows(c.db, columns.map(([e]) => e), tail, bindings, { offThread: ctx.concurrent === true }) : undefined;
       if (texts && inOrder(texts, descending)) rows = texts.map((a) => userRow(a, at));
       else rows = (await selectArrays<unknown[]>(c.db, sql, bindings, read)).map((a) => userRow(a, at));
     } else rows = await selectRows(c.db, sql, bindings, read);
